@@ -1,0 +1,91 @@
+# Weft: build, run and test.
+#
+#   make                  build build/$(ARCH)/kernel.elf
+#   make run              boot it in QEMU (Ctrl-A x quits)
+#   make test             every test, both architectures
+#   make bench            boot-time benchmark
+#   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
+
+ARCH ?= riscv64
+CPUS ?= 4
+MEM ?= 512M
+BUILD := build/$(ARCH)
+
+ifeq ($(ARCH),riscv64)
+CROSS_CANDIDATES := riscv64-unknown-elf- riscv64-linux-gnu-
+ARCH_CFLAGS := -march=rv64imac_zicsr_zifencei -mabi=lp64 -mcmodel=medany
+else ifeq ($(ARCH),aarch64)
+CROSS_CANDIDATES := aarch64-none-elf- aarch64-elf- aarch64-linux-gnu-
+ARCH_CFLAGS := -mgeneral-regs-only -mno-outline-atomics -mcmodel=small
+else
+$(error ARCH must be riscv64 or aarch64, not '$(ARCH)')
+endif
+
+CROSS_COMPILE ?= $(firstword $(foreach p,$(CROSS_CANDIDATES),\
+	$(if $(shell command -v $(p)gcc 2>/dev/null),$(p))))
+CC := $(CROSS_COMPILE)gcc
+LD := $(CROSS_COMPILE)ld
+
+# -O2 with frame pointers: fast, and backtraces and GDB still work.
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
+	-nostdlib -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer \
+	-fno-tree-loop-distribute-patterns -MMD -MP \
+	-Ikernel/include -Iarch/$(ARCH)/include -Iarch/$(ARCH) $(ARCH_CFLAGS)
+ASFLAGS := $(CFLAGS) -D__ASSEMBLER__
+LDFLAGS := -nostdlib -static -no-pie --build-id=none -z max-page-size=4096 \
+	-T linker/$(ARCH).ld
+
+KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) \
+	$(wildcard arch/$(ARCH)/*.S)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
+
+.PHONY: all kernel run test bench clean format lint deps unit
+all: kernel
+kernel: $(BUILD)/kernel.elf
+
+$(BUILD)/kernel.elf: $(KERNEL_OBJS) linker/$(ARCH).ld
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS)
+
+$(BUILD)/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ASFLAGS) -c -o $@ $<
+
+-include $(KERNEL_OBJS:.o=.d)
+
+# The targets a new user types install what is missing first, then
+# rebuild in a fresh make so the toolchain is detected after the install.
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory kernel
+	scripts/qemu.sh $(ARCH) -smp $(CPUS) -m $(MEM) -kernel $(BUILD)/kernel.elf
+
+test: deps
+	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
+	@$(MAKE) --no-print-directory ARCH=aarch64 kernel
+	python3 scripts/test.py
+
+bench: deps
+	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
+	@$(MAKE) --no-print-directory ARCH=aarch64 kernel
+	python3 scripts/bench.py $(if $(filter command line,$(origin ARCH)),$(ARCH))
+
+unit:
+	python3 scripts/test.py --unit-only
+
+FORMAT_SRCS = $(shell find kernel arch tests/unit -name '*.[ch]')
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+lint:
+	clang-format --dry-run -Werror $(FORMAT_SRCS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -Ikernel/include kernel arch tests/unit
+
+clean:
+	rm -rf build

@@ -1,0 +1,116 @@
+/*
+ * RISC-V entry: the first instructions Weft runs on each hart.
+ *
+ * OpenSBI enters in S-mode with the MMU off, a0 = hart id, a1 = FDT (boot
+ * hart) or the opaque value given to SBI HSM hart_start (other harts).
+ * We are linked in the high half but run at the physical load address, so
+ * until the MMU is on only pc-relative addressing (la, call) is used.
+ *
+ * boot_page_table maps, with 1 GiB pages:
+ *   the GiB holding the kernel at its own physical address (identity), so
+ *   the instruction after the satp write is still mapped, and
+ *   physical 0..4 GiB at KERNEL_VA_OFFSET, which covers the devices, the
+ *   kernel, the FDT and the first RAM the page allocator hands out.
+ * kernel/vm.c replaces it with the real kernel page table.
+ */
+#include "arch_types.h"
+
+#define PTE_FLAGS_RWX 0xef      /* V R W X G A D (not U) */
+#define SATP_SV39 (8 << 60)
+#define BOOT_STACK_SIZE 4096
+#define BOOT_GIB 4
+
+	.section .text.boot, "ax"
+	.globl _start
+_start:
+	/* Harts must not run into the zeroing below twice: only the boot hart
+	 * enters here (OpenSBI starts the others only when we ask). */
+	la	sp, boot_stack_top
+
+	/* Zero .bss; the loader may or may not have. */
+	la	t0, __bss_start
+	la	t1, __bss_end
+1:	bgeu	t0, t1, 2f
+	sd	zero, 0(t0)
+	addi	t0, t0, 8
+	j	1b
+2:
+	/* Fill boot_page_table: identity entry for the kernel's GiB ... */
+	la	t0, boot_page_table
+	la	t1, _start
+	srli	t1, t1, 30              /* GiB number of the kernel */
+	slli	t2, t1, 3
+	add	t2, t2, t0              /* &table[gib] */
+	slli	t3, t1, 28              /* (gib << 30) >> 12 << 10: the PPN field */
+	ori	t3, t3, PTE_FLAGS_RWX
+	sd	t3, 0(t2)
+	/* ... and physical GiB i at KERNEL_VA_OFFSET + i GiB (entries 256+). */
+	li	t1, 0
+3:	slli	t2, t1, 3
+	add	t2, t2, t0
+	slli	t3, t1, 28
+	ori	t3, t3, PTE_FLAGS_RWX
+	li	t4, 256 * 8
+	add	t2, t2, t4
+	sd	t3, 0(t2)
+	addi	t1, t1, 1
+	li	t4, BOOT_GIB
+	bltu	t1, t4, 3b
+
+	call	enable_mmu_and_go_high
+	/* Now at the high address; sp too. a0/a1 still hold hart id and FDT. */
+	call	kernel_main
+	j	.
+
+/* Secondary harts: a0 = hart id, a1 = struct cpu * (its first field is the
+ * stack top). The stack lives outside the boot page table, so switch to
+ * the kernel's page table (set up by the boot hart) before using it. */
+	.globl secondary_entry
+secondary_entry:
+	call	enable_mmu_and_go_high
+	ld	t0, kernel_satp
+	csrw	satp, t0
+	sfence.vma
+	ld	sp, 0(a1)
+	mv	a0, a1
+	call	cpu_secondary_main
+	j	.
+
+/* Turn on the boot page table, then return to the caller's high-half
+ * address with sp moved to the high half too. Clobbers t0-t2. */
+enable_mmu_and_go_high:
+	la	t0, boot_page_table
+	srli	t0, t0, 12
+	li	t1, SATP_SV39
+	or	t0, t0, t1
+	sfence.vma
+	csrw	satp, t0
+	sfence.vma
+	li	t2, KERNEL_VA_OFFSET
+	add	ra, ra, t2              /* return into the high half */
+	add	sp, sp, t2
+	la	t0, trap_entry          /* still pc-relative: physical ... */
+	add	t0, t0, t2              /* ... so move it up too */
+	csrw	stvec, t0
+	csrw	sscratch, zero
+	mv	tp, zero
+	ret
+
+/* arch_run_on_stack(stack_top, fn): continue in fn on a new stack. */
+	.text
+	.globl arch_run_on_stack
+arch_run_on_stack:
+	mv	sp, a0
+	mv	s0, zero                /* end of the frame-pointer chain */
+	jr	a1
+
+	.section .data
+	.balign 4096
+boot_page_table:
+	.zero 4096
+
+	.section .bss
+	.balign 16
+boot_stack:
+	.zero BOOT_STACK_SIZE
+boot_stack_top:

@@ -1,0 +1,40 @@
+/*
+ * RISC-V 64 (Sv39): constants and types the portable kernel needs.
+ * See kernel/include/arch.h for the contract.
+ */
+#ifndef WEFT_RISCV64_ARCH_TYPES_H
+#define WEFT_RISCV64_ARCH_TYPES_H
+
+#define PAGE_SIZE 4096
+/* Sv39's upper half starts at 0xffffffc000000000: RAM at 0x80000000 appears
+ * at 0xffffffc080000000, and the kernel runs there. */
+#define KERNEL_VA_OFFSET 0xffffffc000000000ull
+#define KSTACK_AREA (KERNEL_VA_OFFSET + 64 * GIB)
+#define USER_VA_END 0x4000000000ull /* 256 GiB, the Sv39 lower half */
+/* The frame record {caller's fp, return address} sits just below fp. */
+#define FRAME_RECORD_OFFSET (-16)
+
+#ifndef __ASSEMBLER__
+#include "types.h"
+
+/* Everything a trap saves: x1..x31 then four CSRs (see trap.S). */
+struct trap_frame {
+	uint64_t ra, sp, gp, tp;
+	uint64_t t0, t1, t2;
+	uint64_t s0, s1;
+	uint64_t a0, a1, a2, a3, a4, a5, a6, a7;
+	uint64_t s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+	uint64_t t3, t4, t5, t6;
+	uint64_t sepc, sstatus, scause, stval;
+};
+
+/* Per-CPU state only this port uses. */
+struct arch_cpu {
+	int plic_context;    /* PLIC context of this hart's S-mode, or -1 */
+	bool sstc;           /* stimecmp usable (else the SBI timer) */
+	bool probing;        /* an illegal instruction now means "absent" */
+	bool probe_failed;
+};
+#endif
+
+#endif

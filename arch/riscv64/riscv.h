@@ -1,0 +1,48 @@
+/*
+ * RISC-V control and status registers used by this port, and the drivers'
+ * entry points (private to arch/riscv64).
+ */
+#ifndef WEFT_RISCV64_RISCV_H
+#define WEFT_RISCV64_RISCV_H
+
+#include "types.h"
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+#define csr_read(csr)                                               \
+	({                                                          \
+		unsigned long v_;                                   \
+		asm volatile("csrr %0, " STRINGIFY(csr) : "=r"(v_));          \
+		v_;                                                 \
+	})
+#define csr_write(csr, v) asm volatile("csrw " STRINGIFY(csr) ", %0" ::"rK"(v) : "memory")
+#define csr_set(csr, v) asm volatile("csrs " STRINGIFY(csr) ", %0" ::"rK"(v) : "memory")
+#define csr_clear(csr, v) asm volatile("csrc " STRINGIFY(csr) ", %0" ::"rK"(v) : "memory")
+
+#define SSTATUS_SIE (1ul << 1)
+
+/* Interrupt numbers (bits of sie/sip, and scause with the top bit set). */
+#define IRQ_S_SOFT 1
+#define IRQ_S_TIMER 5
+#define IRQ_S_EXT 9
+#define SCAUSE_INTERRUPT (1ul << 63)
+
+#define EXC_ILLEGAL_INSTRUCTION 2
+
+#define CSR_STIMECMP 0x14d
+
+struct fdt;
+struct cpu;
+
+void uart_init(const struct fdt *fdt);
+void uart_interrupt(void);
+int uart_irq(void);
+
+void plic_init(const struct fdt *fdt);
+void plic_init_cpu(struct cpu *cpu, const struct fdt *fdt);
+void plic_interrupt(struct cpu *cpu);
+
+extern const struct fdt *platform_fdt;
+
+#endif

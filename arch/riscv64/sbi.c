@@ -1,0 +1,20 @@
+/*
+ * The SBI calling convention: extension id in a7, function id in a6,
+ * arguments in a0-a2; the firmware returns an error in a0, a value in a1.
+ */
+#include "sbi.h"
+
+struct sbiret sbi_call(long ext, long fid, long arg0, long arg1, long arg2)
+{
+	register long a0 asm("a0") = arg0;
+	register long a1 asm("a1") = arg1;
+	register long a2 asm("a2") = arg2;
+	register long a6 asm("a6") = fid;
+	register long a7 asm("a7") = ext;
+
+	asm volatile("ecall"
+		     : "+r"(a0), "+r"(a1)
+		     : "r"(a2), "r"(a6), "r"(a7)
+		     : "memory");
+	return (struct sbiret){ a0, a1 };
+}

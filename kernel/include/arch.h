@@ -1,0 +1,159 @@
+/*
+ * The contract between the portable kernel and one CPU architecture.
+ *
+ * kernel/ calls only what is declared here; arch/<name>/ implements all of
+ * it. Each architecture also provides "arch_types.h" with the types and
+ * constants named below (struct trap_frame, KERNEL_VA_OFFSET, ...), so this
+ * file is the whole list of what a new port must write.
+ *
+ * Unless a comment says otherwise these run with the big kernel lock held
+ * and interrupts masked, like all kernel code.
+ */
+#ifndef WEFT_ARCH_H
+#define WEFT_ARCH_H
+
+#include "types.h"
+
+#include "arch_types.h"
+
+struct cpu;
+struct trap_frame;
+
+/*
+ * Memory layout (constants from arch_types.h):
+ *   PAGE_SIZE          4096 on both architectures
+ *   KERNEL_VA_OFFSET   virtual = physical + KERNEL_VA_OFFSET for all RAM and
+ *                      devices: the kernel's "direct map"
+ *   KSTACK_AREA        start of the virtual area holding kernel stacks,
+ *                      each below an unmapped guard page
+ *   USER_VA_END        first address above user space
+ */
+static inline void *phys_to_virt(paddr_t pa)
+{
+	return (void *)(uintptr_t)(pa + KERNEL_VA_OFFSET);
+}
+
+static inline paddr_t virt_to_phys(const void *va)
+{
+	return (paddr_t)((uintptr_t)va - KERNEL_VA_OFFSET);
+}
+
+/* ---- Boot and CPUs --------------------------------------------------- */
+
+/*
+ * Entry from arch boot code, on the boot CPU, MMU on, running in the high
+ * half on a boot stack: kernel_main(hwid of this CPU, physical FDT address).
+ * Secondary CPUs enter cpu_secondary_main(their struct cpu).
+ */
+__noreturn void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa);
+__noreturn void cpu_secondary_main(struct cpu *cpu);
+
+/* Physical address of the FDT the firmware handed over, when the boot
+ * protocol does not pass it in a register (0 if there is none). */
+paddr_t arch_find_fdt(void);
+
+/* Discover the platform's devices from the FDT (UART, interrupt
+ * controller, timer frequency, CPU start method) and start the console. */
+struct fdt;
+void arch_platform_init(const struct fdt *fdt);
+
+/* Set up the calling CPU: per-CPU pointer, trap vector, timer, interrupt
+ * controller. Called once on every CPU, boot CPU first. */
+void arch_cpu_init(struct cpu *cpu);
+
+/* Ask the firmware to start a stopped CPU at the secondary entry point; it
+ * will call cpu_secondary_main(cpu). Returns 0 or a negative error. */
+int arch_cpu_start(struct cpu *cpu);
+
+/* The calling CPU's struct cpu, kept in a per-CPU register. */
+struct cpu *arch_cpu_self(void);
+void arch_cpu_set_self(struct cpu *cpu);
+
+/* Stop the calling CPU for good: every interrupt source masked, asleep,
+ * its registers left for a debugger to read. */
+__noreturn void arch_cpu_stop(void);
+
+/* Switch the calling CPU to a new stack and call fn there; never returns. */
+__noreturn void arch_run_on_stack(void *stack_top, void (*fn)(void));
+
+/* Power the machine off; failure = true reports an error exit if the
+ * platform can. */
+__noreturn void arch_poweroff(bool failure);
+
+/* ---- Interrupts ------------------------------------------------------ */
+
+/* The kernel runs with interrupts masked. The idle loop opens a short
+ * window with arch_irq_enable() / arch_irq_disable(). */
+void arch_irq_enable(void);
+void arch_irq_disable(void);
+
+/* Sleep until an interrupt is pending (taken or not); never spins. Safe to
+ * call with interrupts masked: the CPU wakes on a pending interrupt. */
+void arch_wait_for_interrupt(void);
+
+/* Send an inter-processor interrupt to another CPU; it calls ipi_handle(). */
+void arch_send_ipi(struct cpu *cpu);
+
+/* ---- Time ------------------------------------------------------------ */
+
+uint64_t arch_timer_now(void);              /* ticks since boot (monotonic) */
+uint64_t arch_timer_freq(void);             /* ticks per second */
+void arch_timer_set(uint64_t deadline);     /* interrupt at this tick count */
+
+/* ---- Console --------------------------------------------------------- */
+
+/* Write one byte to the UART, waiting for room. Takes no lock: the caller
+ * (printk) serializes. Typed bytes arrive via console_input(). */
+void arch_console_putc(char c);
+
+/* ---- Page tables ----------------------------------------------------- */
+
+/*
+ * Both architectures use 3-level tables of 512 64-bit entries with 4 KiB
+ * pages (Sv39; Arm 4K granule with a 39-bit VA). Level 0 entries map 1 GiB,
+ * level 1 entries 2 MiB, level 2 entries 4 KiB. kernel/vm.c walks the
+ * tables; the architecture only encodes and decodes entries.
+ */
+typedef uint64_t pte_t;
+#define PT_LEVELS 3
+#define PT_ENTRIES 512
+
+enum vm_prot {
+	VM_READ = 1 << 0,
+	VM_WRITE = 1 << 1,
+	VM_EXEC = 1 << 2,
+	VM_USER = 1 << 3,
+	VM_DEVICE = 1 << 4, /* device registers: uncached, never executable */
+};
+
+pte_t arch_pte_table(paddr_t table);                   /* points to a table */
+pte_t arch_pte_leaf(paddr_t pa, int level, int prot); /* maps a page/block */
+bool arch_pte_valid(pte_t pte);
+bool arch_pte_is_table(pte_t pte, int level);
+paddr_t arch_pte_addr(pte_t pte);
+
+/* Make `root` the kernel's table (the high half) on the calling CPU; CPUs
+ * started later switch to it in their entry code, before using a stack. */
+void arch_vm_set_kernel_root(paddr_t root);
+/* Flush every TLB entry of the calling CPU. */
+void arch_tlb_flush_all(void);
+
+/* ---- Traps and debugging --------------------------------------------- */
+
+/* Print the registers of a trap frame, one line each group. */
+void arch_trap_frame_dump(const struct trap_frame *tf);
+uintptr_t arch_trap_frame_pc(const struct trap_frame *tf);
+uintptr_t arch_trap_frame_fp(const struct trap_frame *tf);
+
+/* Frame records: with frame pointers on, each function saves a record of
+ * two words, the caller's frame pointer then the return address, at
+ * fp + FRAME_RECORD_OFFSET (arch_types.h: -16 on RISC-V, 0 on Arm). */
+struct frame_record {
+	uintptr_t fp;
+	uintptr_t ra;
+};
+
+/* The frame pointer of the caller of this function. */
+#define arch_current_fp() ((uintptr_t)__builtin_frame_address(0))
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * CPUs: one struct cpu per processor that Weft runs on.
+ *
+ * Logical ids 0..ncpus-1 are Weft's own numbering (the boot CPU is 0);
+ * hwid is the firmware's name for the CPU (RISC-V hart id, Arm MPIDR
+ * affinity). Each CPU finds its own struct through a per-CPU register.
+ */
+#ifndef WEFT_CPU_H
+#define WEFT_CPU_H
+
+#include "arch.h"
+#include "lock.h"
+#include "types.h"
+
+#define MAX_CPUS 32
+#define TICK_HZ 100 /* timer interrupts per second on every CPU */
+
+struct cpu {
+	void *stack_top;         /* boot/idle stack; first: entry code reads it */
+	int id;                  /* logical id */
+	unsigned long hwid;      /* hart id / MPIDR affinity bits */
+	int fdt_node;            /* its node under /cpus */
+	bool online;             /* set once it runs kernel code */
+	uint64_t ticks;          /* timer interrupts taken */
+	struct lock_stats bkl_stats;
+	struct arch_cpu arch;    /* architecture-private state */
+};
+
+extern struct cpu cpus[MAX_CPUS];
+extern int ncpus; /* CPUs found in the FDT (at most MAX_CPUS) */
+
+static inline struct cpu *this_cpu(void)
+{
+	return arch_cpu_self();
+}
+
+static inline int cpu_id(void)
+{
+	return arch_cpu_self()->id;
+}
+
+/* Set once a CPU panics; every other CPU stops at its next chance. */
+extern volatile int panic_in_progress;
+
+/* Arm the calling CPU's periodic tick. */
+void timer_start(void);
+/* Called from the architecture's interrupt handlers. */
+void timer_tick(void);
+void ipi_handle(void);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Spinlocks and the big kernel lock (BKL).
+ *
+ * A spinlock is a ticket lock: each CPU takes a ticket and waits until the
+ * lock serves it, so waiters get the lock in arrival order. It records the
+ * holder CPU and the PC where it was taken, for diagnosis: taking a lock a
+ * CPU already holds panics at once, and a spin that lasts far too long
+ * panics naming both CPUs.
+ *
+ * The BKL rule: a CPU executing kernel code holds the BKL. It is taken on
+ * every entry from user mode and by an idle CPU that wakes up, and released
+ * on every return to user mode and before an idle CPU sleeps.
+ */
+#ifndef WEFT_LOCK_H
+#define WEFT_LOCK_H
+
+#include "types.h"
+
+struct spinlock {
+	uint32_t next;      /* next ticket to hand out */
+	uint32_t serving;   /* ticket that owns the lock */
+	int holder;         /* CPU id holding it, or -1 */
+	uintptr_t holder_pc;/* where the holder took it */
+	uint64_t since;     /* timer tick when it was taken */
+	const char *name;
+};
+
+#define SPINLOCK_INIT(n) { .holder = -1, .name = (n) }
+
+/* A CPU that spins this long (seconds) is deadlocked: panic. */
+#define SPIN_TIMEOUT_S 10
+
+void spin_lock(struct spinlock *lock);
+void spin_unlock(struct spinlock *lock);
+bool spin_holding(const struct spinlock *lock); /* by this CPU? */
+
+/* Per-CPU counters of the big kernel lock, in timer ticks. */
+struct lock_stats {
+	uint64_t acquired;    /* acquisitions */
+	uint64_t contended;   /* acquisitions that had to wait */
+	uint64_t spin_ticks;  /* time spent waiting */
+	uint64_t held_ticks;  /* time spent holding */
+	uint64_t max_hold;    /* longest single hold */
+};
+
+extern struct spinlock big_kernel_lock;
+
+void bkl_acquire(void);
+void bkl_release(void);
+#define bkl_held() spin_holding(&big_kernel_lock)
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * Physical page allocator: hands out zeroed 4 KiB pages of RAM.
+ *
+ * Every page between the lowest and highest RAM address has one bit in a
+ * bitmap (1 = free); the bitmap lives in RAM the allocator reserves for
+ * itself. Freeing a page that is already free panics. Runs under the big
+ * kernel lock (or single-threaded at boot).
+ */
+#ifndef WEFT_PMM_H
+#define WEFT_PMM_H
+
+#include "types.h"
+
+struct mem_range {
+	paddr_t start;
+	uint64_t size;
+};
+
+/* Manage the RAM ranges, minus the reserved ranges (which may overlap RAM
+ * or each other, and need not be page aligned). Returns 0 or -ENOMEM when
+ * there is no room for the bitmap. */
+int pmm_init(const struct mem_range *ram, int nram,
+	     const struct mem_range *reserved, int nreserved);
+
+void *pmm_alloc(void);        /* a zeroed page (direct-map address) or NULL */
+void pmm_free(void *page);    /* panics on a double free or a foreign page */
+size_t pmm_free_pages(void);  /* pages currently free */
+size_t pmm_total_pages(void); /* pages managed (free at init) */
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * Boot: from the architecture's entry code to every CPU online.
+ *
+ * The boot CPU reads the devicetree, starts the page allocator and the
+ * kernel page table, moves onto a guarded stack, starts the other CPUs and
+ * waits until they are up. It holds the big kernel lock throughout, except
+ * while it sleeps waiting for the others, who each take the lock to come
+ * online.
+ */
+#include "arch.h"
+#include "cpu.h"
+#include "fdt.h"
+#include "klib.h"
+#include "lock.h"
+#include "pmm.h"
+#include "printk.h"
+#include "vm.h"
+
+#define MAX_MEM_RANGES 16
+#define FDT_MAX_SIZE (2 * MIB)
+#define CPU_START_TIMEOUT_MS 5000
+
+struct cpu cpus[MAX_CPUS];
+int ncpus;
+static struct fdt boot_fdt;
+static const char *bootargs = "";
+
+static struct mem_range ram[MAX_MEM_RANGES];
+static int nram;
+
+static void add_range(struct mem_range *r, int *n, uint64_t start, uint64_t size)
+{
+	if (size == 0)
+		return;
+	if (*n == MAX_MEM_RANGES)
+		panic("more than %d memory ranges in the devicetree", MAX_MEM_RANGES);
+	r[(*n)++] = (struct mem_range){ start, size };
+}
+
+/* Every node with device_type "memory" contributes its reg entries. */
+static void find_ram(const struct fdt *fdt)
+{
+	for (int node = fdt_first_child(fdt, fdt_root(fdt)); node >= 0;
+	     node = fdt_next_sibling(fdt, node)) {
+		const char *type = fdt_getprop_str(fdt, node, "device_type");
+		uint64_t start, size;
+		if (!type || strcmp(type, "memory") != 0)
+			continue;
+		for (int i = 0; fdt_read_reg(fdt, node, i, &start, &size); i++)
+			add_range(ram, &nram, start, size);
+	}
+	if (nram == 0)
+		panic("no memory node in the devicetree");
+}
+
+/* What the page allocator must not hand out: the kernel image, the FDT,
+ * the FDT's reservation block and every /reserved-memory child. */
+static int find_reserved(const struct fdt *fdt, paddr_t fdt_pa,
+			 struct mem_range *res)
+{
+	int n = 0;
+	uint64_t start, size;
+
+	add_range(res, &n, virt_to_phys(__kernel_start),
+		  (uintptr_t)__kernel_end - (uintptr_t)__kernel_start);
+	add_range(res, &n, fdt_pa, fdt->size);
+	for (int i = 0; fdt_read_rsvmap(fdt, i, &start, &size); i++)
+		add_range(res, &n, start, size);
+	int rm = fdt_find_path(fdt, "/reserved-memory");
+	for (int node = rm >= 0 ? fdt_first_child(fdt, rm) : -1; node >= 0;
+	     node = fdt_next_sibling(fdt, node))
+		for (int i = 0; fdt_read_reg(fdt, node, i, &start, &size); i++)
+			add_range(res, &n, start, size);
+	return n;
+}
+
+/* CPUs are the /cpus children with device_type "cpu" and a usable status.
+ * The boot CPU becomes logical CPU 0; the others follow in FDT order. */
+static void find_cpus(const struct fdt *fdt, unsigned long boot_hwid)
+{
+	int parent = fdt_find_path(fdt, "/cpus");
+	uint32_t ac = 1;
+
+	if (parent < 0)
+		panic("no /cpus node in the devicetree");
+	fdt_getprop_u32(fdt, parent, "#address-cells", 0, &ac);
+	ncpus = 1;
+	for (int node = fdt_first_child(fdt, parent); node >= 0;
+	     node = fdt_next_sibling(fdt, node)) {
+		const char *type = fdt_getprop_str(fdt, node, "device_type");
+		const char *status = fdt_getprop_str(fdt, node, "status");
+		int len;
+		const void *reg = fdt_getprop(fdt, node, "reg", &len);
+		if (!type || strcmp(type, "cpu") != 0 || !reg || len < 4 * (int)ac ||
+		    (ac != 1 && ac != 2))
+			continue;
+		if (status && strcmp(status, "okay") != 0 && strcmp(status, "ok") != 0)
+			continue;
+		unsigned long hwid = fdt_read_cells(reg, (int)ac);
+		struct cpu *c = &cpus[0];
+		if (hwid != boot_hwid) {
+			if (ncpus == MAX_CPUS) {
+				printk("weft: cpu with hwid %lu ignored (MAX_CPUS is %d)\n",
+				       hwid, MAX_CPUS);
+				continue;
+			}
+			c = &cpus[ncpus++];
+		}
+		c->hwid = hwid;
+		c->fdt_node = node;
+	}
+	for (int i = 0; i < ncpus; i++)
+		cpus[i].id = i;
+}
+
+/* Kernel options are the bootargs words of the form key=value. */
+static bool kernel_option(const char *key, const char *value)
+{
+	size_t klen = strlen(key), vlen = strlen(value);
+
+	for (const char *p = bootargs; *p;) {
+		while (*p == ' ')
+			p++;
+		size_t n = 0;
+		while (p[n] && p[n] != ' ')
+			n++;
+		if (n == klen + 1 + vlen && strncmp(p, key, klen) == 0 &&
+		    p[klen] == '=' && strncmp(p + klen + 1, value, vlen) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* The idle loop: sleep until an interrupt, then handle it with the big
+ * kernel lock held. Why the lock is released before sleeping: a sleeping
+ * CPU holding it would stop every other CPU from entering the kernel. */
+static __noreturn void idle_loop(void)
+{
+	for (;;) {
+		bkl_release();
+		arch_wait_for_interrupt();
+		bkl_acquire();
+		arch_irq_enable(); /* take the pending interrupt here */
+		arch_irq_disable();
+	}
+}
+
+static int cpus_online(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < ncpus; i++)
+		n += READ_ONCE(cpus[i].online);
+	return n;
+}
+
+/* Start the other CPUs and sleep until they are all online or the
+ * timeout passes; each new CPU wakes us with an IPI. */
+static void start_secondaries(void)
+{
+	for (int i = 1; i < ncpus; i++) {
+		cpus[i].stack_top = vm_alloc_kstack();
+		if (!cpus[i].stack_top)
+			panic("no memory for the stack of cpu %d", i);
+		int err = arch_cpu_start(&cpus[i]);
+		if (err)
+			printk("weft: cpu %d (hwid %lu) did not start: error %d\n", i,
+			       cpus[i].hwid, err);
+	}
+	uint64_t deadline = arch_timer_now() +
+			    CPU_START_TIMEOUT_MS * arch_timer_freq() / 1000;
+	while (cpus_online() < ncpus && arch_timer_now() < deadline) {
+		bkl_release();
+		arch_wait_for_interrupt();
+		bkl_acquire();
+		arch_irq_enable();
+		arch_irq_disable();
+	}
+	for (int i = 1; i < ncpus; i++)
+		if (!cpus[i].online)
+			printk("weft: cpu %d (hwid %lu) did not come online\n", i,
+			       cpus[i].hwid);
+}
+
+/* Deliberate faults for the tests of the panic report (not inlined, so
+ * the backtrace shows it and its caller). */
+static __attribute__((noinline)) void run_crash_option(void)
+{
+	if (kernel_option("crash", "null")) {
+		volatile uintptr_t bad = 16; /* an unmapped address */
+		*(volatile int *)bad = 1;
+	}
+	if (kernel_option("crash", "panic"))
+		panic("crash=panic requested on the command line");
+}
+
+static __noreturn void boot_cpu_continue(void)
+{
+	arch_cpu_init(&cpus[0]);
+	timer_start();
+	cpus[0].online = true;
+	start_secondaries();
+	printk("weft: %d cpus online, %llu MiB free\n", cpus_online(),
+	       (unsigned long long)(pmm_free_pages() * PAGE_SIZE / MIB));
+	run_crash_option();
+	idle_loop();
+}
+
+void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa)
+{
+	static struct mem_range reserved[MAX_MEM_RANGES];
+
+	cpus[0].hwid = boot_hwid;
+	arch_cpu_set_self(&cpus[0]);
+	bkl_acquire();
+
+	if (!fdt_pa)
+		fdt_pa = arch_find_fdt();
+	if (!fdt_pa || fdt_init(&boot_fdt, phys_to_virt(fdt_pa), FDT_MAX_SIZE)) {
+		arch_platform_init(NULL);
+		panic("no valid devicetree (looked at physical address %p)",
+		      (void *)fdt_pa);
+	}
+	arch_platform_init(&boot_fdt);
+	int chosen = fdt_find_path(&boot_fdt, "/chosen");
+	if (chosen >= 0 && fdt_getprop_str(&boot_fdt, chosen, "bootargs"))
+		bootargs = fdt_getprop_str(&boot_fdt, chosen, "bootargs");
+	panic_poweroff = kernel_option("panic", "poweroff");
+
+	find_cpus(&boot_fdt, boot_hwid);
+	find_ram(&boot_fdt);
+	int nres = find_reserved(&boot_fdt, fdt_pa, reserved);
+	if (pmm_init(ram, nram, reserved, nres))
+		panic("no room for the page allocator's bitmap");
+	vm_init(ram, nram);
+
+	void *stack = vm_alloc_kstack();
+	if (!stack)
+		panic("no memory for the boot CPU's stack");
+	cpus[0].stack_top = stack;
+	arch_run_on_stack(stack, boot_cpu_continue);
+}
+
+void cpu_secondary_main(struct cpu *cpu)
+{
+	arch_cpu_set_self(cpu);
+	arch_cpu_init(cpu);
+	bkl_acquire();
+	timer_start();
+	cpu->online = true;
+	arch_send_ipi(&cpus[0]); /* the boot CPU sleeps until we are up */
+	idle_loop();
+}
+
+void timer_start(void)
+{
+	arch_timer_set(arch_timer_now() + arch_timer_freq() / TICK_HZ);
+}
+
+void timer_tick(void)
+{
+	this_cpu()->ticks++;
+	timer_start();
+}
+
+void ipi_handle(void)
+{
+	if (panic_in_progress)
+		arch_cpu_stop();
+}
