@@ -136,6 +136,7 @@ void *vm_alloc_kstack(void)
 		}
 	}
 	next_kstack = base + KSTACK_SIZE;
+	arch_tlb_flush_all(); /* no stale "invalid" entry for the new pages */
 	return (void *)(base + KSTACK_SIZE);
 }
 

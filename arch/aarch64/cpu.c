@@ -1,0 +1,154 @@
+/*
+ * AArch64 CPUs: start-up through PSCI, the generic timer, IPIs and power.
+ *
+ * PSCI calls go to the firmware (or QEMU standing in for it) through the
+ * conduit the FDT's /psci node names: "hvc" normally, "smc" when the board
+ * runs our kernel under an EL2 it does not own. The timer is the EL1
+ * virtual timer, which needs no help from EL2. Runs with the big kernel
+ * lock held, except where noted.
+ */
+#include "aarch64.h"
+#include "arch.h"
+#include "cpu.h"
+#include "fdt.h"
+#include "klib.h"
+#include "printk.h"
+#include "uapi/errno.h"
+
+#define PSCI_CPU_ON 0xc4000003
+#define PSCI_SYSTEM_OFF 0x84000008
+#define PPI_BASE 16
+#define TIMER_VIRT_PPI_DEFAULT 11 /* virtual timer, if the FDT does not say */
+#define TIMER_VIRT_INDEX 2        /* order: secure, non-secure, virtual, hyp */
+#define CNTV_CTL_ENABLE 1
+/* QEMU's ELF loader puts the devicetree at the start of RAM. */
+#define QEMU_VIRT_FDT_PA 0x40000000
+
+static enum { PSCI_NONE, PSCI_HVC, PSCI_SMC } psci_conduit;
+static int timer_intid = PPI_BASE + TIMER_VIRT_PPI_DEFAULT;
+
+void secondary_entry(void);
+
+static long psci_call(unsigned long fn, unsigned long a1, unsigned long a2,
+		      unsigned long a3)
+{
+	register unsigned long x0 asm("x0") = fn;
+	register unsigned long x1 asm("x1") = a1;
+	register unsigned long x2 asm("x2") = a2;
+	register unsigned long x3 asm("x3") = a3;
+
+	if (psci_conduit == PSCI_HVC)
+		asm volatile("hvc #0" : "+r"(x0) : "r"(x1), "r"(x2), "r"(x3) : "memory");
+	else if (psci_conduit == PSCI_SMC)
+		asm volatile("smc #0" : "+r"(x0) : "r"(x1), "r"(x2), "r"(x3) : "memory");
+	else
+		return -ENOSYS;
+	return (long)x0;
+}
+
+paddr_t arch_find_fdt(void)
+{
+	const uint32_t *magic = phys_to_virt(QEMU_VIRT_FDT_PA);
+
+	/* The FDT is big-endian. */
+	return __builtin_bswap32(*magic) == FDT_MAGIC ? QEMU_VIRT_FDT_PA : 0;
+}
+
+void arch_platform_init(const struct fdt *fdt)
+{
+	pl011_init(fdt);
+	if (!fdt)
+		return;
+	int node = fdt_find_path(fdt, "/psci");
+	const char *method = node >= 0 ? fdt_getprop_str(fdt, node, "method") : NULL;
+	if (method && strcmp(method, "hvc") == 0)
+		psci_conduit = PSCI_HVC;
+	else if (method && strcmp(method, "smc") == 0)
+		psci_conduit = PSCI_SMC;
+	else
+		printk("weft: no PSCI in the devicetree: one CPU only, no power off\n");
+
+	uint32_t type, num;
+	node = fdt_find_compatible(fdt, -1, "arm,armv8-timer");
+	if (node >= 0 &&
+	    fdt_getprop_u32(fdt, node, "interrupts", 3 * TIMER_VIRT_INDEX, &type) &&
+	    fdt_getprop_u32(fdt, node, "interrupts", 3 * TIMER_VIRT_INDEX + 1, &num))
+		timer_intid = PPI_BASE + (int)num;
+	gic_init(fdt);
+}
+
+struct cpu *arch_cpu_self(void)
+{
+	return (struct cpu *)sysreg_read(tpidr_el1);
+}
+
+void arch_cpu_set_self(struct cpu *cpu)
+{
+	sysreg_write(tpidr_el1, cpu);
+}
+
+void arch_cpu_init(struct cpu *cpu)
+{
+	gic_init_cpu(cpu, timer_intid);
+}
+
+int arch_cpu_start(struct cpu *cpu)
+{
+	long err = psci_call(PSCI_CPU_ON, cpu->hwid,
+			     virt_to_phys((void *)secondary_entry), (unsigned long)cpu);
+	return err ? -EIO : 0;
+}
+
+void arch_cpu_stop(void)
+{
+	asm volatile("msr daifset, #0xf" ::: "memory");
+	sysreg_write(cntv_ctl_el0, 0);
+	gic_disable_cpu(); /* nothing can wake us now */
+	for (;;)
+		asm volatile("wfi");
+}
+
+void arch_irq_enable(void)
+{
+	asm volatile("msr daifclr, #2" ::: "memory");
+}
+
+void arch_irq_disable(void)
+{
+	asm volatile("msr daifset, #2" ::: "memory");
+}
+
+void arch_wait_for_interrupt(void)
+{
+	asm volatile("dsb sy\n wfi" ::: "memory");
+}
+
+void arch_send_ipi(struct cpu *cpu)
+{
+	gic_send_sgi(cpu, SGI_IPI);
+}
+
+uint64_t arch_timer_now(void)
+{
+	isb(); /* do not let the read run ahead of earlier instructions */
+	return sysreg_read(cntvct_el0);
+}
+
+uint64_t arch_timer_freq(void)
+{
+	return sysreg_read(cntfrq_el0);
+}
+
+void arch_timer_set(uint64_t deadline)
+{
+	sysreg_write(cntv_cval_el0, deadline);
+	sysreg_write(cntv_ctl_el0, CNTV_CTL_ENABLE);
+	isb();
+}
+
+void arch_poweroff(bool failure)
+{
+	(void)failure; /* PSCI has no way to report it */
+	psci_call(PSCI_SYSTEM_OFF, 0, 0, 0);
+	arch_cpu_stop();
+}

@@ -1,0 +1,37 @@
+/*
+ * AArch64 (4 KiB granule, 39-bit virtual addresses): constants and types the
+ * portable kernel needs. See kernel/include/arch.h for the contract.
+ */
+#ifndef WEFT_AARCH64_ARCH_TYPES_H
+#define WEFT_AARCH64_ARCH_TYPES_H
+
+#define PAGE_SIZE 4096
+/* TTBR1 covers 0xffffff8000000000 and up: RAM at 0x40000000 appears at
+ * 0xffffff8040000000, and the kernel runs there. */
+#define KERNEL_VA_OFFSET 0xffffff8000000000ull
+#define KSTACK_AREA (KERNEL_VA_OFFSET + 64 * GIB)
+#define USER_VA_END 0x8000000000ull /* 512 GiB, all of TTBR0 */
+/* The frame record {caller's fp, return address} sits at fp (x29). */
+#define FRAME_RECORD_OFFSET 0
+
+#ifndef __ASSEMBLER__
+#include "types.h"
+
+/* Everything an exception saves (see vectors.S). */
+struct trap_frame {
+	uint64_t x[31]; /* x0..x30; x29 is the frame pointer, x30 the link */
+	uint64_t sp;
+	uint64_t elr;   /* where the exception happened */
+	uint64_t spsr;  /* the interrupted PSTATE */
+	uint64_t esr;   /* syndrome: why */
+	uint64_t far;   /* faulting address, for aborts */
+};
+
+/* Per-CPU state only this port uses. */
+struct arch_cpu {
+	uint32_t gic_target;   /* GICv2: this CPU's interface bit */
+	uintptr_t gicr;        /* GICv3: this CPU's redistributor (virtual) */
+};
+#endif
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * AArch64 translation-table descriptors (4 KiB granule, 39-bit VA: three
+ * levels, called 1, 2 and 3 by Arm and 0, 1, 2 by kernel/vm.c).
+ *
+ * Bits 1:0 say what an entry is: 0b11 points to the next table (or is a
+ * 4 KiB page at the last level), 0b01 is a 1 GiB or 2 MiB block. Then:
+ * AttrIndx (memory type, an index into MAIR_EL1), AP (access: EL1 only or
+ * EL0 too, read-only or not), SH (shareability), AF (accessed: set up front
+ * so the hardware never faults to set it), nG (not global: per ASID, for
+ * user pages), PXN/UXN (never executable by EL1 / by EL0).
+ */
+#include "arch.h"
+
+#define DESC_VALID (1ul << 0)
+#define DESC_TABLE (1ul << 1) /* table, or page at the last level */
+#define DESC_ATTR_NORMAL (0ul << 2)
+#define DESC_ATTR_DEVICE (1ul << 2)
+#define DESC_AP_EL0 (1ul << 6)
+#define DESC_AP_RO (1ul << 7)
+#define DESC_SH_INNER (3ul << 8)
+#define DESC_AF (1ul << 10)
+#define DESC_NG (1ul << 11)
+#define DESC_PXN (1ul << 53)
+#define DESC_UXN (1ul << 54)
+#define DESC_ADDR_MASK 0x0000fffffffff000ul
+
+pte_t arch_pte_table(paddr_t table)
+{
+	return table | DESC_TABLE | DESC_VALID;
+}
+
+pte_t arch_pte_leaf(paddr_t pa, int level, int prot)
+{
+	pte_t pte = pa | DESC_VALID | DESC_AF;
+
+	if (level == PT_LEVELS - 1)
+		pte |= DESC_TABLE; /* "page" descriptor */
+	if (prot & VM_DEVICE)
+		pte |= DESC_ATTR_DEVICE | DESC_PXN | DESC_UXN;
+	else
+		pte |= DESC_ATTR_NORMAL | DESC_SH_INNER;
+	if (!(prot & VM_WRITE))
+		pte |= DESC_AP_RO;
+	if (prot & VM_USER) {
+		pte |= DESC_AP_EL0 | DESC_NG | DESC_PXN;
+		if (!(prot & VM_EXEC))
+			pte |= DESC_UXN;
+	} else {
+		pte |= DESC_UXN;
+		if (!(prot & VM_EXEC))
+			pte |= DESC_PXN;
+	}
+	return pte;
+}
+
+bool arch_pte_valid(pte_t pte)
+{
+	return pte & DESC_VALID;
+}
+
+bool arch_pte_is_table(pte_t pte, int level)
+{
+	return level < PT_LEVELS - 1 && (pte & (DESC_VALID | DESC_TABLE)) ==
+						(DESC_VALID | DESC_TABLE);
+}
+
+paddr_t arch_pte_addr(pte_t pte)
+{
+	return pte & DESC_ADDR_MASK;
+}
+
+/* Secondary CPUs load these in entry.S before touching their stacks.
+ * TTBR0 (the user half) points at an empty table until there is a user. */
+uint64_t kernel_ttbr1, kernel_ttbr0;
+static pte_t empty_table[PT_ENTRIES] __aligned(PAGE_SIZE);
+
+void arch_vm_set_kernel_root(paddr_t root)
+{
+	kernel_ttbr1 = root;
+	kernel_ttbr0 = virt_to_phys(empty_table);
+	asm volatile("dsb ishst\n"
+		     "msr ttbr1_el1, %0\n"
+		     "msr ttbr0_el1, %1\n"
+		     "isb\n"
+		     "tlbi vmalle1\n"
+		     "dsb nsh\n"
+		     "isb" ::"r"(kernel_ttbr1),
+		     "r"(kernel_ttbr0)
+		     : "memory");
+}
+
+void arch_tlb_flush_all(void)
+{
+	asm volatile("dsb ishst\n tlbi vmalle1\n dsb nsh\n isb" ::: "memory");
+}

@@ -1,0 +1,127 @@
+/*
+ * AArch64 exception dispatch: IRQs go to the portable handlers; any
+ * synchronous exception in the kernel is a bug and panics with the full
+ * report. Called from vectors.S with interrupts masked.
+ */
+#include "aarch64.h"
+#include "arch.h"
+#include "cpu.h"
+#include "klib.h"
+#include "printk.h"
+
+/* Vector slots (see vectors.S). */
+enum {
+	SLOT_EL1_SYNC = 4,
+	SLOT_EL1_IRQ = 5,
+};
+
+#define ESR_EC(esr) ((esr) >> 26 & 0x3f)
+#define ESR_FSC(esr) ((esr) & 0x3f)
+#define ESR_WNR (1 << 6)
+
+#define EC_INSTRUCTION_ABORT 0x21
+#define EC_DATA_ABORT 0x25
+
+void exception_handler(struct trap_frame *tf, int slot);
+
+static const char *const slot_names[16] = {
+	"sync from EL1 (SP_EL0)", "IRQ from EL1 (SP_EL0)", "FIQ from EL1 (SP_EL0)",
+	"SError from EL1 (SP_EL0)", "sync from EL1", "IRQ from EL1", "FIQ from EL1",
+	"SError from EL1", "sync from EL0", "IRQ from EL0", "FIQ from EL0",
+	"SError from EL0", "sync from EL0 (AArch32)", "IRQ from EL0 (AArch32)",
+	"FIQ from EL0 (AArch32)", "SError from EL0 (AArch32)",
+};
+
+static const char *fault_kind(uint64_t esr)
+{
+	switch (ESR_FSC(esr) >> 2) {
+	case 1:
+		return "translation fault";
+	case 2:
+		return "access flag fault";
+	case 3:
+		return "permission fault";
+	default:
+		return ESR_FSC(esr) == 0x21 ? "alignment fault" : "fault";
+	}
+}
+
+/* A readable name for a synchronous exception, from its syndrome. */
+static const char *exception_name(uint64_t esr, char *buf, size_t size)
+{
+	switch (ESR_EC(esr)) {
+	case EC_DATA_ABORT:
+		snprintf(buf, size, "data abort (%s, level %d, %s)", fault_kind(esr),
+			 (int)(esr & 3), esr & ESR_WNR ? "write" : "read");
+		return buf;
+	case EC_INSTRUCTION_ABORT:
+		snprintf(buf, size, "instruction abort (%s, level %d)", fault_kind(esr),
+			 (int)(esr & 3));
+		return buf;
+	case 0x00:
+		return "undefined instruction";
+	case 0x0e:
+		return "illegal execution state";
+	case 0x22:
+		return "pc alignment fault";
+	case 0x26:
+		return "sp alignment fault";
+	case 0x3c:
+		return "breakpoint (brk)";
+	default:
+		snprintf(buf, size, "exception class %#x", (unsigned)ESR_EC(esr));
+		return buf;
+	}
+}
+
+static void handle_irq(void)
+{
+	uint32_t iar;
+	uint32_t intid = gic_ack(&iar);
+
+	if (intid >= INTID_SPURIOUS - 3) /* 1020..1023: nothing pending */
+		return;
+	if (intid == SGI_IPI)
+		ipi_handle();
+	else if ((int)intid == pl011_intid())
+		pl011_interrupt();
+	else if (intid >= 16 && intid < 32)
+		timer_tick(); /* the only PPI we enable */
+	gic_eoi(iar);
+}
+
+void exception_handler(struct trap_frame *tf, int slot)
+{
+	char buf[80];
+
+	if (slot == SLOT_EL1_IRQ) {
+		handle_irq();
+		return;
+	}
+	if (slot == SLOT_EL1_SYNC)
+		panic_trap(tf, exception_name(tf->esr, buf, sizeof(buf)), tf->far);
+	panic_trap(tf, slot_names[slot & 15], tf->far);
+}
+
+uintptr_t arch_trap_frame_pc(const struct trap_frame *tf)
+{
+	return tf->elr;
+}
+
+uintptr_t arch_trap_frame_fp(const struct trap_frame *tf)
+{
+	return tf->x[29];
+}
+
+void arch_trap_frame_dump(const struct trap_frame *tf)
+{
+	printk(" elr %p spsr %p esr %p far %p\n", (void *)tf->elr, (void *)tf->spsr,
+	       (void *)tf->esr, (void *)tf->far);
+	for (int i = 0; i < 31; i += 4) {
+		for (int j = i; j < i + 4 && j < 31; j++)
+			printk(" %s%d %p", j < 10 ? " x" : "x", j, (void *)tf->x[j]);
+		if (i + 4 > 31)
+			printk("  sp %p", (void *)tf->sp);
+		printk("\n");
+	}
+}
