@@ -1,0 +1,54 @@
+/*
+ * Process-related structures and the exit status encoding, shared by the
+ * kernel and user space.
+ */
+#ifndef WEFT_UAPI_PROC_H
+#define WEFT_UAPI_PROC_H
+
+/*
+ * The status wait() reports is one int:
+ *   bits 0..7   how the process ended: WAIT_EXITED, WAIT_KILLED, WAIT_FAULTED
+ *   bits 8..15  the exit code (exited) or the fault kind (faulted)
+ */
+#define WAIT_EXITED 0
+#define WAIT_KILLED 1  /* by kill() */
+#define WAIT_FAULTED 2 /* by a fatal fault in one of its threads */
+
+#define WAIT_HOW(status) ((status) & 0xff)
+#define WAIT_CODE(status) (((status) >> 8) & 0xff)
+#define WAIT_STATUS(how, code) ((how) | ((code) & 0xff) << 8)
+
+/* Fault kinds, also printed by the kernel's one-line fault report. */
+enum fault_kind {
+	FAULT_PAGE = 1,        /* access to an unmapped page or against its permissions */
+	FAULT_ILLEGAL = 2,     /* illegal or privileged instruction */
+	FAULT_MISALIGNED = 3,  /* misaligned access */
+	FAULT_KERNEL_ADDR = 4, /* access to kernel memory */
+	FAULT_BREAKPOINT = 5,  /* breakpoint instruction */
+	FAULT_OTHER = 6,
+};
+
+#define PROC_NAME_MAX 16
+
+enum proc_state {
+	PROC_RUNNING = 1, /* has a thread running or runnable */
+	PROC_SLEEPING = 2,/* all threads blocked */
+	PROC_ZOMBIE = 3,  /* ended, waiting for its parent's wait() */
+};
+
+struct proc_info {
+	int pid;
+	int ppid;
+	int state;        /* enum proc_state */
+	int threads;
+	unsigned long pages; /* physical pages its address space holds */
+	char name[PROC_NAME_MAX];
+};
+
+struct mem_info {
+	unsigned long free_pages;
+	unsigned long total_pages;
+	unsigned long page_size;
+};
+
+#endif

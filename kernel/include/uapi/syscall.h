@@ -1,0 +1,34 @@
+/*
+ * System call numbers, shared by the kernel and user space.
+ *
+ * Calling convention:
+ *   RISC-V:  number in a7, arguments in a0..a5, `ecall`, result in a0.
+ *   AArch64: number in x8, arguments in x0..x5, `svc #0`, result in x0.
+ * A result in [-4095, -1] is a negated error code from uapi/errno.h.
+ */
+#ifndef WEFT_UAPI_SYSCALL_H
+#define WEFT_UAPI_SYSCALL_H
+
+/* Processes */
+#define SYS_exit 1        /* (int status): never returns */
+#define SYS_fork 2        /* (): child pid in the parent, 0 in the child */
+#define SYS_exec 3        /* (const char *path, char *const argv[]) */
+#define SYS_wait 4        /* (int pid or -1, int *status): pid of the child reaped */
+#define SYS_getpid 5      /* () */
+#define SYS_getppid 6     /* () */
+#define SYS_kill 7        /* (int pid): ends that process */
+#define SYS_read 8        /* (int fd, void *buf, size_t len): fd 0 is the console */
+#define SYS_write 9       /* (int fd, const void *buf, size_t len): fd 1, 2 */
+#define SYS_sbrk 10       /* (long increment): old break, or -ENOMEM */
+#define SYS_sleep_ms 11   /* (unsigned long ms) */
+#define SYS_clock_ns 12   /* (): monotonic nanoseconds since boot */
+#define SYS_yield 13      /* () */
+#define SYS_ps 14         /* (struct proc_info *buf, int max): count filled */
+#define SYS_poweroff 15   /* (int status): prints "weft: poweroff (exit status S)" */
+#define SYS_meminfo 16    /* (struct mem_info *info) */
+#define SYS_progname 17   /* (int index, char *buf, size_t len): initrd program
+			     names, for ls; -ENOENT past the last */
+
+#define SYS_COUNT 18
+
+#endif
