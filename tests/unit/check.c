@@ -4,7 +4,8 @@
  * Each case runs in a forked child, so that whatever goes wrong in it (a
  * failed CHECK, an AddressSanitizer or UBSan report, an endless loop) ends
  * that case only and the others still run. Inside the child a failed CHECK
- * longjmps back to the runner; an alarm bounds the running time. The
+ * longjmps back to the runner; an alarm bounds the running time; a case
+ * that passes is then checked for leaks with LeakSanitizer. The
  * case's note lives in memory shared with the parent, which prints it
  * when the child dies without a word (a sanitizer report, a signal).
  *
@@ -12,6 +13,7 @@
  */
 #include "check.h"
 
+#include <sanitizer/lsan_interface.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -127,6 +129,12 @@ static __attribute__((noreturn)) void run_child(int i)
 		_exit(EXIT_FAILED);
 	}
 	cases[i].fn();
+	alarm(0);
+	if (__lsan_do_recoverable_leak_check()) {
+		printf("FAIL %s: memory leaked (LeakSanitizer's report is above)\n",
+		       cases[i].name);
+		_exit(EXIT_FAILED);
+	}
 	printf("PASS %s\n", cases[i].name);
 	fflush(stdout);
 	_exit(EXIT_PASSED);
@@ -153,13 +161,13 @@ static bool run_case(int i)
 		return true;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_FAILED)
 		return false;
+	if (note[0])
+		printf("note: the case was testing: %s\n", note);
 	if (WIFSIGNALED(status))
 		printf("FAIL %s: killed by signal %d\n", cases[i].name, WTERMSIG(status));
 	else
 		printf("FAIL %s: crashed with exit status %d (a sanitizer report?)\n",
 		       cases[i].name, WEXITSTATUS(status));
-	if (note[0])
-		printf("note: the case was testing: %s\n", note);
 	return false;
 }
 
