@@ -154,9 +154,9 @@ def check_boot(t):
     if any("PANIC" in line for line in out):
         raise Failure("the kernel panicked", failure_evidence(s))
     if not m:
-        why = (f"QEMU exited with status {s.proc.returncode}" if not s.killed
-               else f"no weft: line within {BOOT_TIMEOUT_S} s (hung?)")
-        raise Failure(why + " before the weft: line", failure_evidence(s))
+        why = (f"QEMU exited with status {s.proc.returncode} before the weft: line"
+               if not s.killed else f"no weft: line within {BOOT_TIMEOUT_S} s (hung?)")
+        raise Failure(why, failure_evidence(s))
     weft = [line for line in out if line.startswith("weft: ")
             and "cpus online" in line]
     if len(weft) != 1:
@@ -266,9 +266,9 @@ QEMU_SUITES = [boot_tests, panic_tests]
 
 
 def run_qemu_test(t):
-    if not kernel_path(t.arch).exists():
-        return [Result(t.name, "SKIP", f"{kernel_path(t.arch).relative_to(ROOT)} "
-                       "is not built")]
+    kernel = kernel_path(t.arch)
+    if not kernel.exists():
+        return [Result(t.name, "SKIP", f"{os.path.relpath(kernel, ROOT)} is not built")]
     try:
         info = t.run(t)
         return [Result(t.name, "PASS", info or "")]
