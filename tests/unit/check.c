@@ -131,8 +131,7 @@ static __attribute__((noreturn)) void run_child(int i)
 	cases[i].fn();
 	alarm(0);
 	if (__lsan_do_recoverable_leak_check()) {
-		printf("FAIL %s: memory leaked (LeakSanitizer's report is above)\n",
-		       cases[i].name);
+		printf("FAIL %s: memory leaked (LeakSanitizer's report is above)\n", cases[i].name);
 		_exit(EXIT_FAILED);
 	}
 	printf("PASS %s\n", cases[i].name);

@@ -37,7 +37,7 @@ struct fdt_builder {
 };
 
 void fdtb_init(struct fdt_builder *b);
-void fdtb_u32(struct fdt_builder *b, uint32_t v);          /* any token */
+void fdtb_u32(struct fdt_builder *b, uint32_t v);                /* any token */
 void fdtb_bytes(struct fdt_builder *b, const void *p, size_t n); /* padded to 4 */
 void fdtb_begin(struct fdt_builder *b, const char *name);
 void fdtb_end(struct fdt_builder *b);

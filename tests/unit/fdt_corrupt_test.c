@@ -110,8 +110,8 @@ static void check_header_checks(const struct blob *base)
 	CHECK_EQ(fdt_init(&fdt, base->data, base->size), 0);
 	CHECK_EQ(fdt_init(&fdt, NULL, base->size), -EINVAL);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		uint32_t v = bad[i].delta ? blob_get32(base, bad[i].field) + bad[i].delta
-					  : bad[i].value;
+		uint32_t v =
+			bad[i].delta ? blob_get32(base, bad[i].field) + bad[i].delta : bad[i].value;
 		struct blob b = with_field(base, bad[i].field, v);
 		expect_rejected(&b, bad[i].why);
 		blob_free(&b);
@@ -211,8 +211,8 @@ static size_t nth_prop(const struct fdt_builder *b, int n)
 
 TEST(fdt_property_length_past_the_end_is_not_followed)
 {
-	static const uint32_t lengths[] = { 0x100, 0x7fffffff, 0x80000000, 0xfffffff0,
-					    0xfffffffc, 0xffffffff };
+	static const uint32_t lengths[] = { 0x100,      0x7fffffff, 0x80000000,
+					    0xfffffff0, 0xfffffffc, 0xffffffff };
 	struct fdt_builder *b = malloc(sizeof(*b));
 
 	CHECK(b);
@@ -479,8 +479,10 @@ static uint64_t rng_next(uint64_t *s)
 
 static uint32_t interesting_u32(uint64_t *rng, uint32_t size)
 {
-	static const uint32_t values[] = { 0, 1, 2, 3, 4, 8, 9, 12, 16, 40, 0x7fffffff,
-					   0x80000000, 0xfffffff0, 0xfffffffc, 0xffffffff };
+	static const uint32_t values[] = { 0,          1,          2,          3,
+					   4,          8,          9,          12,
+					   16,         40,         0x7fffffff, 0x80000000,
+					   0xfffffff0, 0xfffffffc, 0xffffffff };
 	uint64_t r = rng_next(rng);
 
 	switch (r % 4) {
@@ -518,7 +520,8 @@ static void mutate(struct blob *b, uint64_t *rng)
 				blob_put32(b, at, interesting_u32(rng, (uint32_t)b->size));
 			break;
 		default:
-			blob_put32(b, 4 + 4 * ((r >> 8) % 9), interesting_u32(rng, (uint32_t)b->size));
+			blob_put32(b, 4 + 4 * ((r >> 8) % 9),
+				   interesting_u32(rng, (uint32_t)b->size));
 			break;
 		}
 	}

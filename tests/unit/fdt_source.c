@@ -98,8 +98,8 @@ static void run(const char *cmd)
 	CHECK_MSG(status == 0, "command failed (status %d): %s", status, cmd);
 }
 
-struct blob blob_from_qemu(const char *arch, int cpus, unsigned mem_mib,
-			   const char *machine_opts, const char *bootargs)
+struct blob blob_from_qemu(const char *arch, int cpus, unsigned mem_mib, const char *machine_opts,
+			   const char *bootargs)
 {
 	char path[PATH_MAX_LEN], cmd[CMD_MAX];
 	const char *cpu = strcmp(arch, "aarch64") == 0 ? "-cpu cortex-a72" : "";
@@ -125,10 +125,10 @@ struct blob blob_from_qemu(const char *arch, int cpus, unsigned mem_mib,
 	struct blob full = read_and_remove(path);
 
 	/* The blocks end where the later of struct and strings ends. */
-	uint32_t end = blob_get32(&full, FDT_OFF_DT_STRUCT) +
-		       blob_get32(&full, FDT_OFF_SIZE_DT_STRUCT);
-	uint32_t strings_end = blob_get32(&full, FDT_OFF_DT_STRINGS) +
-			       blob_get32(&full, FDT_OFF_SIZE_DT_STRINGS);
+	uint32_t end =
+		blob_get32(&full, FDT_OFF_DT_STRUCT) + blob_get32(&full, FDT_OFF_SIZE_DT_STRUCT);
+	uint32_t strings_end =
+		blob_get32(&full, FDT_OFF_DT_STRINGS) + blob_get32(&full, FDT_OFF_SIZE_DT_STRINGS);
 	if (strings_end > end)
 		end = strings_end;
 	CHECK(end <= full.size);

@@ -20,8 +20,8 @@ struct blob {
  * the given CPUs, memory and -append text (machine_opts may be "", or
  * e.g. ",gic-version=3"). QEMU pads its blob to 1 MiB; the padding is
  * cut off and totalsize lowered to match. Fails the test if QEMU fails. */
-struct blob blob_from_qemu(const char *arch, int cpus, unsigned mem_mib,
-			   const char *machine_opts, const char *bootargs);
+struct blob blob_from_qemu(const char *arch, int cpus, unsigned mem_mib, const char *machine_opts,
+			   const char *bootargs);
 
 /* A .dts file compiled by dtc. Fails the test if dtc fails. */
 struct blob blob_from_dts(const char *dts_path);

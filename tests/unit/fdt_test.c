@@ -82,8 +82,8 @@ static void check_bootargs(const struct fdt *fdt)
 }
 
 /* A device found by compatible string: its reg and its parent's path. */
-static void check_device(const struct fdt *fdt, const char *compat, uint64_t base,
-			 uint64_t size, const char *parent_path)
+static void check_device(const struct fdt *fdt, const char *compat, uint64_t base, uint64_t size,
+			 const char *parent_path)
 {
 	uint64_t addr, len;
 	int node = fdt_find_compatible(fdt, -1, compat);
@@ -104,8 +104,8 @@ TEST(fdt_riscv64_virt_describes_memory_cpus_and_console)
 	} configs[] = { { 1, 128 }, { 4, 256 }, { 8, 2048 }, { 2, 4096 } };
 
 	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
-		struct blob b = blob_from_qemu("riscv64", configs[i].cpus, configs[i].mem_mib,
-					       "", BOOTARGS);
+		struct blob b = blob_from_qemu("riscv64", configs[i].cpus, configs[i].mem_mib, "",
+					       BOOTARGS);
 		struct fdt fdt;
 		uint32_t hz;
 		uint64_t addr, size;
@@ -113,8 +113,8 @@ TEST(fdt_riscv64_virt_describes_memory_cpus_and_console)
 		init_ok(&fdt, &b);
 		check_memory(&fdt, RISCV_RAM_BASE, configs[i].mem_mib * MIB_BYTES);
 		check_cpus(&fdt, configs[i].cpus);
-		CHECK(fdt_getprop_u32(&fdt, fdt_find_path(&fdt, "/cpus"), "timebase-frequency",
-				      0, &hz));
+		CHECK(fdt_getprop_u32(&fdt, fdt_find_path(&fdt, "/cpus"), "timebase-frequency", 0,
+				      &hz));
 		CHECK_EQ(hz, RISCV_TIMEBASE_HZ);
 		check_bootargs(&fdt);
 		check_device(&fdt, "ns16550a", 0x10000000, 0x100, "/soc");
@@ -165,7 +165,10 @@ TEST(fdt_aarch64_virt_describes_memory_cpus_and_console)
 		unsigned mem_mib;
 		const char *machine;
 	} configs[] = {
-		{ 1, 128, "" }, { 2, 512, "" }, { 8, 4096, "" }, { 4, 512, ",gic-version=3" },
+		{ 1, 128, "" },
+		{ 2, 512, "" },
+		{ 8, 4096, "" },
+		{ 4, 512, ",gic-version=3" },
 	};
 
 	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++) {
@@ -190,8 +193,8 @@ TEST(fdt_aarch64_virt_describes_memory_cpus_and_console)
 		int gic = fdt_find_phandle(&fdt, ph);
 		CHECK(gic >= 0);
 		const char *want = configs[i].machine[0] ? "arm,gic-v3" : "arm,cortex-a15-gic";
-		CHECK_MSG(fdt_prop_has_string(&fdt, gic, "compatible", want),
-			  "GIC is not %s", want);
+		CHECK_MSG(fdt_prop_has_string(&fdt, gic, "compatible", want), "GIC is not %s",
+			  want);
 		CHECK(fdt_walk_all(&fdt) > 20);
 		blob_free(&b);
 	}
@@ -278,8 +281,7 @@ TEST(fdt_paths_compatibles_and_phandles_are_found)
 	CHECK(fdt_find_path(&fdt, "/cpu") < 0);
 	CHECK(fdt_find_path(&fdt, "cpus") < 0);
 	CHECK_EQ(fdt_find_path(&fdt, "//cpus//cpu@1/"), fdt_find_path(&fdt, "/cpus/cpu@1"));
-	CHECK_STR(fdt_getprop_str(&fdt, fdt_find_path(&fdt, "/cpus/cpu@7"), "status"),
-		  "disabled");
+	CHECK_STR(fdt_getprop_str(&fdt, fdt_find_path(&fdt, "/cpus/cpu@7"), "status"), "disabled");
 
 	/* Both ns16550a nodes, in document order, then no more. */
 	int first = fdt_find_compatible(&fdt, -1, "ns16550a");

@@ -13,17 +13,35 @@
 
 /* Names found in QEMU's virt blobs, plus some that are never there. */
 static const char *const prop_names[] = {
-	"compatible", "reg",	      "#address-cells", "#size-cells", "phandle",
-	"device_type", "status",     "bootargs",	"timebase-frequency",
-	"ranges",     "riscv,isa",  "method",		"interrupts-extended",
-	"",	      "no-such-property",
+	"compatible",
+	"reg",
+	"#address-cells",
+	"#size-cells",
+	"phandle",
+	"device_type",
+	"status",
+	"bootargs",
+	"timebase-frequency",
+	"ranges",
+	"riscv,isa",
+	"method",
+	"interrupts-extended",
+	"",
+	"no-such-property",
 };
 static const char *const compat_names[] = {
 	"ns16550a", "arm,pl011", "virtio,mmio", "riscv", "simple-bus", "",
 };
 static const char *const paths[] = {
-	"/",	      "/chosen",   "/cpus/cpu", "/cpus/cpu@1/interrupt-controller",
-	"/soc/serial", "/memory", "//",	"/no/such/node", "",
+	"/",
+	"/chosen",
+	"/cpus/cpu",
+	"/cpus/cpu@1/interrupt-controller",
+	"/soc/serial",
+	"/memory",
+	"//",
+	"/no/such/node",
+	"",
 	"relative",
 };
 static const uint32_t phandles[] = { 0, 1, 2, 3, 9, 0x8003, 0xffffffff };
@@ -98,8 +116,8 @@ int fdt_walk_all(const struct fdt *fdt)
 
 	for (size_t j = 0; j < sizeof(compat_names) / sizeof(compat_names[0]); j++) {
 		int n = 0;
-		for (int from = -1, node; (node = fdt_find_compatible(fdt, from, compat_names[j])) >= 0;
-		     from = node) {
+		for (int from = -1, node;
+		     (node = fdt_find_compatible(fdt, from, compat_names[j])) >= 0; from = node) {
 			CHECK_MSG(node > from, "fdt_find_compatible went back");
 			CHECK(++n <= limit);
 			touch_str(fdt, fdt_node_name(fdt, node));

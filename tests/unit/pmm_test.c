@@ -81,16 +81,16 @@ static int layout(struct mem_range *ram, int *nram, struct mem_range *res)
 	ram[0] = (struct mem_range){ base + 0x100, 0x180000 - 0x100 };
 	ram[1] = (struct mem_range){ base + 0x200000, 0x200000 - 0x80 };
 	*nram = 2;
-	res[n++] = (struct mem_range){ base + 0x3010, 0x10 };         /* inside page 3 */
-	res[n++] = (struct mem_range){ base + 0x10000 - 8, 16 };      /* pages 15 and 16 */
-	res[n++] = (struct mem_range){ base + 0x100000, 0x20000 };    /* overlapping */
-	res[n++] = (struct mem_range){ base + 0x110000, 0x20000 };    /*   each other */
-	res[n++] = (struct mem_range){ base + 0x170000, 0x20000 };    /* past RAM 0's end */
-	res[n++] = (struct mem_range){ base + 0x1f0000, 0x20000 };    /* into RAM 1 */
-	res[n++] = (struct mem_range){ base + 0x3fe000 - 4, 8 };      /* near RAM 1's end */
-	res[n++] = (struct mem_range){ base - 0x2000, 0x4000 };       /* below all RAM */
-	res[n++] = (struct mem_range){ base + 0x500000, 0x1000 };     /* above all RAM */
-	res[n++] = (struct mem_range){ base + 0x190000, 0x1000 };     /* in the gap */
+	res[n++] = (struct mem_range){ base + 0x3010, 0x10 };      /* inside page 3 */
+	res[n++] = (struct mem_range){ base + 0x10000 - 8, 16 };   /* pages 15 and 16 */
+	res[n++] = (struct mem_range){ base + 0x100000, 0x20000 }; /* overlapping */
+	res[n++] = (struct mem_range){ base + 0x110000, 0x20000 }; /*   each other */
+	res[n++] = (struct mem_range){ base + 0x170000, 0x20000 }; /* past RAM 0's end */
+	res[n++] = (struct mem_range){ base + 0x1f0000, 0x20000 }; /* into RAM 1 */
+	res[n++] = (struct mem_range){ base + 0x3fe000 - 4, 8 };   /* near RAM 1's end */
+	res[n++] = (struct mem_range){ base - 0x2000, 0x4000 };    /* below all RAM */
+	res[n++] = (struct mem_range){ base + 0x500000, 0x1000 };  /* above all RAM */
+	res[n++] = (struct mem_range){ base + 0x190000, 0x1000 };  /* in the gap */
 	return n;
 }
 
