@@ -35,8 +35,8 @@ ASFLAGS := $(CFLAGS) -D__ASSEMBLER__
 LDFLAGS := -nostdlib -static -no-pie --build-id=none -z max-page-size=4096 \
 	-T linker/$(ARCH).ld
 
-KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard arch/$(ARCH)/*.c) \
-	$(wildcard arch/$(ARCH)/*.S)
+KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
+	$(wildcard arch/$(ARCH)/*.c) $(wildcard arch/$(ARCH)/*.S)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all kernel run test bench clean format lint deps unit
@@ -55,6 +55,12 @@ $(BUILD)/%.S.o: %.S
 	$(CC) $(ASFLAGS) -c -o $@ $<
 
 -include $(KERNEL_OBJS:.o=.d)
+
+# The user programs, packed into $(BUILD)/initrd.cpio, become part of the
+# kernel image through kernel/initrd_blob.S.
+include user/user.mk
+$(BUILD)/kernel/initrd_blob.S.o: $(BUILD)/initrd.cpio
+$(BUILD)/kernel/initrd_blob.S.o: ASFLAGS += -DINITRD_PATH='"$(BUILD)/initrd.cpio"'
 
 # The targets a new user types install what is missing first, then
 # rebuild in a fresh make so the toolchain is detected after the install.

@@ -1,9 +1,10 @@
 /*
- * Boot: from the architecture's entry code to every CPU online.
+ * Boot: from the architecture's entry code to every CPU online and init
+ * started.
  *
  * The boot CPU reads the devicetree, starts the page allocator and the
- * kernel page table, moves onto a guarded stack, starts the other CPUs and
- * waits until they are up. It holds the big kernel lock throughout, except
+ * kernel page table, moves onto a guarded stack, starts the other CPUs,
+ * waits until they are up, and starts init; then every CPU runs threads. It holds the big kernel lock throughout, except
  * while it sleeps waiting for the others, who each take the lock to come
  * online.
  */
@@ -14,6 +15,8 @@
 #include "lock.h"
 #include "pmm.h"
 #include "printk.h"
+#include "proc.h"
+#include "sched.h"
 #include "vm.h"
 
 #define MAX_MEM_RANGES 16
@@ -132,20 +135,6 @@ static bool kernel_option(const char *key, const char *value)
 	return false;
 }
 
-/* The idle loop: sleep until an interrupt, then handle it with the big
- * kernel lock held. Why the lock is released before sleeping: a sleeping
- * CPU holding it would stop every other CPU from entering the kernel. */
-static __noreturn void idle_loop(void)
-{
-	for (;;) {
-		bkl_release();
-		arch_wait_for_interrupt();
-		bkl_acquire();
-		arch_irq_enable(); /* take the pending interrupt here */
-		arch_irq_disable();
-	}
-}
-
 static int cpus_online(void)
 {
 	int n = 0;
@@ -198,13 +187,15 @@ static __attribute__((noinline)) void run_crash_option(void)
 static __noreturn void boot_cpu_continue(void)
 {
 	arch_cpu_init(&cpus[0]);
+	sched_init_cpu();
 	timer_start();
 	cpus[0].online = true;
 	start_secondaries();
 	printk("weft: %d cpus online, %llu MiB free\n", cpus_online(),
 	       (unsigned long long)(pmm_free_pages() * PAGE_SIZE / MIB));
 	run_crash_option();
-	idle_loop();
+	proc_start_init(bootargs);
+	sched_idle();
 }
 
 void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa)
@@ -247,10 +238,11 @@ void cpu_secondary_main(struct cpu *cpu)
 	arch_cpu_set_self(cpu);
 	arch_cpu_init(cpu);
 	bkl_acquire();
+	sched_init_cpu();
 	timer_start();
 	cpu->online = true;
 	arch_send_ipi(&cpus[0]); /* the boot CPU sleeps until we are up */
-	idle_loop();
+	sched_idle();
 }
 
 void timer_start(void)
@@ -262,6 +254,7 @@ void timer_tick(void)
 {
 	this_cpu()->ticks++;
 	timer_start();
+	sched_tick();
 }
 
 void ipi_handle(void)

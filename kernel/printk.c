@@ -1,5 +1,5 @@
 /*
- * Console output (printk) and input (console_input).
+ * Console output: printk and the byte-level console_write.
  *
  * Output is serialized by console_lock, a spinlock of its own rather than
  * the big kernel lock, so that a CPU can print a panic report while another
@@ -9,6 +9,7 @@
 #include "printk.h"
 
 #include "arch.h"
+#include "console.h"
 #include "cpu.h"
 #include "klib.h"
 #include "lock.h"
@@ -17,13 +18,20 @@
 
 struct spinlock console_lock = SPINLOCK_INIT("console lock");
 
-static void console_write(const char *s, size_t n)
+void console_write(const char *s, size_t n)
 {
+	/* A panicking CPU may have died holding the lock: write anyway. */
+	bool locked = !spin_holding(&console_lock) && !panic_in_progress;
+
+	if (locked)
+		spin_lock(&console_lock);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
 			arch_console_putc('\r');
 		arch_console_putc(s[i]);
 	}
+	if (locked)
+		spin_unlock(&console_lock);
 }
 
 void vprintk(const char *fmt, va_list ap)
@@ -31,13 +39,7 @@ void vprintk(const char *fmt, va_list ap)
 	char buf[PRINTK_MAX];
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 
-	/* A panicking CPU may have died holding the lock: write anyway. */
-	bool locked = !spin_holding(&console_lock) && !panic_in_progress;
-	if (locked)
-		spin_lock(&console_lock);
 	console_write(buf, MIN((size_t)n, sizeof(buf) - 1));
-	if (locked)
-		spin_unlock(&console_lock);
 }
 
 void printk(const char *fmt, ...)
@@ -47,12 +49,4 @@ void printk(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintk(fmt, ap);
 	va_end(ap);
-}
-
-void console_input(char c)
-{
-	/* Until there is a shell to read it, echo what is typed. */
-	if (c == '\r')
-		c = '\n';
-	printk("%c", c);
 }

@@ -9,6 +9,7 @@
 
 #include "klib.h"
 #include "printk.h"
+#include "proc.h"
 #include "uapi/errno.h"
 
 #define MAX_EARLY_DEVICES 8
@@ -21,6 +22,10 @@ static paddr_t kernel_root_pa;
 static struct mem_range early_devices[MAX_EARLY_DEVICES];
 static int nearly_devices;
 static uintptr_t next_kstack = KSTACK_AREA;
+#define KSTACK_SLOT (KSTACK_SIZE + PAGE_SIZE) /* stack plus guard page */
+#define MAX_FREE_KSTACKS 1024
+static uintptr_t free_kstacks[MAX_FREE_KSTACKS]; /* slot bases to reuse */
+static int nfree_kstacks;
 
 /* The entry for va at `level`, creating tables on the way if `alloc`. */
 static pte_t *pte_lookup(pte_t *root, uintptr_t va, int level, bool alloc)
@@ -122,22 +127,58 @@ void vm_init(const struct mem_range *ram, int nram)
 	arch_vm_set_kernel_root(kernel_root_pa);
 }
 
+/* Remove the 4 KiB mapping at va; returns the page it mapped, or NULL. */
+static void *unmap_page(pte_t *root, uintptr_t va)
+{
+	pte_t *pte = pte_lookup(root, va, PT_LEVELS - 1, false);
+
+	if (!pte || !arch_pte_valid(*pte))
+		return NULL;
+	void *page = phys_to_virt(arch_pte_addr(*pte));
+	*pte = 0;
+	return page;
+}
+
+static void free_kstack_pages(uintptr_t base, uintptr_t end)
+{
+	for (uintptr_t va = base; va < end; va += PAGE_SIZE) {
+		void *page = unmap_page(kernel_root, va);
+		if (page)
+			pmm_free(page);
+	}
+	/* Other CPUs may have run on this stack: flush everywhere. */
+	arch_tlb_flush_kernel(base, end - base);
+}
+
 void *vm_alloc_kstack(void)
 {
-	uintptr_t base = next_kstack + PAGE_SIZE; /* guard page below */
+	uintptr_t slot = nfree_kstacks ? free_kstacks[--nfree_kstacks] : next_kstack;
+	uintptr_t base = slot + PAGE_SIZE; /* guard page below */
 
+	if (slot == next_kstack)
+		next_kstack += KSTACK_SLOT;
 	for (uintptr_t va = base; va < base + KSTACK_SIZE; va += PAGE_SIZE) {
 		void *page = pmm_alloc();
 		if (!page || vm_map(kernel_root, va, virt_to_phys(page), PAGE_SIZE,
 				    VM_READ | VM_WRITE)) {
 			if (page)
 				pmm_free(page);
-			return NULL; /* the slot is burnt; fine for boot stacks */
+			free_kstack_pages(base, va);
+			free_kstacks[nfree_kstacks++] = slot;
+			return NULL;
 		}
 	}
-	next_kstack = base + KSTACK_SIZE;
 	arch_tlb_flush_all(); /* no stale "invalid" entry for the new pages */
 	return (void *)(base + KSTACK_SIZE);
+}
+
+void vm_free_kstack(void *top)
+{
+	uintptr_t base = (uintptr_t)top - KSTACK_SIZE;
+
+	free_kstack_pages(base, base + KSTACK_SIZE);
+	if (nfree_kstacks < MAX_FREE_KSTACKS)
+		free_kstacks[nfree_kstacks++] = base - PAGE_SIZE;
 }
 
 bool vm_kernel_readable(uintptr_t va)
@@ -157,4 +198,254 @@ bool vm_kernel_readable(uintptr_t va)
 bool vm_kernel_text(uintptr_t va)
 {
 	return va >= (uintptr_t)__kernel_start && va < (uintptr_t)__text_end;
+}
+
+/* ---- User address spaces --------------------------------------------- */
+
+#define MAX_ASIDS 4096
+static uint64_t asid_used[MAX_ASIDS / 64]; /* ASID 0: "none", never handed out */
+
+static int asid_alloc(void)
+{
+	int n = MIN(arch_asid_count(), MAX_ASIDS);
+
+	for (int a = 1; a < n; a++) {
+		if (!(asid_used[a / 64] & 1ull << (a % 64))) {
+			asid_used[a / 64] |= 1ull << (a % 64);
+			return a;
+		}
+	}
+	return 0; /* out of ASIDs: share 0 and flush on every switch */
+}
+
+static void asid_free(int asid)
+{
+	if (asid == 0)
+		return;
+	asid_used[asid / 64] &= ~(1ull << (asid % 64));
+	arch_tlb_flush_user(asid, 0, 0); /* the next owner starts clean */
+}
+
+static bool user_range_ok(uintptr_t va, size_t len)
+{
+	return va % PAGE_SIZE == 0 && len % PAGE_SIZE == 0 && va >= PAGE_SIZE &&
+	       va < USER_VA_END && len <= USER_VA_END - va;
+}
+
+struct address_space *vm_as_create(void)
+{
+	struct address_space *as = pmm_alloc();
+
+	if (!as)
+		return NULL;
+	as->root = pmm_alloc();
+	if (!as->root) {
+		pmm_free(as);
+		return NULL;
+	}
+	arch_vm_init_user_root(as->root, kernel_root);
+	as->asid = asid_alloc();
+	return as;
+}
+
+/* Call fn on every mapped user page, in address order. */
+static int for_each_user_page(const struct address_space *as,
+			      int (*fn)(uintptr_t va, pte_t *pte, void *arg), void *arg)
+{
+	for (uintptr_t i0 = 0; i0 < PT_ENTRIES && (i0 << LEVEL_SHIFT(0)) < USER_VA_END; i0++) {
+		pte_t e0 = as->root[i0];
+		if (!arch_pte_valid(e0) || !arch_pte_is_table(e0, 0))
+			continue;
+		pte_t *t1 = phys_to_virt(arch_pte_addr(e0));
+		for (uintptr_t i1 = 0; i1 < PT_ENTRIES; i1++) {
+			if (!arch_pte_valid(t1[i1]) || !arch_pte_is_table(t1[i1], 1))
+				continue;
+			pte_t *t2 = phys_to_virt(arch_pte_addr(t1[i1]));
+			for (uintptr_t i2 = 0; i2 < PT_ENTRIES; i2++) {
+				if (!arch_pte_valid(t2[i2]))
+					continue;
+				uintptr_t va = i0 << LEVEL_SHIFT(0) | i1 << LEVEL_SHIFT(1) |
+					       i2 << LEVEL_SHIFT(2);
+				int err = fn(va, &t2[i2], arg);
+				if (err)
+					return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static int free_user_page(uintptr_t va, pte_t *pte, void *arg)
+{
+	(void)va, (void)arg;
+	pmm_free(phys_to_virt(arch_pte_addr(*pte)));
+	*pte = 0;
+	return 0;
+}
+
+void vm_as_destroy(struct address_space *as)
+{
+	for_each_user_page(as, free_user_page, NULL);
+	/* Then the tables themselves. */
+	for (uintptr_t i0 = 0; i0 < PT_ENTRIES && (i0 << LEVEL_SHIFT(0)) < USER_VA_END; i0++) {
+		pte_t e0 = as->root[i0];
+		if (!arch_pte_valid(e0) || !arch_pte_is_table(e0, 0))
+			continue;
+		pte_t *t1 = phys_to_virt(arch_pte_addr(e0));
+		for (int i1 = 0; i1 < PT_ENTRIES; i1++)
+			if (arch_pte_valid(t1[i1]))
+				pmm_free(phys_to_virt(arch_pte_addr(t1[i1])));
+		pmm_free(t1);
+	}
+	asid_free(as->asid);
+	pmm_free(as->root);
+	pmm_free(as);
+}
+
+static int copy_user_page(uintptr_t va, pte_t *pte, void *arg)
+{
+	struct address_space *dst = arg;
+	int prot = arch_pte_prot(*pte);
+
+	if (vm_user_alloc(dst, va, PAGE_SIZE, prot))
+		return -ENOMEM;
+	memcpy(vm_user_ptr(dst, va, false), phys_to_virt(arch_pte_addr(*pte)), PAGE_SIZE);
+	return 0;
+}
+
+struct address_space *vm_as_copy(const struct address_space *src)
+{
+	struct address_space *dst = vm_as_create();
+
+	if (!dst)
+		return NULL;
+	if (for_each_user_page(src, copy_user_page, dst)) {
+		vm_as_destroy(dst);
+		return NULL;
+	}
+	dst->heap_start = src->heap_start;
+	dst->brk = src->brk;
+	return dst;
+}
+
+void vm_switch(struct address_space *as)
+{
+	if (!as) {
+		arch_vm_switch_user(0, 0);
+		return;
+	}
+	arch_vm_switch_user(virt_to_phys(as->root), as->asid);
+	if (as->asid == 0)
+		arch_tlb_flush_all();
+}
+
+int vm_user_alloc(struct address_space *as, uintptr_t va, size_t len, int prot)
+{
+	if (!user_range_ok(va, len))
+		return -EINVAL;
+	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
+		pte_t *pte = pte_lookup(as->root, va + off, PT_LEVELS - 1, true);
+		void *page = NULL;
+		int err = !pte ? -ENOMEM : arch_pte_valid(*pte) ? -EEXIST : 0;
+		if (!err && !(page = pmm_alloc()))
+			err = -ENOMEM;
+		if (err) {
+			vm_user_free(as, va, off);
+			return err;
+		}
+		*pte = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, prot | VM_USER);
+		as->pages++;
+	}
+	return 0;
+}
+
+void vm_user_free(struct address_space *as, uintptr_t va, size_t len)
+{
+	size_t freed = 0;
+
+	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
+		void *page = unmap_page(as->root, va + off);
+		if (page) {
+			pmm_free(page);
+			as->pages--;
+			freed++;
+		}
+	}
+	if (freed)
+		arch_tlb_flush_user(as->asid, va, len);
+}
+
+void *vm_user_ptr(const struct address_space *as, uintptr_t va, bool write)
+{
+	if (va >= USER_VA_END)
+		return NULL;
+	pte_t *pte = pte_lookup(as->root, va, PT_LEVELS - 1, false);
+	if (!pte || !arch_pte_valid(*pte))
+		return NULL;
+	int prot = arch_pte_prot(*pte);
+	if (!(prot & VM_USER) || !(prot & VM_READ) || (write && !(prot & VM_WRITE)))
+		return NULL;
+	return (char *)phys_to_virt(arch_pte_addr(*pte)) + va % PAGE_SIZE;
+}
+
+/* Copy between kernel and user memory a page at a time, checking each. */
+static int copy_user(const struct address_space *as, uintptr_t uaddr, void *kbuf,
+		     size_t len, bool to_user)
+{
+	while (len) {
+		size_t chunk = MIN(len, PAGE_SIZE - uaddr % PAGE_SIZE);
+		char *p = vm_user_ptr(as, uaddr, to_user);
+		if (!p)
+			return -EFAULT;
+		if (to_user)
+			memcpy(p, kbuf, chunk);
+		else
+			memcpy(kbuf, p, chunk);
+		uaddr += chunk;
+		kbuf = (char *)kbuf + chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int copyin(void *dst, uintptr_t usrc, size_t len)
+{
+	return copy_user(process_current()->as, usrc, dst, len, false);
+}
+
+int copyout(uintptr_t udst, const void *src, size_t len)
+{
+	return copy_user(process_current()->as, udst, (void *)src, len, true);
+}
+
+int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t len)
+{
+	return copy_user(as, va, (void *)src, len, true);
+}
+
+bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len, bool write)
+{
+	if (len == 0)
+		return true;
+	if (va >= USER_VA_END || len > USER_VA_END - va)
+		return false;
+	for (uintptr_t p = ALIGN_DOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE)
+		if (!vm_user_ptr(as, p, write))
+			return false;
+	return true;
+}
+
+long copyinstr(char *dst, uintptr_t usrc, size_t max)
+{
+	const struct address_space *as = process_current()->as;
+
+	for (size_t i = 0; i < max; i++) {
+		const char *p = vm_user_ptr(as, usrc + i, false);
+		if (!p)
+			return -EFAULT;
+		dst[i] = *p;
+		if (!*p)
+			return (long)i;
+	}
+	return -EINVAL;
 }

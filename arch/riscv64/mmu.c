@@ -7,6 +7,8 @@
  * (set up front so the hardware never needs to update them).
  */
 #include "arch.h"
+#include "riscv.h"
+#include "sbi.h"
 
 #define PTE_V (1ul << 0)
 #define PTE_R (1ul << 1)
@@ -19,6 +21,8 @@
 #define PTE_PPN_SHIFT 10
 #define PTE_FLAGS_MASK 0x3fful
 #define SATP_SV39 (8ul << 60)
+#define SATP_ASID_SHIFT 44
+#define SATP_ASID_MASK (0xfffful << SATP_ASID_SHIFT)
 
 pte_t arch_pte_table(paddr_t table)
 {
@@ -45,6 +49,12 @@ bool arch_pte_valid(pte_t pte)
 	return pte & PTE_V;
 }
 
+int arch_pte_prot(pte_t pte)
+{
+	return (pte & PTE_R ? VM_READ : 0) | (pte & PTE_W ? VM_WRITE : 0) |
+	       (pte & PTE_X ? VM_EXEC : 0) | (pte & PTE_U ? VM_USER : 0);
+}
+
 bool arch_pte_is_table(pte_t pte, int level)
 {
 	(void)level;
@@ -69,4 +79,47 @@ void arch_vm_set_kernel_root(paddr_t root)
 void arch_tlb_flush_all(void)
 {
 	asm volatile("sfence.vma" ::: "memory");
+}
+
+/* One Sv39 root maps both halves: entries 256..511 are the kernel's. */
+void arch_vm_init_user_root(pte_t *user_root, const pte_t *kernel_root)
+{
+	for (int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
+		user_root[i] = kernel_root[i];
+}
+
+void arch_vm_switch_user(paddr_t root, int asid)
+{
+	uint64_t satp = root ? SATP_SV39 | (uint64_t)asid << SATP_ASID_SHIFT | root >> 12
+			     : kernel_satp;
+
+	csr_write(satp, satp); /* ASID-tagged: no flush needed */
+}
+
+/* The ASID field keeps only the bits the hart implements: write all ones
+ * and read back. */
+int arch_asid_count(void)
+{
+	static int count;
+
+	if (!count) {
+		csr_write(satp, kernel_satp | SATP_ASID_MASK);
+		count = (int)((csr_read(satp) & SATP_ASID_MASK) >> SATP_ASID_SHIFT) + 1;
+		csr_write(satp, kernel_satp);
+		asm volatile("sfence.vma" ::: "memory");
+	}
+	return count;
+}
+
+/* Other harts' TLBs are reached through the SBI remote-fence calls. */
+void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
+{
+	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA_ASID, 0, SBI_HART_MASK_ALL,
+		  len ? (long)va : 0, len ? (long)len : -1, asid);
+}
+
+void arch_tlb_flush_kernel(uintptr_t va, size_t len)
+{
+	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA, 0, SBI_HART_MASK_ALL, (long)va,
+		  (long)len, 0);
 }

@@ -12,10 +12,14 @@
 #define SBI_EXT_IPI 0x735049    /* "sPI" */
 #define SBI_EXT_HSM 0x48534d    /* "HSM" */
 #define SBI_EXT_SRST 0x53525354 /* "SRST" */
+#define SBI_EXT_RFENCE 0x52464e43 /* "RFNC" */
 #define SBI_LEGACY_SHUTDOWN 0x08
 
 #define SBI_BASE_PROBE_EXT 3
 #define SBI_HSM_HART_START 0
+#define SBI_RFENCE_SFENCE_VMA 1
+#define SBI_RFENCE_SFENCE_VMA_ASID 2
+#define SBI_HART_MASK_ALL (-1l) /* as hart_mask_base: every hart */
 #define SBI_SRST_SHUTDOWN 0
 #define SBI_SRST_REASON_NONE 0
 #define SBI_SRST_REASON_FAILURE 1
@@ -26,5 +30,6 @@ struct sbiret {
 };
 
 struct sbiret sbi_call(long ext, long fid, long a0, long a1, long a2);
+struct sbiret sbi_call5(long ext, long fid, long a0, long a1, long a2, long a3, long a4);
 
 #endif

@@ -1,10 +1,13 @@
 /*
  * RISC-V trap entry and exit (stvec points at trap_entry).
  *
- * For now every trap comes from S-mode: the kernel's own faults and the
- * interrupts an idle CPU takes. The entry pushes a struct trap_frame (see
- * arch_types.h: x1..x31, then sepc, sstatus, scause, stval) onto the
- * current kernel stack, calls trap_handler(frame) in C, and restores.
+ * sscratch tells where a trap came from: while a CPU runs user code it
+ * holds that CPU's struct cpu pointer; while it runs the kernel it holds 0.
+ * From user mode the entry swaps in the kernel's tp (the struct cpu
+ * pointer), switches to the running thread's kernel stack (cpu->kstack)
+ * and saves the user registers there; from the kernel it saves on the
+ * current stack. Either way the frame is a struct trap_frame (arch_types.h:
+ * x1..x31, then sepc, sstatus, scause, stval) and trap_handler(frame) runs.
  */
 #include "arch_types.h"
 
@@ -14,15 +17,14 @@
 #define TF_SSTATUS (32 * 8)
 #define TF_SCAUSE (33 * 8)
 #define TF_STVAL (34 * 8)
+#define CPU_KSTACK 8            /* offsetof(struct cpu, kstack) */
+#define CPU_SCRATCH 16          /* offsetof(struct cpu, scratch) */
+#define SSTATUS_SPP 0x100
 
-	.text
-	.balign 4
-	.globl trap_entry
-trap_entry:
-	addi	sp, sp, -TF_SIZE
+/* Save every register but sp and tp (the paths differ for those). */
+.macro save_regs
 	sd	x1, TF_REG(1)(sp)
 	sd	x3, TF_REG(3)(sp)
-	sd	x4, TF_REG(4)(sp)
 	sd	x5, TF_REG(5)(sp)
 	sd	x6, TF_REG(6)(sp)
 	sd	x7, TF_REG(7)(sp)
@@ -50,8 +52,6 @@ trap_entry:
 	sd	x29, TF_REG(29)(sp)
 	sd	x30, TF_REG(30)(sp)
 	sd	x31, TF_REG(31)(sp)
-	addi	t0, sp, TF_SIZE         /* sp as it was before the trap */
-	sd	t0, TF_REG(2)(sp)
 	csrr	t0, sepc
 	sd	t0, TF_SEPC(sp)
 	csrr	t0, sstatus
@@ -60,14 +60,49 @@ trap_entry:
 	sd	t0, TF_SCAUSE(sp)
 	csrr	t0, stval
 	sd	t0, TF_STVAL(sp)
+.endm
 
+	.text
+	.balign 4
+	.globl trap_entry
+trap_entry:
+	csrrw	tp, sscratch, tp        /* tp = struct cpu * if from user, else 0 */
+	beqz	tp, from_kernel
+
+	/* From user mode: sscratch now holds the user's tp. */
+	sd	sp, CPU_SCRATCH(tp)     /* park the user sp */
+	ld	sp, CPU_KSTACK(tp)      /* this thread's kernel stack */
+	addi	sp, sp, -TF_SIZE
+	save_regs
+	ld	t0, CPU_SCRATCH(tp)
+	sd	t0, TF_REG(2)(sp)       /* user sp */
+	csrr	t0, sscratch
+	sd	t0, TF_REG(4)(sp)       /* user tp */
+	csrw	sscratch, zero          /* in the kernel now */
+	mv	a0, sp
+	call	trap_handler
+	j	trap_return
+
+from_kernel:
+	csrrw	tp, sscratch, tp        /* undo the swap: tp back, sscratch 0 */
+	addi	sp, sp, -TF_SIZE
+	save_regs
+	sd	tp, TF_REG(4)(sp)
+	addi	t0, sp, TF_SIZE
+	sd	t0, TF_REG(2)(sp)       /* sp before the trap */
 	mv	a0, sp
 	call	trap_handler
 
-	ld	t0, TF_SEPC(sp)         /* the handler may move sepc on */
-	csrw	sepc, t0
+/* Return through the trap frame at sp. A new thread also starts here. */
+	.globl trap_return
+trap_return:
 	ld	t0, TF_SSTATUS(sp)
-	csrw	sstatus, t0
+	csrw	sstatus, t0             /* SIE stays 0 until sret */
+	andi	t0, t0, SSTATUS_SPP
+	bnez	t0, 1f
+	csrw	sscratch, tp            /* back to user: remember this CPU */
+1:	ld	t0, TF_SEPC(sp)         /* the handler may have moved it */
+	csrw	sepc, t0
 	ld	x1, TF_REG(1)(sp)
 	ld	x3, TF_REG(3)(sp)
 	ld	x4, TF_REG(4)(sp)
@@ -98,5 +133,5 @@ trap_entry:
 	ld	x29, TF_REG(29)(sp)
 	ld	x30, TF_REG(30)(sp)
 	ld	x31, TF_REG(31)(sp)
-	addi	sp, sp, TF_SIZE
+	ld	sp, TF_REG(2)(sp)       /* last: the frame is gone now */
 	sret

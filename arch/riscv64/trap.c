@@ -6,7 +6,9 @@
 #include "arch.h"
 #include "cpu.h"
 #include "printk.h"
+#include "proc.h"
 #include "riscv.h"
+#include "trap.h"
 
 void trap_handler(struct trap_frame *tf);
 
@@ -26,25 +28,77 @@ static const char *const exception_names[] = {
 	[15] = "store page fault",
 };
 
+static bool handle_interrupt(unsigned long cause)
+{
+	switch (cause & ~SCAUSE_INTERRUPT) {
+	case IRQ_S_SOFT:
+		csr_clear(sip, 1ul << IRQ_S_SOFT);
+		ipi_handle();
+		return true;
+	case IRQ_S_TIMER:
+		timer_tick();
+		return true;
+	case IRQ_S_EXT:
+		plic_interrupt(this_cpu());
+		return true;
+	}
+	return false;
+}
+
+/* What a user exception means for the process that caused it. */
+static enum fault_kind user_fault_kind(unsigned long cause, uintptr_t addr)
+{
+	switch (cause) {
+	case EXC_INSTRUCTION_PAGE_FAULT:
+	case EXC_LOAD_PAGE_FAULT:
+	case EXC_STORE_PAGE_FAULT:
+	case EXC_INSTRUCTION_ACCESS:
+	case EXC_LOAD_ACCESS:
+	case EXC_STORE_ACCESS:
+		return addr >= USER_VA_END ? FAULT_KERNEL_ADDR : FAULT_PAGE;
+	case EXC_ILLEGAL_INSTRUCTION:
+		return FAULT_ILLEGAL;
+	case EXC_INSTRUCTION_MISALIGNED:
+	case EXC_LOAD_MISALIGNED:
+	case EXC_STORE_MISALIGNED:
+		return FAULT_MISALIGNED;
+	case EXC_BREAKPOINT:
+		return FAULT_BREAKPOINT;
+	default:
+		return FAULT_OTHER;
+	}
+}
+
+static void user_trap(struct trap_frame *tf)
+{
+	unsigned long cause = tf->scause;
+
+	if (cause & SCAUSE_INTERRUPT) {
+		if (!handle_interrupt(cause))
+			panic_trap(tf, "unknown interrupt", cause);
+	} else if (cause == EXC_ECALL_U) {
+		tf->sepc += 4; /* return past the ecall */
+		syscall_dispatch(tf);
+	} else {
+		proc_user_fault(user_fault_kind(cause, tf->stval), tf->stval, tf->sepc);
+	}
+}
+
 void trap_handler(struct trap_frame *tf)
 {
 	struct cpu *cpu = this_cpu();
 	unsigned long cause = tf->scause;
 
+	if (!(tf->sstatus & SSTATUS_SPP)) {
+		trap_user_enter();
+		user_trap(tf);
+		trap_user_exit();
+		return;
+	}
 	if (cause & SCAUSE_INTERRUPT) {
-		switch (cause & ~SCAUSE_INTERRUPT) {
-		case IRQ_S_SOFT:
-			csr_clear(sip, 1ul << IRQ_S_SOFT);
-			ipi_handle();
-			return;
-		case IRQ_S_TIMER:
-			timer_tick();
-			return;
-		case IRQ_S_EXT:
-			plic_interrupt(cpu);
-			return;
-		}
-		panic_trap(tf, "unknown interrupt", cause);
+		if (!handle_interrupt(cause))
+			panic_trap(tf, "unknown interrupt", cause);
+		return;
 	}
 	if (cause == EXC_ILLEGAL_INSTRUCTION && cpu && cpu->arch.probing) {
 		cpu->arch.probe_failed = true;

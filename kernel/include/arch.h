@@ -129,6 +129,7 @@ enum vm_prot {
 pte_t arch_pte_table(paddr_t table);                   /* points to a table */
 pte_t arch_pte_leaf(paddr_t pa, int level, int prot); /* maps a page/block */
 bool arch_pte_valid(pte_t pte);
+int arch_pte_prot(pte_t pte);                         /* of a leaf */
 bool arch_pte_is_table(pte_t pte, int level);
 paddr_t arch_pte_addr(pte_t pte);
 
@@ -137,6 +138,59 @@ paddr_t arch_pte_addr(pte_t pte);
 void arch_vm_set_kernel_root(paddr_t root);
 /* Flush every TLB entry of the calling CPU. */
 void arch_tlb_flush_all(void);
+
+/*
+ * User address spaces. Each has its own root table and an ASID (address
+ * space id) so switching between them needs no TLB flush. On RISC-V one
+ * root holds both halves, so a new user root starts as a copy of the
+ * kernel root's upper half (arch_vm_init_user_root); on Arm the kernel half
+ * lives in TTBR1 and the user root holds only the user half.
+ */
+void arch_vm_init_user_root(pte_t *user_root, const pte_t *kernel_root);
+/* Run user code of the address space (root, asid) on this CPU; root 0
+ * means none (only the kernel half stays mapped). */
+void arch_vm_switch_user(paddr_t root, int asid);
+/* Number of usable ASIDs (1 means: only ASID 0, flush on every switch). */
+int arch_asid_count(void);
+/* Flush a range (len 0: everything) of one ASID, or of the kernel's
+ * global mappings, on every CPU. */
+void arch_tlb_flush_user(int asid, uintptr_t va, size_t len);
+void arch_tlb_flush_kernel(uintptr_t va, size_t len);
+
+/* ---- Threads ---------------------------------------------------------- */
+
+/*
+ * Context switch: arch_context_switch(from, to) saves the calling thread's
+ * callee-saved registers, stack pointer and return address in *from and
+ * resumes the thread saved in *to. The big kernel lock is held across it:
+ * the next thread continues with it. struct arch_context (arch_types.h)
+ * holds exactly that state.
+ */
+struct arch_context;
+void arch_context_switch(struct arch_context *from, struct arch_context *to);
+
+/* Prepare a context that, when switched to, calls thread_start() and
+ * then returns to user mode with the trap frame at `tf`. */
+void arch_context_init_user(struct arch_context *ctx, struct trap_frame *tf);
+/* The portable hook a new thread runs first (kernel/sched.c). */
+void thread_start(void);
+
+/* User-visible state the trap frame does not hold (floating point, the
+ * Arm TLS register) lives in struct arch_thread. */
+struct arch_thread;
+void arch_thread_switch(struct arch_thread *prev, struct arch_thread *next);
+void arch_thread_reset(struct arch_thread *t); /* clean FP state */
+void arch_thread_copy(struct arch_thread *dst, const struct arch_thread *src);
+
+/* Set a trap frame up to enter user mode at pc with stack sp and the two
+ * first argument registers. */
+void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp,
+			       uintptr_t arg0, uintptr_t arg1);
+
+/* System call arguments and result in a trap frame. */
+long arch_syscall_number(const struct trap_frame *tf);
+unsigned long arch_syscall_arg(const struct trap_frame *tf, int i);
+void arch_syscall_set_result(struct trap_frame *tf, long result);
 
 /* ---- Traps and debugging --------------------------------------------- */
 

@@ -10,6 +10,7 @@
 
 #include "arch.h"
 #include "lock.h"
+#include "proc.h"
 #include "types.h"
 
 #define MAX_CPUS 32
@@ -17,14 +18,24 @@
 
 struct cpu {
 	void *stack_top;         /* boot/idle stack; first: entry code reads it */
+	uintptr_t kstack;        /* [8] kernel stack top of the running thread */
+	uintptr_t scratch;       /* [16] trap entry parks a register here */
 	int id;                  /* logical id */
 	unsigned long hwid;      /* hart id / MPIDR affinity bits */
 	int fdt_node;            /* its node under /cpus */
 	bool online;             /* set once it runs kernel code */
 	uint64_t ticks;          /* timer interrupts taken */
 	struct lock_stats bkl_stats;
+	struct thread *current;  /* running thread (idle when nothing else) */
+	struct thread idle;      /* this CPU's idle thread: its boot stack */
+	struct thread *to_free;  /* a dead thread to free once off this CPU */
+	bool resched;            /* the time slice is over */
 	struct arch_cpu arch;    /* architecture-private state */
 };
+
+/* Offsets the trap entry code relies on. */
+#define CPU_KSTACK_OFFSET 8
+#define CPU_SCRATCH_OFFSET 16
 
 extern struct cpu cpus[MAX_CPUS];
 extern int ncpus; /* CPUs found in the FDT (at most MAX_CPUS) */

@@ -40,3 +40,52 @@ bool vm_kernel_text(uintptr_t va);
 extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 
 #endif
+
+/* ---- User address spaces --------------------------------------------- */
+
+/*
+ * The low half of every address space belongs to one process: its program
+ * segments, heap (up to the break) and thread stacks, each stack below an
+ * unmapped guard page. Pages are allocated when mapped (no demand paging)
+ * and a fork copies them all.
+ */
+struct address_space {
+	pte_t *root;
+	int asid;
+	uintptr_t heap_start; /* first byte of the heap */
+	uintptr_t brk;        /* current break: the heap is [heap_start, brk) */
+	size_t pages;         /* user pages mapped */
+};
+
+#define USER_STACK_TOP 0x3fff000000ul
+#define USER_STACK_SIZE (64 * KIB)
+/* The heap may grow up to here: below the lowest stack's guard page. */
+#define USER_HEAP_LIMIT (USER_STACK_TOP - 16 * MIB)
+
+struct address_space *vm_as_create(void);
+void vm_as_destroy(struct address_space *as);
+struct address_space *vm_as_copy(const struct address_space *src);
+/* Make as the user half on this CPU (NULL: no user half). */
+void vm_switch(struct address_space *as);
+
+/* Map zeroed pages at [va, va+len) with prot (VM_USER implied); on failure
+ * nothing stays mapped. 0, -ENOMEM, or -EINVAL for a bad range. */
+int vm_user_alloc(struct address_space *as, uintptr_t va, size_t len, int prot);
+void vm_user_free(struct address_space *as, uintptr_t va, size_t len);
+/* Kernel address of user byte va if it is mapped for user access (and
+ * writable if `write`), else NULL. */
+void *vm_user_ptr(const struct address_space *as, uintptr_t va, bool write);
+
+/* Checked copies between the kernel and the current process's memory:
+ * 0 or -EFAULT. copyinstr: -EFAULT, or -EINVAL when there is no NUL
+ * within max bytes; else the string's length. */
+int copyin(void *dst, uintptr_t usrc, size_t len);
+int copyout(uintptr_t udst, const void *src, size_t len);
+long copyinstr(char *dst, uintptr_t usrc, size_t max);
+
+/* Copy into another address space (exec builds the new stack with it). */
+int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t len);
+/* Is all of [va, va+len) user-accessible (and writable if `write`)? */
+bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len, bool write);
+
+void vm_free_kstack(void *top);

@@ -13,6 +13,7 @@
 #define USER_VA_END 0x4000000000ull /* 256 GiB, the Sv39 lower half */
 /* The frame record {caller's fp, return address} sits just below fp. */
 #define FRAME_RECORD_OFFSET (-16)
+#define ELF_MACHINE 243 /* EM_RISCV */
 
 #ifndef __ASSEMBLER__
 #include "types.h"
@@ -26,6 +27,20 @@ struct trap_frame {
 	uint64_t s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 	uint64_t t3, t4, t5, t6;
 	uint64_t sepc, sstatus, scause, stval;
+};
+
+/* What arch_context_switch saves: the callee-saved registers. */
+struct arch_context {
+	uint64_t ra, sp;
+	uint64_t s[12]; /* s0..s11 */
+};
+
+/* User state outside the trap frame: the floating-point registers, saved
+ * only when the thread has changed them (sstatus.FS says "dirty"). */
+struct arch_thread {
+	uint64_t f[32];
+	uint64_t fcsr;
+	bool fp_saved; /* f[] and fcsr hold this thread's values */
 };
 
 /* Per-CPU state only this port uses. */

@@ -1,0 +1,97 @@
+/*
+ * Processes and threads.
+ *
+ * A process is an address space plus the threads running in it; a thread
+ * is one flow of control with its own kernel stack, trap frame and saved
+ * context. Threads of a process share everything else, which is why a
+ * fatal fault in any of them ends them all.
+ *
+ * Lifecycle: a process is ALIVE until exit(), kill() or a fault marks it
+ * `dying`; each of its threads then leaves at its next pass through the
+ * kernel; the last one out frees the address space and leaves the process
+ * a ZOMBIE until its parent's wait() collects the status.
+ * Everything here runs under the big kernel lock.
+ */
+#ifndef WEFT_PROC_H
+#define WEFT_PROC_H
+
+#include "arch.h"
+#include "types.h"
+#include "uapi/proc.h"
+
+struct address_space;
+struct thread;
+
+/* A FIFO of blocked threads. */
+struct waitq {
+	struct thread *head, *tail;
+};
+
+enum thread_state {
+	THREAD_RUNNABLE, /* in the run queue */
+	THREAD_RUNNING,  /* on a CPU */
+	THREAD_BLOCKED,  /* in a waitq or sleeping */
+	THREAD_DEAD,     /* finished; its stack is freed once it is off the CPU */
+};
+
+struct thread {
+	struct arch_context ctx;  /* saved by arch_context_switch */
+	int tid;
+	enum thread_state state;
+	struct process *proc;     /* NULL for a CPU's idle thread */
+	void *kstack_top;         /* kernel stack; the user trap frame is at its top */
+	struct trap_frame *tf;    /* this thread's user registers */
+	struct thread *next;      /* link in the run queue or a waitq */
+	struct waitq *waiting_on; /* the queue it is blocked in, if any */
+	uint64_t wake_at;         /* timer tick deadline while sleeping, or 0 */
+	struct thread *sleep_next;/* link in the sleep list */
+	int wake_reason;          /* 0, or -EINTR when woken to die */
+	struct thread *proc_next; /* link in its process's thread list */
+	struct arch_thread arch;  /* FP registers and such */
+};
+
+enum process_state {
+	PROCESS_ALIVE,
+	PROCESS_ZOMBIE,
+};
+
+struct process {
+	int pid;
+	char name[PROC_NAME_MAX];
+	enum process_state state;
+	bool dying;               /* exit/kill/fault happened: threads leave */
+	int exit_status;          /* as wait() reports it (uapi/proc.h) */
+	struct process *parent;
+	struct process *next;     /* in the list of all processes */
+	struct address_space *as;
+	struct thread *threads;   /* live threads */
+	int nthreads;
+	struct waitq child_exited;/* the process's own wait() sleeps here */
+};
+
+/* The thread running on this CPU. */
+struct thread *thread_current(void);
+static inline struct process *process_current(void)
+{
+	return thread_current()->proc;
+}
+
+/* Start init (pid 1) with the given argument words. */
+void proc_start_init(const char *args);
+
+int proc_fork(void);
+int proc_exec(const char *path, char *const *uargv);
+int proc_wait(int pid, int *ustatus);
+int proc_kill(int pid);
+/* End the calling process with the given wait() status. */
+__noreturn void proc_exit(int status);
+/* Mark p dying with `status` and get every thread of it out. */
+void proc_terminate(struct process *p, int status);
+/* Called on the way back to user mode: leave if the process is dying. */
+void proc_check_dying(void);
+int proc_list(struct proc_info *out, int max);
+int proc_getppid(void);
+/* A user fault: report it in one line and end the process. */
+__noreturn void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * The scheduler: one run queue for all CPUs, round robin, under the big
+ * kernel lock. A thread gives up its CPU by blocking, sleeping, yielding,
+ * or when its time slice (one timer tick) ends while it runs user code.
+ * A CPU with nothing to run switches to its idle thread, which releases the
+ * lock and sleeps in wfi; making a thread runnable wakes an idle CPU with
+ * an IPI.
+ */
+#ifndef WEFT_SCHED_H
+#define WEFT_SCHED_H
+
+#include "proc.h"
+
+/* Make the boot stack of this CPU its idle thread. */
+void sched_init_cpu(void);
+/* Run threads forever (the idle loop of each CPU). */
+__noreturn void sched_idle(void);
+
+struct thread *thread_alloc(struct process *p);
+void sched_make_runnable(struct thread *t);
+void sched_yield(void);
+/* Block the current thread on q until sched_wake_all/one; returns 0, or
+ * -EINTR if it was woken because its process is dying. */
+int sched_block(struct waitq *q);
+void sched_wake_all(struct waitq *q);
+/* Sleep for at least `ticks` timer ticks (0: just yield). -EINTR as above. */
+int sched_sleep_ticks(uint64_t ticks);
+/* Get a blocked or sleeping thread moving with -EINTR. */
+void sched_interrupt(struct thread *t);
+/* End the current thread; it never runs again. */
+__noreturn void sched_exit_thread(void);
+/* Interrupt the CPU running t, if any, so it notices its process dying. */
+void sched_kick(struct thread *t);
+
+/* Called from the timer interrupt: wake sleepers, end the time slice. */
+void sched_tick(void);
+/* On the way back to user mode: yield if the time slice is over. */
+void sched_preempt_point(void);
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * Processes: creation (init, fork), exec, exit, kill, wait, and faults.
+ *
+ * How a process ends: proc_terminate() marks it dying and records the
+ * status; each of its threads notices at its next pass through the kernel
+ * (a blocked thread is woken with -EINTR, a thread running on another CPU
+ * gets an IPI) and leaves through thread_leave(); the last thread out
+ * frees the address space and wakes the parent. Runs under the big kernel
+ * lock.
+ */
+#include "proc.h"
+
+#include "console.h"
+#include "cpu.h"
+#include "elf.h"
+#include "initrd.h"
+#include "klib.h"
+#include "pmm.h"
+#include "printk.h"
+#include "sched.h"
+#include "uapi/errno.h"
+#include "vm.h"
+
+#define INIT_PID 1
+#define EXEC_MAX_ARGS 64
+#define EXEC_ARGS_BYTES PAGE_SIZE /* all argument strings together */
+#define EXEC_PATH_MAX 64
+
+static struct process *processes; /* every process, alive or zombie */
+static struct process *init_process;
+static int next_pid = INIT_PID;
+
+static struct process *proc_find(int pid)
+{
+	for (struct process *p = processes; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static struct process *proc_alloc(struct process *parent)
+{
+	struct process *p = pmm_alloc();
+
+	if (!p)
+		return NULL;
+	p->pid = next_pid++;
+	p->parent = parent;
+	p->state = PROCESS_ALIVE;
+	p->next = processes;
+	processes = p;
+	return p;
+}
+
+static void proc_free(struct process *p)
+{
+	for (struct process **pp = &processes; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	pmm_free(p);
+}
+
+static void add_thread(struct process *p, struct thread *t)
+{
+	t->proc_next = p->threads;
+	p->threads = t;
+	p->nthreads++;
+}
+
+static void set_name(struct process *p, const char *path)
+{
+	const char *base = path;
+
+	for (const char *s = path; *s; s++)
+		if (*s == '/')
+			base = s + 1;
+	size_t n = MIN(strlen(base), sizeof(p->name) - 1);
+	memcpy(p->name, base, n);
+	p->name[n] = '\0';
+}
+
+/*
+ * Replace p's program with `path` from the initrd. args holds argc
+ * NUL-terminated strings back to back. The new stack gets, from the top:
+ * the strings, then (16-byte aligned) argc, argv[0..argc-1], NULL.
+ */
+static int exec_image(struct process *p, struct thread *t, const char *path,
+		      const char *args, int argc, size_t args_len)
+{
+	const void *image;
+	size_t size;
+	uintptr_t entry, end;
+
+	if (initrd_find(path, &image, &size))
+		return -ENOENT;
+	struct address_space *as = vm_as_create();
+	if (!as)
+		return -ENOMEM;
+	int err = elf_load(as, image, size, &entry, &end);
+	if (!err)
+		err = vm_user_alloc(as, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE,
+				    VM_READ | VM_WRITE);
+	uintptr_t strings = ALIGN_DOWN(USER_STACK_TOP - args_len, 16);
+	uintptr_t sp = ALIGN_DOWN(strings - (argc + 2) * sizeof(uintptr_t), 16);
+	if (!err)
+		err = vm_copy_to(as, strings, args, args_len);
+	uintptr_t word = (uintptr_t)argc;
+	if (!err)
+		err = vm_copy_to(as, sp, &word, sizeof(word));
+	for (int i = 0; !err && i <= argc; i++) {
+		word = i < argc ? strings : 0;
+		err = vm_copy_to(as, sp + (i + 1) * sizeof(word), &word, sizeof(word));
+		strings += i < argc ? strlen(args) + 1 : 0;
+		args += i < argc ? strlen(args) + 1 : 0;
+	}
+	if (err) {
+		vm_as_destroy(as);
+		return err;
+	}
+	as->heap_start = as->brk = end;
+	struct address_space *old = p->as;
+	p->as = as;
+	if (old) {
+		vm_switch(as);
+		vm_as_destroy(old);
+	}
+	set_name(p, path);
+	arch_trap_frame_init_user(t->tf, entry, sp, (uintptr_t)argc, sp + sizeof(uintptr_t));
+	arch_thread_reset(&t->arch);
+	return 0;
+}
+
+void proc_start_init(const char *bootargs)
+{
+	static char args[EXEC_ARGS_BYTES] = "init";
+	size_t len = sizeof("init");
+	int argc = 1;
+
+	/* argv: "init", then every bootargs word that is not key=value. */
+	for (const char *w = bootargs; *w;) {
+		size_t n = 0;
+		bool option = false;
+		while (w[n] && w[n] != ' ')
+			option |= w[n++] == '=';
+		if (n && !option && argc < EXEC_MAX_ARGS && len + n + 1 <= sizeof(args)) {
+			memcpy(args + len, w, n);
+			args[len + n] = '\0';
+			len += n + 1;
+			argc++;
+		}
+		w += n;
+		while (*w == ' ')
+			w++;
+	}
+	struct process *p = proc_alloc(NULL);
+	struct thread *t = p ? thread_alloc(p) : NULL;
+	if (!t)
+		panic("no memory to start init");
+	init_process = p;
+	add_thread(p, t);
+	int err = exec_image(p, t, "init", args, argc, len);
+	if (err)
+		panic("cannot start init from the initrd: error %d", err);
+	console_set_raw();
+	arch_context_init_user(&t->ctx, t->tf);
+	sched_make_runnable(t);
+}
+
+/* Copy exec's path and argv strings in from user memory. */
+static long copy_args(char *const *uargv, char *buf, int *argc)
+{
+	size_t len = 0;
+
+	for (*argc = 0;; (*argc)++) {
+		uintptr_t uarg;
+		if (copyin(&uarg, (uintptr_t)(uargv + *argc), sizeof(uarg)))
+			return -EFAULT;
+		if (!uarg)
+			return (long)len;
+		if (*argc == EXEC_MAX_ARGS)
+			return -E2BIG;
+		long n = copyinstr(buf + len, uarg, EXEC_ARGS_BYTES - len);
+		if (n == -EINVAL)
+			return -E2BIG;
+		if (n < 0)
+			return n;
+		len += (size_t)n + 1;
+	}
+}
+
+int proc_exec(const char *upath, char *const *uargv)
+{
+	char path[EXEC_PATH_MAX];
+	int argc;
+	long n = copyinstr(path, (uintptr_t)upath, sizeof(path));
+
+	if (n < 0)
+		return (int)n;
+	char *args = pmm_alloc();
+	if (!args)
+		return -ENOMEM;
+	long len = copy_args(uargv, args, &argc);
+	int err = len < 0 ? (int)len
+			  : exec_image(process_current(), thread_current(), path, args, argc,
+				       (size_t)len);
+	pmm_free(args);
+	return err;
+}
+
+int proc_fork(void)
+{
+	struct process *parent = process_current();
+	struct thread *self = thread_current();
+	struct process *child = proc_alloc(parent);
+
+	if (!child)
+		return -ENOMEM;
+	struct thread *t = thread_alloc(child);
+	child->as = t ? vm_as_copy(parent->as) : NULL;
+	if (!child->as) {
+		if (t)
+			vm_free_kstack(t->kstack_top), pmm_free(t);
+		proc_free(child);
+		return -ENOMEM;
+	}
+	memcpy(child->name, parent->name, sizeof(child->name));
+	add_thread(child, t);
+	*t->tf = *self->tf;
+	arch_syscall_set_result(t->tf, 0);
+	arch_thread_copy(&t->arch, &self->arch);
+	arch_context_init_user(&t->ctx, t->tf);
+	sched_make_runnable(t);
+	return child->pid;
+}
+
+/* The last thread of p is gone: free its memory, hand its children to
+ * init, and let its parent know. */
+static void proc_finish(struct process *p)
+{
+	if (p == init_process)
+		panic("init ended (status 0x%x)", p->exit_status);
+	vm_switch(NULL);
+	vm_as_destroy(p->as);
+	p->as = NULL;
+	for (struct process *c = processes; c; c = c->next) {
+		if (c->parent == p) {
+			c->parent = init_process;
+			if (c->state == PROCESS_ZOMBIE)
+				sched_wake_all(&init_process->child_exited);
+		}
+	}
+	p->state = PROCESS_ZOMBIE;
+	sched_wake_all(&p->parent->child_exited);
+}
+
+static __noreturn void thread_leave(void)
+{
+	struct thread *t = thread_current();
+	struct process *p = t->proc;
+
+	for (struct thread **tp = &p->threads; *tp; tp = &(*tp)->proc_next) {
+		if (*tp == t) {
+			*tp = t->proc_next;
+			break;
+		}
+	}
+	if (--p->nthreads == 0)
+		proc_finish(p);
+	sched_exit_thread();
+}
+
+void proc_terminate(struct process *p, int status)
+{
+	if (p->dying)
+		return;
+	p->dying = true;
+	p->exit_status = status;
+	for (struct thread *t = p->threads; t; t = t->proc_next) {
+		if (t == thread_current())
+			continue;
+		sched_interrupt(t); /* blocked: wake it with -EINTR */
+		sched_kick(t);      /* running elsewhere: make it enter the kernel */
+	}
+}
+
+void proc_check_dying(void)
+{
+	struct process *p = process_current();
+
+	if (p && p->dying)
+		thread_leave();
+}
+
+void proc_exit(int status)
+{
+	proc_terminate(process_current(), status);
+	thread_leave();
+}
+
+static const char *const fault_names[] = {
+	[FAULT_PAGE] = "page fault",
+	[FAULT_ILLEGAL] = "illegal instruction",
+	[FAULT_MISALIGNED] = "misaligned access",
+	[FAULT_KERNEL_ADDR] = "access to kernel memory",
+	[FAULT_BREAKPOINT] = "breakpoint",
+	[FAULT_OTHER] = "fault",
+};
+
+void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc)
+{
+	struct process *p = process_current();
+
+	printk("weft: pid %d (%s) killed: %s at %p, pc %p\n", p->pid, p->name,
+	       fault_names[kind], (void *)addr, (void *)pc);
+	proc_terminate(p, WAIT_STATUS(WAIT_FAULTED, kind));
+	thread_leave();
+}
+
+int proc_kill(int pid)
+{
+	struct process *p = proc_find(pid);
+
+	if (!p || p->state == PROCESS_ZOMBIE)
+		return -ESRCH;
+	if (p == init_process)
+		return -EPERM;
+	proc_terminate(p, WAIT_STATUS(WAIT_KILLED, 0));
+	return 0;
+}
+
+int proc_wait(int pid, int *ustatus)
+{
+	struct process *self = process_current();
+
+	for (;;) {
+		bool found = false;
+		for (struct process *c = processes; c; c = c->next) {
+			if (c->parent != self || (pid != -1 && c->pid != pid))
+				continue;
+			found = true;
+			if (c->state != PROCESS_ZOMBIE)
+				continue;
+			if (ustatus && copyout((uintptr_t)ustatus, &c->exit_status, sizeof(int)))
+				return -EFAULT;
+			int cpid = c->pid;
+			proc_free(c);
+			return cpid;
+		}
+		if (!found)
+			return -ECHILD;
+		int err = sched_block(&self->child_exited);
+		if (err)
+			return err;
+	}
+}
+
+int proc_getppid(void)
+{
+	struct process *parent = process_current()->parent;
+
+	return parent ? parent->pid : 0;
+}
+
+static int proc_state(const struct process *p)
+{
+	if (p->state == PROCESS_ZOMBIE)
+		return PROC_ZOMBIE;
+	for (const struct thread *t = p->threads; t; t = t->proc_next)
+		if (t->state != THREAD_BLOCKED)
+			return PROC_RUNNING;
+	return PROC_SLEEPING;
+}
+
+int proc_list(struct proc_info *out, int max)
+{
+	int n = 0;
+
+	for (struct process *p = processes; p && n < max; p = p->next, n++) {
+		out[n] = (struct proc_info){
+			.pid = p->pid,
+			.ppid = p->parent ? p->parent->pid : 0,
+			.state = proc_state(p),
+			.threads = p->nthreads,
+			.pages = p->as ? p->as->pages : 0,
+		};
+		memcpy(out[n].name, p->name, sizeof(out[n].name));
+	}
+	return n;
+}

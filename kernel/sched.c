@@ -1,0 +1,300 @@
+/*
+ * The scheduler: a single run queue shared by all CPUs (round robin),
+ * blocking and waking, sleeping, and the idle loop.
+ *
+ * Runs under the big kernel lock. A thread that gives up the CPU calls
+ * switch_to() holding the lock, and the thread that resumes continues
+ * holding it: the lock is handed over, never released in between. Why
+ * this is safe: only one CPU is in the kernel at a time, so nobody can see
+ * the half-switched state.
+ */
+#include "sched.h"
+
+#include "cpu.h"
+#include "klib.h"
+#include "pmm.h"
+#include "printk.h"
+#include "trap.h"
+#include "uapi/errno.h"
+#include "vm.h"
+
+static struct waitq run_queue;
+static struct thread *sleepers; /* unordered: a tick scans it */
+static int next_tid = 1;
+
+static void waitq_push(struct waitq *q, struct thread *t)
+{
+	t->next = NULL;
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static struct thread *waitq_pop(struct waitq *q)
+{
+	struct thread *t = q->head;
+
+	if (t) {
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
+		t->next = NULL;
+	}
+	return t;
+}
+
+static void waitq_remove(struct waitq *q, struct thread *t)
+{
+	struct thread *prev = NULL;
+
+	for (struct thread *i = q->head; i; prev = i, i = i->next) {
+		if (i != t)
+			continue;
+		if (prev)
+			prev->next = t->next;
+		else
+			q->head = t->next;
+		if (q->tail == t)
+			q->tail = prev;
+		t->next = NULL;
+		return;
+	}
+}
+
+struct thread *thread_current(void)
+{
+	return this_cpu()->current;
+}
+
+void sched_init_cpu(void)
+{
+	struct cpu *c = this_cpu();
+
+	c->idle.state = THREAD_RUNNING;
+	c->idle.kstack_top = c->stack_top;
+	c->current = &c->idle;
+}
+
+struct thread *thread_alloc(struct process *p)
+{
+	struct thread *t = pmm_alloc();
+
+	if (!t)
+		return NULL;
+	t->kstack_top = vm_alloc_kstack();
+	if (!t->kstack_top) {
+		pmm_free(t);
+		return NULL;
+	}
+	t->tid = next_tid++;
+	t->proc = p;
+	t->state = THREAD_BLOCKED; /* not runnable until set up */
+	t->tf = (struct trap_frame *)t->kstack_top - 1;
+	arch_thread_reset(&t->arch);
+	return t;
+}
+
+static void thread_free(struct thread *t)
+{
+	vm_free_kstack(t->kstack_top);
+	pmm_free(t);
+}
+
+/* A thread that died on this CPU can be freed once another one runs. */
+static void free_dead_thread(void)
+{
+	struct cpu *c = this_cpu();
+
+	if (c->to_free) {
+		thread_free(c->to_free);
+		c->to_free = NULL;
+	}
+}
+
+static void switch_to(struct thread *next)
+{
+	struct cpu *c = this_cpu();
+	struct thread *prev = c->current;
+
+	next->state = THREAD_RUNNING;
+	if (next == prev)
+		return;
+	if (prev->state == THREAD_DEAD)
+		c->to_free = prev;
+	c->current = next;
+	c->resched = false;
+	c->kstack = (uintptr_t)next->kstack_top;
+	vm_switch(next->proc ? next->proc->as : NULL);
+	arch_thread_switch(&prev->arch, &next->arch);
+	arch_context_switch(&prev->ctx, &next->ctx);
+	/* Back again: some other thread switched to us on this CPU. */
+	free_dead_thread();
+}
+
+/* Give the CPU to the next runnable thread, or to this CPU's idle thread.
+ * The caller has already put the current thread where it belongs. */
+static void schedule(void)
+{
+	struct thread *next = waitq_pop(&run_queue);
+
+	switch_to(next ? next : &this_cpu()->idle);
+}
+
+void thread_start(void)
+{
+	free_dead_thread();
+	trap_user_exit();
+}
+
+void sched_make_runnable(struct thread *t)
+{
+	t->state = THREAD_RUNNABLE;
+	waitq_push(&run_queue, t);
+	/* Wake one idle CPU to pick it up. */
+	for (int i = 0; i < ncpus; i++) {
+		struct cpu *c = &cpus[i];
+		if (c != this_cpu() && c->online && c->current == &c->idle) {
+			arch_send_ipi(c);
+			return;
+		}
+	}
+}
+
+void sched_yield(void)
+{
+	struct thread *t = thread_current();
+
+	if (!run_queue.head)
+		return;
+	t->state = THREAD_RUNNABLE;
+	waitq_push(&run_queue, t);
+	schedule();
+}
+
+int sched_block(struct waitq *q)
+{
+	struct thread *t = thread_current();
+
+	if (t->proc && t->proc->dying)
+		return -EINTR;
+	t->state = THREAD_BLOCKED;
+	t->wake_reason = 0;
+	t->waiting_on = q;
+	waitq_push(q, t);
+	schedule();
+	return t->wake_reason;
+}
+
+void sched_wake_all(struct waitq *q)
+{
+	struct thread *t;
+
+	while ((t = waitq_pop(q))) {
+		t->waiting_on = NULL;
+		sched_make_runnable(t);
+	}
+}
+
+int sched_sleep_ticks(uint64_t ticks)
+{
+	struct thread *t = thread_current();
+
+	if (t->proc && t->proc->dying)
+		return -EINTR;
+	t->state = THREAD_BLOCKED;
+	t->wake_reason = 0;
+	t->wake_at = arch_timer_now() + ticks;
+	t->sleep_next = sleepers;
+	sleepers = t;
+	schedule();
+	return t->wake_reason;
+}
+
+static void remove_sleeper(struct thread *t)
+{
+	for (struct thread **p = &sleepers; *p; p = &(*p)->sleep_next) {
+		if (*p == t) {
+			*p = t->sleep_next;
+			break;
+		}
+	}
+	t->wake_at = 0;
+}
+
+void sched_interrupt(struct thread *t)
+{
+	if (t->state != THREAD_BLOCKED)
+		return;
+	if (t->waiting_on) {
+		waitq_remove(t->waiting_on, t);
+		t->waiting_on = NULL;
+	} else if (t->wake_at) {
+		remove_sleeper(t);
+	} else {
+		return; /* being set up: not blocked on anything yet */
+	}
+	t->wake_reason = -EINTR;
+	sched_make_runnable(t);
+}
+
+void sched_exit_thread(void)
+{
+	thread_current()->state = THREAD_DEAD;
+	schedule();
+	panic("a dead thread ran again");
+}
+
+void sched_kick(struct thread *t)
+{
+	for (int i = 0; i < ncpus; i++)
+		if (cpus[i].current == t && &cpus[i] != this_cpu())
+			arch_send_ipi(&cpus[i]);
+}
+
+void sched_tick(void)
+{
+	uint64_t now = arch_timer_now();
+
+	for (struct thread **p = &sleepers; *p;) {
+		struct thread *t = *p;
+		if (now >= t->wake_at) {
+			*p = t->sleep_next;
+			t->wake_at = 0;
+			sched_make_runnable(t);
+		} else {
+			p = &t->sleep_next;
+		}
+	}
+	/* The time slice of whatever user thread runs here is over. (In the
+	 * kernel, interrupts are taken only by the idle thread.) */
+	if (this_cpu()->current != &this_cpu()->idle)
+		this_cpu()->resched = true;
+}
+
+void sched_preempt_point(void)
+{
+	if (this_cpu()->resched) {
+		this_cpu()->resched = false;
+		sched_yield();
+	}
+}
+
+__noreturn void sched_idle(void)
+{
+	for (;;) {
+		struct thread *t = waitq_pop(&run_queue);
+		if (t) {
+			switch_to(t);
+			continue;
+		}
+		/* Why the lock is released before sleeping: a sleeping CPU
+		 * holding it would keep every other CPU out of the kernel. */
+		bkl_release();
+		arch_wait_for_interrupt();
+		bkl_acquire();
+		arch_irq_enable(); /* take the pending interrupt here */
+		arch_irq_disable();
+	}
+}

@@ -1,0 +1,206 @@
+/*
+ * System calls: the table from numbers (uapi/syscall.h) to handlers.
+ *
+ * Each handler gets the six argument registers and returns a result or a
+ * negative error code. Every pointer argument is user memory: it goes
+ * through copyin/copyout/copyinstr and is never dereferenced directly.
+ * Runs under the big kernel lock.
+ */
+#include "arch.h"
+#include "console.h"
+#include "initrd.h"
+#include "klib.h"
+#include "pmm.h"
+#include "printk.h"
+#include "proc.h"
+#include "sched.h"
+#include "trap.h"
+#include "uapi/errno.h"
+#include "uapi/syscall.h"
+#include "vm.h"
+
+#define SYSCALL_ARGS 6
+#define WRITE_CHUNK 256
+#define PS_MAX 64
+#define SLEEP_MAX_MS (1000ul * 1000 * 1000)
+
+typedef long (*syscall_fn)(const unsigned long *a);
+
+static long sys_exit(const unsigned long *a)
+{
+	proc_exit(WAIT_STATUS(WAIT_EXITED, (int)a[0]));
+}
+
+static long sys_fork(const unsigned long *a)
+{
+	(void)a;
+	return proc_fork();
+}
+
+static long sys_exec(const unsigned long *a)
+{
+	return proc_exec((const char *)a[0], (char *const *)a[1]);
+}
+
+static long sys_wait(const unsigned long *a)
+{
+	return proc_wait((int)a[0], (int *)a[1]);
+}
+
+static long sys_getpid(const unsigned long *a)
+{
+	(void)a;
+	return process_current()->pid;
+}
+
+static long sys_getppid(const unsigned long *a)
+{
+	(void)a;
+	return proc_getppid();
+}
+
+static long sys_kill(const unsigned long *a)
+{
+	return proc_kill((int)a[0]);
+}
+
+static long sys_read(const unsigned long *a)
+{
+	char buf[CONSOLE_INPUT_SIZE];
+	size_t len = MIN(a[2], sizeof(buf));
+
+	if (a[0] != 0)
+		return -EBADF;
+	if (!vm_user_access_ok(process_current()->as, a[1], len, true))
+		return -EFAULT;
+	if (len == 0)
+		return 0;
+	long n = console_read(buf, len);
+	if (n > 0 && copyout(a[1], buf, (size_t)n))
+		return -EFAULT;
+	return n;
+}
+
+static long sys_write(const unsigned long *a)
+{
+	char buf[WRITE_CHUNK];
+
+	if (a[0] != 1 && a[0] != 2)
+		return -EBADF;
+	if (!vm_user_access_ok(process_current()->as, a[1], a[2], false))
+		return -EFAULT;
+	for (size_t done = 0; done < a[2];) {
+		size_t n = MIN(a[2] - done, sizeof(buf));
+		if (copyin(buf, a[1] + done, n))
+			return -EFAULT;
+		console_write(buf, n);
+		done += n;
+	}
+	return (long)a[2];
+}
+
+static long sys_sbrk(const unsigned long *a)
+{
+	struct address_space *as = process_current()->as;
+	long incr = (long)a[0];
+	uintptr_t old = as->brk, new = old + incr;
+
+	if ((incr > 0 && new < old) || (incr < 0 && new > old) || new < as->heap_start ||
+	    new > USER_HEAP_LIMIT)
+		return -ENOMEM;
+	uintptr_t old_top = ALIGN_UP(old, PAGE_SIZE), new_top = ALIGN_UP(new, PAGE_SIZE);
+	if (new_top > old_top) {
+		int err = vm_user_alloc(as, old_top, new_top - old_top, VM_READ | VM_WRITE);
+		if (err)
+			return err;
+	} else if (new_top < old_top) {
+		vm_user_free(as, new_top, old_top - new_top);
+	}
+	as->brk = new;
+	return (long)old;
+}
+
+static long sys_sleep_ms(const unsigned long *a)
+{
+	uint64_t ms = MIN(a[0], SLEEP_MAX_MS);
+
+	return sched_sleep_ticks(ms * arch_timer_freq() / 1000);
+}
+
+static long sys_clock_ns(const unsigned long *a)
+{
+	uint64_t t = arch_timer_now(), f = arch_timer_freq();
+
+	(void)a;
+	return (long)(t / f * 1000000000ull + t % f * 1000000000ull / f);
+}
+
+static long sys_yield(const unsigned long *a)
+{
+	(void)a;
+	sched_yield();
+	return 0;
+}
+
+static long sys_ps(const unsigned long *a)
+{
+	static struct proc_info info[PS_MAX]; /* BKL held: one user at a time */
+	int max = (int)MIN(a[1], (unsigned long)PS_MAX);
+	int n = proc_list(info, max);
+
+	if (copyout(a[0], info, n * sizeof(info[0])))
+		return -EFAULT;
+	return n;
+}
+
+static long sys_poweroff(const unsigned long *a)
+{
+	printk("weft: poweroff (exit status %d)\n", (int)a[0]);
+	arch_poweroff(a[0] != 0);
+}
+
+static long sys_meminfo(const unsigned long *a)
+{
+	struct mem_info info = {
+		.free_pages = pmm_free_pages(),
+		.total_pages = pmm_total_pages(),
+		.page_size = PAGE_SIZE,
+	};
+
+	return copyout(a[0], &info, sizeof(info));
+}
+
+static long sys_progname(const unsigned long *a)
+{
+	const char *name = initrd_name((int)a[0]);
+
+	if ((long)a[0] < 0 || !name)
+		return -ENOENT;
+	size_t n = strlen(name) + 1;
+	if (n > a[2])
+		return -ERANGE;
+	return copyout(a[1], name, n) ? -EFAULT : (long)(n - 1);
+}
+
+static const syscall_fn syscalls[SYS_COUNT] = {
+	[SYS_exit] = sys_exit,         [SYS_fork] = sys_fork,
+	[SYS_exec] = sys_exec,         [SYS_wait] = sys_wait,
+	[SYS_getpid] = sys_getpid,     [SYS_getppid] = sys_getppid,
+	[SYS_kill] = sys_kill,         [SYS_read] = sys_read,
+	[SYS_write] = sys_write,       [SYS_sbrk] = sys_sbrk,
+	[SYS_sleep_ms] = sys_sleep_ms, [SYS_clock_ns] = sys_clock_ns,
+	[SYS_yield] = sys_yield,       [SYS_ps] = sys_ps,
+	[SYS_poweroff] = sys_poweroff, [SYS_meminfo] = sys_meminfo,
+	[SYS_progname] = sys_progname,
+};
+
+void syscall_dispatch(struct trap_frame *tf)
+{
+	unsigned long args[SYSCALL_ARGS];
+	long nr = arch_syscall_number(tf);
+
+	for (int i = 0; i < SYSCALL_ARGS; i++)
+		args[i] = arch_syscall_arg(tf, i);
+	long result = nr >= 0 && nr < SYS_COUNT && syscalls[nr] ? syscalls[nr](args) : -ENOSYS;
+	arch_syscall_set_result(tf, result);
+}
