@@ -64,7 +64,7 @@ static const char *struct_str(const struct fdt *fdt, int off, int *len)
  * name, i.e. its first property). Negative at FDT_END or on corruption. */
 static int next_token(const struct fdt *fdt, int off, uint32_t *tok)
 {
-	uint32_t len;
+	uint32_t len, nameoff;
 	int namelen;
 
 	if (!struct_u32(fdt, off, tok))
@@ -74,8 +74,8 @@ static int next_token(const struct fdt *fdt, int off, uint32_t *tok)
 		if (!struct_str(fdt, off + 4, &namelen))
 			return -EINVAL;
 		return off + 4 + ALIGN_UP(namelen + 1, 4);
-	case FDT_PROP:
-		if (!struct_u32(fdt, off + 4, &len) ||
+	case FDT_PROP: /* the whole 12-byte header must be inside the block */
+		if (!struct_u32(fdt, off + 8, &nameoff) || !struct_u32(fdt, off + 4, &len) ||
 		    len > fdt->struct_size - (uint32_t)off - 12)
 			return -EINVAL;
 		return off + 12 + (int)ALIGN_UP(len, 4u);

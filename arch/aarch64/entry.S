@@ -27,7 +27,11 @@
  * write-back cacheable inner-shareable walks; IPS is filled in at run time. */
 #define TCR_VALUE 0xb5193519
 #define SCTLR_RES1 0x30d00800
-#define SCTLR_MMU_ON (SCTLR_RES1 | (1 << 12) | (1 << 3) | (1 << 2) | (1 << 0)) /* I SA C M */
+/* M (MMU), C and I (caches), SA and SA0 (stack alignment checks at EL1 and
+ * EL0), DZE and UCT (EL0 may use DC ZVA and read CTR_EL0: picolibc's
+ * memset does), nTWE (EL0 may wait with WFE), UCI (EL0 cache maintenance). */
+#define SCTLR_MMU_ON (SCTLR_RES1 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 12) | \
+		      (1 << 14) | (1 << 15) | (1 << 18) | (1 << 26))
 #define HCR_EL2_RW (1 << 31)           /* EL1 runs AArch64 */
 #define CPTR_EL2_NO_TRAPS 0x33ff       /* RES1 bits only: FP/SIMD not trapped */
 #define SPSR_EL1H_MASKED 0x3c5         /* EL1 with SP_EL1, DAIF all masked */
@@ -141,8 +145,13 @@ enable_mmu_and_go_high:
 	msr	mair_el1, x9
 	ldr	x9, =TCR_VALUE
 	mrs	x10, id_aa64mmfr0_el1   /* physical address size */
-	and	x10, x10, #7
-	orr	x9, x9, x10, lsl #32    /* TCR_EL1.IPS */
+	and	x11, x10, #7
+	orr	x9, x9, x11, lsl #32    /* TCR_EL1.IPS */
+	ubfx	x11, x10, #4, #4        /* 16-bit ASIDs implemented? */
+	cmp	x11, #2
+	b.ne	1f
+	orr	x9, x9, #(1 << 36)      /* TCR_EL1.AS: use them */
+1:
 	msr	tcr_el1, x9
 	adr	x9, boot_ttbr0_table
 	msr	ttbr0_el1, x9

@@ -23,6 +23,9 @@
 #define DESC_PXN (1ul << 53)
 #define DESC_UXN (1ul << 54)
 #define DESC_ADDR_MASK 0x0000fffffffff000ul
+#define TTBR_ASID_SHIFT 48
+#define TLBI_VA_MASK 0xffffffffffful /* VA[55:12] */
+#define TLBI_MAX_PAGES 64              /* beyond this, flush the whole ASID */
 
 pte_t arch_pte_table(paddr_t table)
 {
@@ -56,6 +59,17 @@ pte_t arch_pte_leaf(paddr_t pa, int level, int prot)
 bool arch_pte_valid(pte_t pte)
 {
 	return pte & DESC_VALID;
+}
+
+int arch_pte_prot(pte_t pte)
+{
+	int prot = VM_READ | (pte & DESC_AP_RO ? 0 : VM_WRITE);
+
+	if (pte & DESC_AP_EL0)
+		prot |= VM_USER | (pte & DESC_UXN ? 0 : VM_EXEC);
+	else if (!(pte & DESC_PXN))
+		prot |= VM_EXEC;
+	return prot;
 }
 
 bool arch_pte_is_table(pte_t pte, int level)
@@ -92,4 +106,49 @@ void arch_vm_set_kernel_root(paddr_t root)
 void arch_tlb_flush_all(void)
 {
 	asm volatile("dsb ishst\n tlbi vmalle1\n dsb nsh\n isb" ::: "memory");
+}
+
+/* The user half has a root of its own (TTBR0): nothing to share. */
+void arch_vm_init_user_root(pte_t *user_root, const pte_t *kernel_root)
+{
+	(void)user_root, (void)kernel_root;
+}
+
+void arch_vm_switch_user(paddr_t root, int asid)
+{
+	uint64_t ttbr0 = root ? root | (uint64_t)asid << TTBR_ASID_SHIFT : kernel_ttbr0;
+
+	asm volatile("msr ttbr0_el1, %0\n isb" ::"r"(ttbr0) : "memory");
+}
+
+int arch_asid_count(void)
+{
+	uint64_t mmfr0;
+
+	asm("mrs %0, id_aa64mmfr0_el1" : "=r"(mmfr0));
+	return (mmfr0 >> 4 & 0xf) == 2 ? 65536 : 256; /* entry.S sets TCR.AS to match */
+}
+
+/* The "is" (inner shareable) TLBI forms reach every CPU. */
+void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
+{
+	uint64_t tag = (uint64_t)asid << TTBR_ASID_SHIFT;
+
+	asm volatile("dsb ishst" ::: "memory");
+	if (len == 0 || len > TLBI_MAX_PAGES * PAGE_SIZE) {
+		asm volatile("tlbi aside1is, %0" ::"r"(tag) : "memory");
+	} else {
+		for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
+			asm volatile("tlbi vae1is, %0" ::"r"(tag | (p >> 12 & TLBI_VA_MASK))
+				     : "memory");
+	}
+	asm volatile("dsb ish\n isb" ::: "memory");
+}
+
+void arch_tlb_flush_kernel(uintptr_t va, size_t len)
+{
+	asm volatile("dsb ishst" ::: "memory");
+	for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
+		asm volatile("tlbi vaae1is, %0" ::"r"(p >> 12 & TLBI_VA_MASK) : "memory");
+	asm volatile("dsb ish\n isb" ::: "memory");
 }

@@ -8,19 +8,34 @@
 #include "cpu.h"
 #include "klib.h"
 #include "printk.h"
+#include "proc.h"
+#include "trap.h"
 
 /* Vector slots (see vectors.S). */
 enum {
 	SLOT_EL1_SYNC = 4,
 	SLOT_EL1_IRQ = 5,
+	SLOT_EL0_SYNC = 8,
+	SLOT_EL0_IRQ = 9,
 };
 
 #define ESR_EC(esr) ((esr) >> 26 & 0x3f)
 #define ESR_FSC(esr) ((esr) & 0x3f)
 #define ESR_WNR (1 << 6)
 
+#define EC_UNKNOWN 0x00
+#define EC_WFX 0x01
+#define EC_ILLEGAL_STATE 0x0e
+#define EC_SVC64 0x15
+#define EC_SYSREG 0x18
+#define EC_INSTRUCTION_ABORT_EL0 0x20
 #define EC_INSTRUCTION_ABORT 0x21
+#define EC_PC_ALIGNMENT 0x22
+#define EC_DATA_ABORT_EL0 0x24
 #define EC_DATA_ABORT 0x25
+#define EC_SP_ALIGNMENT 0x26
+#define EC_BRK 0x3c
+#define FSC_ALIGNMENT 0x21
 
 void exception_handler(struct trap_frame *tf, int slot);
 
@@ -69,7 +84,7 @@ static const char *exception_name(uint64_t esr, char *buf, size_t size)
 	case 0x3c:
 		return "breakpoint (brk)";
 	default:
-		snprintf(buf, size, "exception class %#x", (unsigned)ESR_EC(esr));
+		snprintf(buf, size, "exception class 0x%x", (unsigned)ESR_EC(esr));
 		return buf;
 	}
 }
@@ -90,10 +105,57 @@ static void handle_irq(void)
 	gic_eoi(iar);
 }
 
+/* What a user exception means for the process that caused it. */
+static enum fault_kind user_fault_kind(uint64_t esr, uintptr_t addr)
+{
+	switch (ESR_EC(esr)) {
+	case EC_DATA_ABORT_EL0:
+		if (ESR_FSC(esr) == FSC_ALIGNMENT)
+			return FAULT_MISALIGNED;
+		/* fall through */
+	case EC_INSTRUCTION_ABORT_EL0:
+		return addr >= USER_VA_END ? FAULT_KERNEL_ADDR : FAULT_PAGE;
+	case EC_PC_ALIGNMENT:
+	case EC_SP_ALIGNMENT:
+		return FAULT_MISALIGNED;
+	case EC_UNKNOWN:
+	case EC_WFX:
+	case EC_ILLEGAL_STATE:
+	case EC_SYSREG:
+		return FAULT_ILLEGAL;
+	case EC_BRK:
+		return FAULT_BREAKPOINT;
+	default:
+		return FAULT_OTHER;
+	}
+}
+
+static void user_exception(struct trap_frame *tf, int slot)
+{
+	if (slot == SLOT_EL0_IRQ) {
+		handle_irq();
+	} else if (slot == SLOT_EL0_SYNC && ESR_EC(tf->esr) == EC_SVC64) {
+		syscall_dispatch(tf); /* elr already points past the svc */
+	} else if (slot == SLOT_EL0_SYNC) {
+		bool data = ESR_EC(tf->esr) == EC_DATA_ABORT_EL0;
+		uintptr_t addr = data || ESR_EC(tf->esr) == EC_INSTRUCTION_ABORT_EL0 ? tf->far
+										     : tf->elr;
+		proc_user_fault(user_fault_kind(tf->esr, addr), addr, tf->elr);
+	} else {
+		panic_trap(tf, slot_names[slot & 15], tf->far);
+	}
+}
+
 void exception_handler(struct trap_frame *tf, int slot)
 {
 	char buf[80];
 
+	if (slot >= SLOT_EL0_SYNC) {
+		trap_user_enter();
+		user_exception(tf, slot);
+		trap_user_exit();
+		return;
+	}
 	if (slot == SLOT_EL1_IRQ) {
 		handle_irq();
 		return;

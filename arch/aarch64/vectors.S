@@ -6,7 +6,9 @@
  * and "from EL0 (AArch32)". Each slot pushes a struct trap_frame (see
  * arch_types.h) onto the current stack and calls
  * exception_handler(frame, slot number); then everything is restored and
- * eret returns to where the exception happened.
+ * eret returns to where the exception happened. From EL0 the current stack
+ * is SP_EL1, which is the running thread's kernel stack top: we left it
+ * there when we last returned to that thread's user code.
  */
 #define TF_SIZE 288             /* sizeof(struct trap_frame), 16-aligned */
 #define TF_SP (31 * 8)
@@ -59,8 +61,12 @@ exception_entry:
 	stp	x24, x25, [sp, #192]
 	stp	x26, x27, [sp, #208]
 	stp	x28, x29, [sp, #224]
-	add	x2, sp, #TF_SIZE        /* sp as it was before the exception */
-	stp	x30, x2, [sp, #240]
+	cmp	x1, #8                  /* slots 8 and up: from EL0 */
+	b.lo	1f
+	mrs	x2, sp_el0              /* the user's stack pointer */
+	b	2f
+1:	add	x2, sp, #TF_SIZE        /* sp as it was before the exception */
+2:	stp	x30, x2, [sp, #240]
 	mrs	x2, elr_el1
 	mrs	x3, spsr_el1
 	stp	x2, x3, [sp, #TF_ELR]
@@ -72,10 +78,17 @@ exception_entry:
 	mov	x29, #0                 /* a backtrace walks on from the saved x29 */
 	bl	exception_handler
 
+/* Return through the trap frame at sp. A new thread also starts here. */
+	.globl exception_return
+exception_return:
 	ldp	x2, x3, [sp, #TF_ELR]   /* the handler may move elr on */
 	msr	elr_el1, x2
 	msr	spsr_el1, x3
-	ldp	x0, x1, [sp, #0]
+	tst	x3, #0xf                /* returning to EL0? */
+	b.ne	3f
+	ldr	x2, [sp, #TF_SP]
+	msr	sp_el0, x2
+3:	ldp	x0, x1, [sp, #0]
 	ldp	x2, x3, [sp, #16]
 	ldp	x4, x5, [sp, #32]
 	ldp	x6, x7, [sp, #48]

@@ -13,6 +13,7 @@
 #define USER_VA_END 0x8000000000ull /* 512 GiB, all of TTBR0 */
 /* The frame record {caller's fp, return address} sits at fp (x29). */
 #define FRAME_RECORD_OFFSET 0
+#define ELF_MACHINE 183 /* EM_AARCH64 */
 
 #ifndef __ASSEMBLER__
 #include "types.h"
@@ -25,6 +26,21 @@ struct trap_frame {
 	uint64_t spsr;  /* the interrupted PSTATE */
 	uint64_t esr;   /* syndrome: why */
 	uint64_t far;   /* faulting address, for aborts */
+};
+_Static_assert(sizeof(struct trap_frame) == 288, "vectors.S assumes TF_SIZE 288");
+
+/* What arch_context_switch saves: the callee-saved registers. */
+struct arch_context {
+	uint64_t x19_x28[10];
+	uint64_t fp, lr, sp; /* x29, x30, sp */
+};
+
+/* User state outside the trap frame: the FP/SIMD registers and the
+ * thread-pointer register TPIDR_EL0, switched with the thread. */
+struct arch_thread {
+	uint64_t v[64]; /* q0..q31, 128 bits each */
+	uint64_t fpcr, fpsr;
+	uint64_t tpidr_el0;
 };
 
 /* Per-CPU state only this port uses. */

@@ -27,7 +27,9 @@ struct trap_frame {
 	uint64_t s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
 	uint64_t t3, t4, t5, t6;
 	uint64_t sepc, sstatus, scause, stval;
+	uint64_t pad; /* keeps the stack 16-byte aligned */
 };
+_Static_assert(sizeof(struct trap_frame) == 288, "trap.S assumes TF_SIZE 288");
 
 /* What arch_context_switch saves: the callee-saved registers. */
 struct arch_context {
