@@ -313,8 +313,8 @@ void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc)
 {
 	struct process *p = process_current();
 
-	printk("weft: pid %d (%s) killed: %s at %p, pc %p\n", p->pid, p->name,
-	       fault_names[kind], (void *)addr, (void *)pc);
+	printk("weft: pid %d (%s) killed: %s at 0x%lx, pc 0x%lx\n", p->pid, p->name,
+	       fault_names[kind], (unsigned long)addr, (unsigned long)pc);
 	proc_terminate(p, WAIT_STATUS(WAIT_FAULTED, kind));
 	thread_leave();
 }

@@ -29,6 +29,29 @@
 #define SYS_progname 17   /* (int index, char *buf, size_t len): initrd program
 			     names, for ls; -ENOENT past the last */
 
-#define SYS_COUNT 18
+/* Threads */
+#define SYS_thread_create 18 /* (void (*entry)(void *), void *arg, void *stack_top,
+				void *tls): tid; the thread starts at entry(arg)
+				with sp = stack_top and its thread pointer
+				(tp / TPIDR_EL0) = tls */
+#define SYS_thread_exit 19   /* (long value): never returns; the last thread
+				to exit ends the process with status 0 */
+#define SYS_thread_join 20   /* (int tid, long *value): waits for the thread
+				of this process to exit; -ESRCH if none,
+				-EDEADLK for oneself */
+#define SYS_gettid 21        /* () */
+#define SYS_futex_wait 22    /* (int *addr, int expected, unsigned long
+				timeout_ns): sleeps if *addr == expected
+				(else -EAGAIN) until futex_wake or the timeout
+				(0: none; then -ETIMEDOUT) */
+#define SYS_futex_wake 23    /* (int *addr, int count): threads woken */
+#define SYS_mmap 24          /* (size_t len): page-aligned anonymous
+				read/write memory, zeroed; address or -ENOMEM */
+#define SYS_munmap 25        /* (void *addr, size_t len): page granular */
+#define SYS_cpu_pin 26       /* (int cpu): run only on that CPU; -1 unpins */
+#define SYS_cpu_info 27      /* (): CPUs online in bits 0..15, the caller's
+				current CPU in bits 16..31 */
+
+#define SYS_COUNT 28
 
 #endif
