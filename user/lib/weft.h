@@ -9,11 +9,16 @@
  *
  * Ending a program: return from main() or call exit() from <stdlib.h>;
  * both flush stdio and then call _exit(), the raw SYS_exit.
+ *
+ * Do not include picolibc's <errno.h> next to this header: the C library
+ * numbers a few codes differently (ENOSYS, EDEADLK, ETIMEDOUT, EMSGSIZE)
+ * and the macros would clash. C library functions still set their errno.
  */
 #ifndef WEFT_H
 #define WEFT_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "uapi/errno.h"
 #include "uapi/proc.h"
