@@ -34,7 +34,7 @@ void console_input(char c)
 long console_read(char *buf, size_t n)
 {
 	while (head == tail) {
-		int err = sched_block(&readers);
+		int err = sched_block(&readers, 0);
 		if (err)
 			return err;
 	}

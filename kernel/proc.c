@@ -25,6 +25,7 @@
 #define EXEC_MAX_ARGS 64
 #define EXEC_ARGS_BYTES PAGE_SIZE /* all argument strings together */
 #define EXEC_PATH_MAX 64
+#define MAX_THREADS_PER_PROCESS 512
 
 static struct process *processes; /* every process, alive or zombie */
 static struct process *init_process;
@@ -169,6 +170,26 @@ void proc_start_init(const char *bootargs)
 	sched_make_runnable(t);
 }
 
+/* Before exec replaces the program: every other thread must go. */
+static int end_other_threads(struct process *p)
+{
+	struct thread *self = thread_current();
+
+	for (struct thread *t = p->threads; t; t = t->proc_next) {
+		if (t != self) {
+			t->must_exit = true;
+			sched_interrupt(t);
+			sched_kick(t);
+		}
+	}
+	while (p->nthreads > 1) {
+		int err = sched_block(&p->thread_exited, 0);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Copy exec's path and argv strings in from user memory. */
 static long copy_args(char *const *uargv, char *buf, int *argc)
 {
@@ -203,9 +224,10 @@ int proc_exec(const char *upath, char *const *uargv)
 	if (!args)
 		return -ENOMEM;
 	long len = copy_args(uargv, args, &argc);
-	int err = len < 0 ? (int)len
-			  : exec_image(process_current(), thread_current(), path, args, argc,
-				       (size_t)len);
+	int err = len < 0 ? (int)len : end_other_threads(process_current());
+	if (!err)
+		err = exec_image(process_current(), thread_current(), path, args, argc,
+				 (size_t)len);
 	pmm_free(args);
 	return err;
 }
@@ -242,6 +264,11 @@ static void proc_finish(struct process *p)
 {
 	if (p == init_process)
 		panic("init ended (status 0x%x)", p->exit_status);
+	while (p->exited) {
+		struct thread *t = p->exited;
+		p->exited = t->proc_next;
+		pmm_free(t);
+	}
 	vm_switch(NULL);
 	vm_as_destroy(p->as);
 	p->as = NULL;
@@ -256,19 +283,37 @@ static void proc_finish(struct process *p)
 	sched_wake_all(&p->parent->child_exited);
 }
 
+static void unlink_thread(struct thread **list, struct thread *t)
+{
+	for (struct thread **tp = list; *tp; tp = &(*tp)->proc_next) {
+		if (*tp == t) {
+			*tp = t->proc_next;
+			return;
+		}
+	}
+}
+
+/* The current thread stops for good. The last one out ends the process;
+ * the others stay on the exited list (their stacks freed) for
+ * thread_join() to collect their value. */
 static __noreturn void thread_leave(void)
 {
 	struct thread *t = thread_current();
 	struct process *p = t->proc;
 
-	for (struct thread **tp = &p->threads; *tp; tp = &(*tp)->proc_next) {
-		if (*tp == t) {
-			*tp = t->proc_next;
-			break;
+	unlink_thread(&p->threads, t);
+	if (--p->nthreads == 0) {
+		if (!p->dying) { /* the last thread_exit: a normal end */
+			p->dying = true;
+			p->exit_status = WAIT_STATUS(WAIT_EXITED, 0);
 		}
-	}
-	if (--p->nthreads == 0)
 		proc_finish(p);
+	} else {
+		t->keep_after_exit = true;
+		t->proc_next = p->exited;
+		p->exited = t;
+		sched_wake_all(&p->thread_exited);
+	}
 	sched_exit_thread();
 }
 
@@ -288,10 +333,66 @@ void proc_terminate(struct process *p, int status)
 
 void proc_check_dying(void)
 {
+	struct thread *t = thread_current();
+
+	if (t->proc && (t->proc->dying || t->must_exit))
+		thread_leave();
+}
+
+int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t tls)
+{
 	struct process *p = process_current();
 
-	if (p && p->dying)
-		thread_leave();
+	if (entry >= USER_VA_END || stack_top > USER_VA_END || stack_top % 16)
+		return -EINVAL;
+	if (p->nthreads >= MAX_THREADS_PER_PROCESS)
+		return -EAGAIN;
+	struct thread *t = thread_alloc(p);
+	if (!t)
+		return -ENOMEM;
+	arch_trap_frame_init_user(t->tf, entry, stack_top, arg, 0);
+	arch_set_user_tls(t->tf, &t->arch, tls);
+	add_thread(p, t);
+	arch_context_init_user(&t->ctx, t->tf);
+	sched_make_runnable(t);
+	return t->tid;
+}
+
+void thread_exit(long value)
+{
+	thread_current()->exit_value = value;
+	thread_leave();
+}
+
+int thread_join(int tid, long *uvalue)
+{
+	struct process *p = process_current();
+
+	if (tid == thread_current()->tid)
+		return -EDEADLK;
+	for (;;) {
+		for (struct thread *t = p->exited; t; t = t->proc_next) {
+			if (t->tid != tid)
+				continue;
+			if (uvalue && copyout((uintptr_t)uvalue, &t->exit_value, sizeof(long)))
+				return -EFAULT;
+			unlink_thread(&p->exited, t);
+			/* Its stack goes when it is off its CPU; then the rest. */
+			if (!t->kstack_top)
+				pmm_free(t);
+			else
+				t->keep_after_exit = false;
+			return 0;
+		}
+		bool alive = false;
+		for (struct thread *t = p->threads; t; t = t->proc_next)
+			alive |= t->tid == tid;
+		if (!alive)
+			return -ESRCH;
+		int err = sched_block(&p->thread_exited, 0);
+		if (err)
+			return err;
+	}
 }
 
 void proc_exit(int status)
@@ -351,7 +452,7 @@ int proc_wait(int pid, int *ustatus)
 		}
 		if (!found)
 			return -ECHILD;
-		int err = sched_block(&self->child_exited);
+		int err = sched_block(&self->child_exited, 0);
 		if (err)
 			return err;
 	}

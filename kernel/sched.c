@@ -32,19 +32,6 @@ static void waitq_push(struct waitq *q, struct thread *t)
 	q->tail = t;
 }
 
-static struct thread *waitq_pop(struct waitq *q)
-{
-	struct thread *t = q->head;
-
-	if (t) {
-		q->head = t->next;
-		if (!q->head)
-			q->tail = NULL;
-		t->next = NULL;
-	}
-	return t;
-}
-
 static void waitq_remove(struct waitq *q, struct thread *t)
 {
 	struct thread *prev = NULL;
@@ -63,6 +50,20 @@ static void waitq_remove(struct waitq *q, struct thread *t)
 	}
 }
 
+/* The first thread in the run queue allowed on this CPU. */
+static struct thread *runq_take(void)
+{
+	int me = cpu_id();
+
+	for (struct thread *t = run_queue.head; t; t = t->next) {
+		if (t->pinned_cpu < 0 || t->pinned_cpu == me) {
+			waitq_remove(&run_queue, t);
+			return t;
+		}
+	}
+	return NULL;
+}
+
 struct thread *thread_current(void)
 {
 	return this_cpu()->current;
@@ -73,6 +74,7 @@ void sched_init_cpu(void)
 	struct cpu *c = this_cpu();
 
 	c->idle.state = THREAD_RUNNING;
+	c->idle.pinned_cpu = c->id;
 	c->idle.kstack_top = c->stack_top;
 	c->current = &c->idle;
 }
@@ -90,6 +92,7 @@ struct thread *thread_alloc(struct process *p)
 	}
 	t->tid = next_tid++;
 	t->proc = p;
+	t->pinned_cpu = -1;
 	t->state = THREAD_BLOCKED; /* not runnable until set up */
 	t->tf = (struct trap_frame *)t->kstack_top - 1;
 	arch_thread_reset(&t->arch);
@@ -99,7 +102,9 @@ struct thread *thread_alloc(struct process *p)
 static void thread_free(struct thread *t)
 {
 	vm_free_kstack(t->kstack_top);
-	pmm_free(t);
+	t->kstack_top = NULL;
+	if (!t->keep_after_exit)
+		pmm_free(t);
 }
 
 /* A thread that died on this CPU can be freed once another one runs. */
@@ -119,6 +124,7 @@ static void switch_to(struct thread *next)
 	struct thread *prev = c->current;
 
 	next->state = THREAD_RUNNING;
+	next->cpu = c->id;
 	if (next == prev)
 		return;
 	if (prev->state == THREAD_DEAD)
@@ -137,7 +143,7 @@ static void switch_to(struct thread *next)
  * The caller has already put the current thread where it belongs. */
 static void schedule(void)
 {
-	struct thread *next = waitq_pop(&run_queue);
+	struct thread *next = runq_take();
 
 	switch_to(next ? next : &this_cpu()->idle);
 }
@@ -152,10 +158,11 @@ void sched_make_runnable(struct thread *t)
 {
 	t->state = THREAD_RUNNABLE;
 	waitq_push(&run_queue, t);
-	/* Wake one idle CPU to pick it up. */
+	/* Wake an idle CPU that may run it. */
 	for (int i = 0; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
-		if (c != this_cpu() && c->online && c->current == &c->idle) {
+		if (c != this_cpu() && c->online && c->current == &c->idle &&
+		    (t->pinned_cpu < 0 || t->pinned_cpu == c->id)) {
 			arch_send_ipi(c);
 			return;
 		}
@@ -173,43 +180,29 @@ void sched_yield(void)
 	schedule();
 }
 
-int sched_block(struct waitq *q)
+void sched_pin(int cpu)
 {
 	struct thread *t = thread_current();
 
-	if (t->proc && t->proc->dying)
-		return -EINTR;
-	t->state = THREAD_BLOCKED;
-	t->wake_reason = 0;
-	t->waiting_on = q;
-	waitq_push(q, t);
-	schedule();
-	return t->wake_reason;
-}
-
-void sched_wake_all(struct waitq *q)
-{
-	struct thread *t;
-
-	while ((t = waitq_pop(q))) {
-		t->waiting_on = NULL;
-		sched_make_runnable(t);
+	t->pinned_cpu = cpu;
+	if (cpu >= 0 && cpu != cpu_id()) {
+		t->state = THREAD_RUNNABLE;
+		waitq_push(&run_queue, t);
+		arch_send_ipi(&cpus[cpu]);
+		schedule();
 	}
 }
 
-int sched_sleep_ticks(uint64_t ticks)
+static bool must_leave(const struct thread *t)
 {
-	struct thread *t = thread_current();
+	return t->must_exit || (t->proc && t->proc->dying);
+}
 
-	if (t->proc && t->proc->dying)
-		return -EINTR;
-	t->state = THREAD_BLOCKED;
-	t->wake_reason = 0;
+static void add_sleeper(struct thread *t, uint64_t ticks)
+{
 	t->wake_at = arch_timer_now() + ticks;
 	t->sleep_next = sleepers;
 	sleepers = t;
-	schedule();
-	return t->wake_reason;
 }
 
 static void remove_sleeper(struct thread *t)
@@ -223,20 +216,64 @@ static void remove_sleeper(struct thread *t)
 	t->wake_at = 0;
 }
 
-void sched_interrupt(struct thread *t)
+int sched_block(struct waitq *q, uint64_t timeout)
 {
-	if (t->state != THREAD_BLOCKED)
-		return;
+	struct thread *t = thread_current();
+
+	if (must_leave(t))
+		return -EINTR;
+	t->state = THREAD_BLOCKED;
+	t->wake_reason = 0;
+	t->waiting_on = q;
+	waitq_push(q, t);
+	if (timeout)
+		add_sleeper(t, timeout);
+	schedule();
+	return t->wake_reason;
+}
+
+/* Take a blocked thread off whatever it waits on and make it runnable. */
+static void wake_blocked(struct thread *t, int reason)
+{
 	if (t->waiting_on) {
 		waitq_remove(t->waiting_on, t);
 		t->waiting_on = NULL;
-	} else if (t->wake_at) {
-		remove_sleeper(t);
-	} else {
-		return; /* being set up: not blocked on anything yet */
 	}
-	t->wake_reason = -EINTR;
+	if (t->wake_at)
+		remove_sleeper(t);
+	t->wake_reason = reason;
 	sched_make_runnable(t);
+}
+
+void sched_wake(struct thread *t)
+{
+	wake_blocked(t, 0);
+}
+
+void sched_wake_all(struct waitq *q)
+{
+	while (q->head)
+		wake_blocked(q->head, 0);
+}
+
+int sched_sleep_ticks(uint64_t ticks)
+{
+	struct thread *t = thread_current();
+
+	if (must_leave(t))
+		return -EINTR;
+	t->state = THREAD_BLOCKED;
+	t->wake_reason = 0;
+	add_sleeper(t, ticks);
+	schedule();
+	return t->wake_reason;
+}
+
+void sched_interrupt(struct thread *t)
+{
+	/* Blocked on nothing: still being set up, not asleep yet. */
+	if (t->state == THREAD_BLOCKED && (t->waiting_on || t->wake_at))
+		wake_blocked(t, -EINTR);
 }
 
 void sched_exit_thread(void)
@@ -257,15 +294,10 @@ void sched_tick(void)
 {
 	uint64_t now = arch_timer_now();
 
-	for (struct thread **p = &sleepers; *p;) {
-		struct thread *t = *p;
-		if (now >= t->wake_at) {
-			*p = t->sleep_next;
-			t->wake_at = 0;
-			sched_make_runnable(t);
-		} else {
-			p = &t->sleep_next;
-		}
+	for (struct thread *t = sleepers, *next; t; t = next) {
+		next = t->sleep_next;
+		if (now >= t->wake_at)
+			wake_blocked(t, t->waiting_on ? -ETIMEDOUT : 0);
 	}
 	/* The time slice of whatever user thread runs here is over. (In the
 	 * kernel, interrupts are taken only by the idle thread.) */
@@ -284,7 +316,7 @@ void sched_preempt_point(void)
 __noreturn void sched_idle(void)
 {
 	for (;;) {
-		struct thread *t = waitq_pop(&run_queue);
+		struct thread *t = runq_take();
 		if (t) {
 			switch_to(t);
 			continue;

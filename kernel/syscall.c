@@ -8,6 +8,8 @@
  */
 #include "arch.h"
 #include "console.h"
+#include "cpu.h"
+#include "futex.h"
 #include "initrd.h"
 #include "klib.h"
 #include "pmm.h"
@@ -182,6 +184,82 @@ static long sys_progname(const unsigned long *a)
 	return copyout(a[1], name, n) ? -EFAULT : (long)(n - 1);
 }
 
+static long sys_thread_create(const unsigned long *a)
+{
+	return thread_create(a[0], a[1], a[2], a[3]);
+}
+
+static long sys_thread_exit(const unsigned long *a)
+{
+	thread_exit((long)a[0]);
+}
+
+static long sys_thread_join(const unsigned long *a)
+{
+	return thread_join((int)a[0], (long *)a[1]);
+}
+
+static long sys_gettid(const unsigned long *a)
+{
+	(void)a;
+	return thread_current()->tid;
+}
+
+static long sys_futex_wait(const unsigned long *a)
+{
+	return futex_wait(a[0], (int)a[1], a[2]);
+}
+
+static long sys_futex_wake(const unsigned long *a)
+{
+	return futex_wake(a[0], (int)MIN(a[1], (unsigned long)INT32_MAX));
+}
+
+static long sys_mmap(const unsigned long *a)
+{
+	struct address_space *as = process_current()->as;
+	size_t len = ALIGN_UP(a[0], PAGE_SIZE);
+
+	if (len == 0 || len < a[0] || len > as->mmap_next - USER_HEAP_LIMIT)
+		return len == 0 || len < a[0] ? -EINVAL : -ENOMEM;
+	int err = vm_user_alloc(as, as->mmap_next - len, len, VM_READ | VM_WRITE);
+	if (err)
+		return err;
+	as->mmap_next -= len;
+	return (long)as->mmap_next;
+}
+
+static long sys_munmap(const unsigned long *a)
+{
+	uintptr_t addr = a[0];
+	size_t len = ALIGN_UP(a[1], PAGE_SIZE);
+
+	if (addr % PAGE_SIZE || len < a[1] || addr >= USER_VA_END || len > USER_VA_END - addr)
+		return -EINVAL;
+	vm_user_free(process_current()->as, addr, len);
+	return 0;
+}
+
+static long sys_cpu_pin(const unsigned long *a)
+{
+	int cpu = (int)a[0];
+
+	if (cpu < -1 || cpu >= ncpus || (cpu >= 0 && !cpus[cpu].online))
+		return -EINVAL;
+	sched_pin(cpu);
+	return 0;
+}
+
+static long sys_cpu_info(const unsigned long *a)
+{
+	int online = 0;
+
+	(void)a;
+	for (int i = 0; i < ncpus; i++)
+		online += cpus[i].online;
+	return online | cpu_id() << 16;
+}
+
 static const syscall_fn syscalls[SYS_COUNT] = {
 	[SYS_exit] = sys_exit,         [SYS_fork] = sys_fork,
 	[SYS_exec] = sys_exec,         [SYS_wait] = sys_wait,
@@ -192,6 +270,16 @@ static const syscall_fn syscalls[SYS_COUNT] = {
 	[SYS_yield] = sys_yield,       [SYS_ps] = sys_ps,
 	[SYS_poweroff] = sys_poweroff, [SYS_meminfo] = sys_meminfo,
 	[SYS_progname] = sys_progname,
+	[SYS_thread_create] = sys_thread_create,
+	[SYS_thread_exit] = sys_thread_exit,
+	[SYS_thread_join] = sys_thread_join,
+	[SYS_gettid] = sys_gettid,
+	[SYS_futex_wait] = sys_futex_wait,
+	[SYS_futex_wake] = sys_futex_wake,
+	[SYS_mmap] = sys_mmap,
+	[SYS_munmap] = sys_munmap,
+	[SYS_cpu_pin] = sys_cpu_pin,
+	[SYS_cpu_info] = sys_cpu_info,
 };
 
 void syscall_dispatch(struct trap_frame *tf)

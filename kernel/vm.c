@@ -245,6 +245,7 @@ struct address_space *vm_as_create(void)
 	}
 	arch_vm_init_user_root(as->root, kernel_root);
 	as->asid = asid_alloc();
+	as->mmap_next = USER_MMAP_TOP;
 	return as;
 }
 
@@ -325,6 +326,7 @@ struct address_space *vm_as_copy(const struct address_space *src)
 	}
 	dst->heap_start = src->heap_start;
 	dst->brk = src->brk;
+	dst->mmap_next = src->mmap_next;
 	return dst;
 }
 

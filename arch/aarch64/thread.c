@@ -61,6 +61,12 @@ void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp
 	tf->spsr = SPSR_EL0T;
 }
 
+void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t tls)
+{
+	(void)tf;
+	t->tpidr_el0 = tls;
+}
+
 long arch_syscall_number(const struct trap_frame *tf)
 {
 	return (long)tf->x[8];

@@ -78,6 +78,12 @@ void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp
 	tf->sstatus = sstatus | SSTATUS_SPIE | SSTATUS_FS_INITIAL;
 }
 
+void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t tls)
+{
+	(void)t;
+	tf->tp = tls;
+}
+
 long arch_syscall_number(const struct trap_frame *tf)
 {
 	return (long)tf->a7;

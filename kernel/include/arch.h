@@ -187,6 +187,10 @@ void arch_thread_copy(struct arch_thread *dst, const struct arch_thread *src);
 void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp,
 			       uintptr_t arg0, uintptr_t arg1);
 
+/* The thread pointer a new user thread starts with (RISC-V tp, kept in
+ * the trap frame; Arm TPIDR_EL0, kept in struct arch_thread). */
+void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t tls);
+
 /* System call arguments and result in a trap frame. */
 long arch_syscall_number(const struct trap_frame *tf);
 unsigned long arch_syscall_arg(const struct trap_frame *tf, int i);

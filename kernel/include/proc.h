@@ -45,8 +45,15 @@ struct thread {
 	struct waitq *waiting_on; /* the queue it is blocked in, if any */
 	uint64_t wake_at;         /* timer tick deadline while sleeping, or 0 */
 	struct thread *sleep_next;/* link in the sleep list */
-	int wake_reason;          /* 0, or -EINTR when woken to die */
+	int wake_reason;          /* 0, -EINTR (woken to die), -ETIMEDOUT */
 	struct thread *proc_next; /* link in its process's thread list */
+	int pinned_cpu;           /* the only CPU it may run on, or -1 */
+	int cpu;                  /* the CPU it runs or last ran on */
+	uintptr_t futex_addr;     /* the futex word it waits on */
+	long exit_value;          /* thread_exit()'s value, for thread_join() */
+	bool must_exit;           /* leave at the next pass through the kernel */
+	bool keep_after_exit;     /* free only the stack when dead: join frees
+				     the rest */
 	struct arch_thread arch;  /* FP registers and such */
 };
 
@@ -66,6 +73,8 @@ struct process {
 	struct address_space *as;
 	struct thread *threads;   /* live threads */
 	int nthreads;
+	struct thread *exited;    /* exited threads not yet joined */
+	struct waitq thread_exited; /* thread_join() and exec wait here */
 	struct waitq child_exited;/* the process's own wait() sleeps here */
 };
 
@@ -91,6 +100,10 @@ void proc_terminate(struct process *p, int status);
 void proc_check_dying(void);
 int proc_list(struct proc_info *out, int max);
 int proc_getppid(void);
+int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t tls);
+__noreturn void thread_exit(long value);
+int thread_join(int tid, long *uvalue);
+
 /* A user fault: report it in one line and end the process. */
 __noreturn void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc);
 

@@ -11,6 +11,10 @@
 
 #include "proc.h"
 
+/* The threads blocked in q, for a caller that wakes only some. */
+#define waitq_for_each(q, t, next) \
+	for (t = (q)->head; t && (next = t->next, 1); t = next)
+
 /* Make the boot stack of this CPU its idle thread. */
 void sched_init_cpu(void);
 /* Run threads forever (the idle loop of each CPU). */
@@ -19,10 +23,15 @@ __noreturn void sched_idle(void);
 struct thread *thread_alloc(struct process *p);
 void sched_make_runnable(struct thread *t);
 void sched_yield(void);
-/* Block the current thread on q until sched_wake_all/one; returns 0, or
- * -EINTR if it was woken because its process is dying. */
-int sched_block(struct waitq *q);
+/* Block the current thread on q until woken, or until `timeout` timer
+ * ticks pass (0: no timeout). Returns 0, -ETIMEDOUT, or -EINTR if it was
+ * woken because it must exit. */
+int sched_block(struct waitq *q, uint64_t timeout);
 void sched_wake_all(struct waitq *q);
+/* Wake one thread blocked in a waitq. */
+void sched_wake(struct thread *t);
+/* Run the current thread only on `cpu` (-1: anywhere), moving now. */
+void sched_pin(int cpu);
 /* Sleep for at least `ticks` timer ticks (0: just yield). -EINTR as above. */
 int sched_sleep_ticks(uint64_t ticks);
 /* Get a blocked or sleeping thread moving with -EINTR. */

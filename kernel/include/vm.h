@@ -54,13 +54,21 @@ struct address_space {
 	int asid;
 	uintptr_t heap_start; /* first byte of the heap */
 	uintptr_t brk;        /* current break: the heap is [heap_start, brk) */
+	uintptr_t mmap_next;  /* mmap() hands out addresses below this */
 	size_t pages;         /* user pages mapped */
 };
 
+/*
+ * The user half, from the bottom: the program at 0x400000 (user.ld), the
+ * heap up to USER_HEAP_LIMIT, mmap() regions handed out downwards from
+ * USER_MMAP_TOP, a guard page, and the main thread's stack below
+ * USER_STACK_TOP. mmap() never reuses an address, only the pages: with
+ * 190 GiB to hand out, a simple downward cursor is enough.
+ */
 #define USER_STACK_TOP 0x3fff000000ul
 #define USER_STACK_SIZE (64 * KIB)
-/* The heap may grow up to here: below the lowest stack's guard page. */
-#define USER_HEAP_LIMIT (USER_STACK_TOP - 16 * MIB)
+#define USER_HEAP_LIMIT (64 * GIB)
+#define USER_MMAP_TOP (USER_STACK_TOP - USER_STACK_SIZE - PAGE_SIZE)
 
 struct address_space *vm_as_create(void);
 void vm_as_destroy(struct address_space *as);
