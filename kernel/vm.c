@@ -155,6 +155,9 @@ void *vm_alloc_kstack(void)
 	uintptr_t slot = nfree_kstacks ? free_kstacks[--nfree_kstacks] : next_kstack;
 	uintptr_t base = slot + PAGE_SIZE; /* guard page below */
 
+	/* Stay under the one top-level entry every address space shares. */
+	if (slot + KSTACK_SLOT > KSTACK_AREA + LEVEL_SIZE(0))
+		return NULL;
 	if (slot == next_kstack)
 		next_kstack += KSTACK_SLOT;
 	for (uintptr_t va = base; va < base + KSTACK_SIZE; va += PAGE_SIZE) {
