@@ -8,6 +8,7 @@
 #include "printk.h"
 #include "proc.h"
 #include "sched.h"
+#include "trace.h"
 
 static char ring[CONSOLE_INPUT_SIZE];
 static size_t head, tail; /* read at head, write at tail; head == tail: empty */
@@ -21,6 +22,7 @@ void console_set_raw(void)
 
 void console_input(char c)
 {
+	trace(TRACE_IRQ, TRACE_IRQ_DEVICE);
 	if (!raw) {
 		/* No process yet: echo, so the keyboard visibly works. */
 		console_write(c == '\r' ? "\n" : &c, 1);

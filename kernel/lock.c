@@ -12,6 +12,7 @@
 #include "arch.h"
 #include "cpu.h"
 #include "printk.h"
+#include "trace.h"
 
 struct spinlock big_kernel_lock = SPINLOCK_INIT("big kernel lock");
 
@@ -27,7 +28,7 @@ static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
 }
 
 /* Take the lock; returns the ticks spent waiting. */
-static uint64_t lock_ticket(struct spinlock *lock, uintptr_t pc)
+static uint64_t lock_ticket(struct spinlock *lock, uintptr_t pc, bool traced)
 {
 	if (spin_holding(lock))
 		panic("recursive lock: cpu %d already holds the %s (taken at pc %p)",
@@ -37,6 +38,8 @@ static uint64_t lock_ticket(struct spinlock *lock, uintptr_t pc)
 	uint64_t start = 0, waited = 0;
 
 	if (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket) {
+		if (traced)
+			trace(TRACE_LOCK_WAIT, 0);
 		start = arch_timer_now();
 		uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
 		while (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket) {
@@ -55,7 +58,7 @@ static uint64_t lock_ticket(struct spinlock *lock, uintptr_t pc)
 
 void spin_lock(struct spinlock *lock)
 {
-	lock_ticket(lock, (uintptr_t)__builtin_return_address(0));
+	lock_ticket(lock, (uintptr_t)__builtin_return_address(0), false);
 }
 
 void spin_unlock(struct spinlock *lock)
@@ -76,8 +79,9 @@ void bkl_acquire(void)
 {
 	struct lock_stats *st = &this_cpu()->bkl_stats;
 	uint64_t waited = lock_ticket(&big_kernel_lock,
-				      (uintptr_t)__builtin_return_address(0));
+				      (uintptr_t)__builtin_return_address(0), true);
 
+	trace(TRACE_LOCK_ACQUIRE, 0);
 	st->acquired++;
 	if (waited) {
 		st->contended++;
@@ -94,5 +98,6 @@ void bkl_release(void)
 	st->held_ticks += held;
 	if (held > st->max_hold)
 		st->max_hold = held;
+	trace(TRACE_LOCK_RELEASE, 0);
 	spin_unlock(&big_kernel_lock);
 }

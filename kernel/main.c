@@ -17,6 +17,7 @@
 #include "printk.h"
 #include "proc.h"
 #include "sched.h"
+#include "trace.h"
 #include "vm.h"
 
 #define MAX_MEM_RANGES 16
@@ -182,6 +183,8 @@ static __attribute__((noinline)) void run_crash_option(void)
 	}
 	if (kernel_option("crash", "panic"))
 		panic("crash=panic requested on the command line");
+	if (kernel_option("crash", "recursive"))
+		bkl_acquire(); /* already held: must panic at once */
 }
 
 static __noreturn void boot_cpu_continue(void)
@@ -252,6 +255,7 @@ void timer_start(void)
 
 void timer_tick(void)
 {
+	trace(TRACE_IRQ, TRACE_IRQ_TIMER);
 	this_cpu()->ticks++;
 	timer_start();
 	sched_tick();
@@ -259,6 +263,7 @@ void timer_tick(void)
 
 void ipi_handle(void)
 {
+	trace(TRACE_IRQ, TRACE_IRQ_IPI);
 	if (panic_in_progress)
 		arch_cpu_stop();
 }

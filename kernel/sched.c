@@ -14,6 +14,7 @@
 #include "klib.h"
 #include "pmm.h"
 #include "printk.h"
+#include "trace.h"
 #include "trap.h"
 #include "uapi/errno.h"
 #include "vm.h"
@@ -123,10 +124,12 @@ static void switch_to(struct thread *next)
 	struct cpu *c = this_cpu();
 	struct thread *prev = c->current;
 
+	assert(bkl_held());
 	next->state = THREAD_RUNNING;
 	next->cpu = c->id;
 	if (next == prev)
 		return;
+	trace(TRACE_SWITCH, next->proc ? (unsigned long)next->tid : 0);
 	if (prev->state == THREAD_DEAD)
 		c->to_free = prev;
 	c->current = next;
@@ -324,7 +327,9 @@ __noreturn void sched_idle(void)
 		/* Why the lock is released before sleeping: a sleeping CPU
 		 * holding it would keep every other CPU out of the kernel. */
 		bkl_release();
+		trace(TRACE_IDLE_ENTER, 0);
 		arch_wait_for_interrupt();
+		trace(TRACE_IDLE_EXIT, 0);
 		bkl_acquire();
 		arch_irq_enable(); /* take the pending interrupt here */
 		arch_irq_disable();

@@ -16,7 +16,9 @@
 #include "printk.h"
 #include "proc.h"
 #include "sched.h"
+#include "trace.h"
 #include "trap.h"
+#include "uapi/lockstat.h"
 #include "uapi/errno.h"
 #include "uapi/syscall.h"
 #include "vm.h"
@@ -25,6 +27,7 @@
 #define WRITE_CHUNK 256
 #define PS_MAX 64
 #define SLEEP_MAX_MS (1000ul * 1000 * 1000)
+#define KWORK_MAX (100ul * 1000 * 1000)
 
 typedef long (*syscall_fn)(const unsigned long *a);
 
@@ -260,6 +263,52 @@ static long sys_cpu_info(const unsigned long *a)
 	return online | cpu_id() << 16;
 }
 
+static uint64_t ticks_to_ns(uint64_t t)
+{
+	uint64_t f = arch_timer_freq();
+
+	return t / f * 1000000000ull + t % f * 1000000000ull / f;
+}
+
+static long sys_lockstat(const unsigned long *a)
+{
+	struct lock_cpu_stats out[MAX_CPUS];
+	int n = (int)MIN(a[1], (unsigned long)ncpus);
+
+	for (int i = 0; i < n; i++) {
+		const struct lock_stats *st = &cpus[i].bkl_stats;
+		out[i] = (struct lock_cpu_stats){
+			.acquired = st->acquired,
+			.contended = st->contended,
+			.spin_ns = ticks_to_ns(st->spin_ticks),
+			.held_ns = ticks_to_ns(st->held_ticks),
+			.max_hold_ns = ticks_to_ns(st->max_hold),
+		};
+	}
+	if (copyout(a[0], out, n * sizeof(out[0])))
+		return -EFAULT;
+	if (a[2] & LOCKSTAT_RESET)
+		for (int i = 0; i < ncpus; i++)
+			cpus[i].bkl_stats = (struct lock_stats){ 0 };
+	return n;
+}
+
+static long sys_trace(const unsigned long *a)
+{
+	return trace_control((int)a[0]);
+}
+
+/* Work done inside the kernel, holding the lock, as a kernel-bound system
+ * call would: the GIL demo's second workload. */
+static long sys_kwork(const unsigned long *a)
+{
+	unsigned long x = 1;
+
+	for (unsigned long i = 0; i < MIN(a[0], KWORK_MAX); i++)
+		x = x * 6364136223846793005ul + 1442695040888963407ul;
+	return (long)(x >> 1);
+}
+
 static const syscall_fn syscalls[SYS_COUNT] = {
 	[SYS_exit] = sys_exit,         [SYS_fork] = sys_fork,
 	[SYS_exec] = sys_exec,         [SYS_wait] = sys_wait,
@@ -280,6 +329,9 @@ static const syscall_fn syscalls[SYS_COUNT] = {
 	[SYS_munmap] = sys_munmap,
 	[SYS_cpu_pin] = sys_cpu_pin,
 	[SYS_cpu_info] = sys_cpu_info,
+	[SYS_lockstat] = sys_lockstat,
+	[SYS_trace] = sys_trace,
+	[SYS_kwork] = sys_kwork,
 };
 
 void syscall_dispatch(struct trap_frame *tf)
@@ -287,8 +339,11 @@ void syscall_dispatch(struct trap_frame *tf)
 	unsigned long args[SYSCALL_ARGS];
 	long nr = arch_syscall_number(tf);
 
+	assert(bkl_held());
+	trace(TRACE_SYSCALL_ENTER, (unsigned long)nr);
 	for (int i = 0; i < SYSCALL_ARGS; i++)
 		args[i] = arch_syscall_arg(tf, i);
 	long result = nr >= 0 && nr < SYS_COUNT && syscalls[nr] ? syscalls[nr](args) : -ENOSYS;
 	arch_syscall_set_result(tf, result);
+	trace(TRACE_SYSCALL_EXIT, (unsigned long)nr);
 }

@@ -22,4 +22,5 @@ void trap_user_exit(void)
 	proc_check_dying();
 	assert(bkl_held());
 	bkl_release();
+	assert(!bkl_held()); /* user code never runs holding the lock */
 }

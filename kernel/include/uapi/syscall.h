@@ -52,6 +52,13 @@
 #define SYS_cpu_info 27      /* (): CPUs online in bits 0..15, the caller's
 				current CPU in bits 16..31 */
 
-#define SYS_COUNT 28
+/* The big kernel lock made visible (uapi/lockstat.h) */
+#define SYS_lockstat 28      /* (struct lock_cpu_stats *buf, int max, int flags):
+				CPUs filled, one entry per CPU */
+#define SYS_trace 29         /* (int cmd): TRACE_START, TRACE_STOP, TRACE_DUMP */
+#define SYS_kwork 30         /* (unsigned long iterations): busy work inside
+				the kernel, holding the lock (the GIL demo) */
+
+#define SYS_COUNT 31
 
 #endif
