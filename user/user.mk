@@ -77,7 +77,7 @@ $(USER_BUILD)/badelf.stamp: scripts/mkbadelf.py
 $(BUILD)/initrd.cpio: $(USER_STRIPPED) $(USER_BUILD)/badelf.stamp
 	cd $(USER_INITRD_DIR) && { printf '%s\n' $(USER_PROGS); \
 		ls minimal bad-*; } | \
-		cpio --quiet -o -H newc --reproducible -R 0:0 > $(CURDIR)/$@.tmp
+		cpio --quiet -o -H newc --reproducible -R 0:0 > $(abspath $@).tmp
 	mv $@.tmp $@
 
 -include $(USER_LIB_OBJS:.o=.d) $(USER_PROG_OBJS:.o=.d)

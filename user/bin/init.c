@@ -63,7 +63,7 @@ static int run_command(char **argv)
 }
 
 /* Keeps a shell running; never returns. */
-static void serve_shell(void)
+static _Noreturn void serve_shell(void)
 {
 	static char *shell_argv[] = { "sh", NULL };
 	int shell = -1;

@@ -73,20 +73,19 @@ int main(void)
 		}
 		status_describe(status, how, sizeof(how));
 		if (w == FAULTING_WORKER) {
-			int right = WAIT_HOW(status) == WAIT_FAULTED &&
-				    WAIT_CODE(status) == FAULT_PAGE;
+			int right =
+				WAIT_HOW(status) == WAIT_FAULTED && WAIT_CODE(status) == FAULT_PAGE;
 			printf("worker %d (pid %d): %s%s\n", w, pids[w], how,
 			       right ? "" : " (expected a page fault)");
 			ok &= right;
 		} else {
-			int right = WAIT_HOW(status) == WAIT_EXITED &&
-				    WAIT_CODE(status) == checksum(w);
+			int right =
+				WAIT_HOW(status) == WAIT_EXITED && WAIT_CODE(status) == checksum(w);
 			printf("worker %d (pid %d): %s, checksum %s\n", w, pids[w], how,
 			       right ? "ok" : "WRONG");
 			ok &= right;
 		}
 	}
-	printf("isolation: parent (pid %d) still running: %s\n", getpid(),
-	       ok ? "ok" : "FAILED");
+	printf("isolation: parent (pid %d) still running: %s\n", getpid(), ok ? "ok" : "FAILED");
 	return ok ? 0 : 1;
 }

@@ -12,10 +12,14 @@
 static const char *state_name(int state)
 {
 	switch (state) {
-	case PROC_RUNNING: return "run";
-	case PROC_SLEEPING: return "sleep";
-	case PROC_ZOMBIE: return "zombie";
-	default: return "?";
+	case PROC_RUNNING:
+		return "run";
+	case PROC_SLEEPING:
+		return "sleep";
+	case PROC_ZOMBIE:
+		return "zombie";
+	default:
+		return "?";
 	}
 }
 
@@ -29,17 +33,15 @@ int main(void)
 		printf("ps: %s\n", error_name(n));
 		return 1;
 	}
-	printf("%5s %5s %-7s %7s %6s  %s\n", "PID", "PPID", "STATE", "THREADS", "PAGES",
-	       "NAME");
+	printf("%5s %5s %-7s %7s %6s  %s\n", "PID", "PPID", "STATE", "THREADS", "PAGES", "NAME");
 	for (int i = 0; i < n; i++)
 		printf("%5d %5d %-7s %7d %6lu  %s\n", procs[i].pid, procs[i].ppid,
-		       state_name(procs[i].state), procs[i].threads, procs[i].pages,
-		       procs[i].name);
+		       state_name(procs[i].state), procs[i].threads, procs[i].pages, procs[i].name);
 	if (meminfo(&mem) < 0) {
 		printf("ps: meminfo failed\n");
 		return 1;
 	}
-	printf("free memory: %lu of %lu pages (%lu KiB free)\n", mem.free_pages,
-	       mem.total_pages, mem.free_pages * mem.page_size / BYTES_PER_KIB);
+	printf("free memory: %lu of %lu pages (%lu KiB free)\n", mem.free_pages, mem.total_pages,
+	       mem.free_pages * mem.page_size / BYTES_PER_KIB);
 	return 0;
 }

@@ -71,9 +71,9 @@ static _Noreturn void fail(const char *fmt, ...)
 	exit(CASE_REPORTED);
 }
 
-#define CHECK(cond, ...)                  \
-	do {                              \
-		if (!(cond))              \
+#define CHECK(cond, ...)                   \
+	do {                               \
+		if (!(cond))               \
 			fail(__VA_ARGS__); \
 	} while (0)
 
@@ -185,8 +185,7 @@ static long exec_in_child(const char *path, char *const argv[], int *ran_status)
 	return EXEC_RAN;
 }
 
-static void expect_exec_error(const char *path, char *const argv[], long want,
-			      const char *what)
+static void expect_exec_error(const char *path, char *const argv[], long want, const char *what)
 {
 	int status = 0;
 	long r = exec_in_child(path, argv, &status);
@@ -219,8 +218,8 @@ struct bad_pointer {
 	int partly_mapped; /* the range's first half is ordinary memory */
 };
 
-static void bad_pointer_add(struct bad_pointer *list, int *n, const char *what,
-			    uintptr_t addr, int partly_mapped)
+static void bad_pointer_add(struct bad_pointer *list, int *n, const char *what, uintptr_t addr,
+			    int partly_mapped)
 {
 	list[*n].what = what;
 	list[*n].addr = addr;
@@ -230,8 +229,7 @@ static void bad_pointer_add(struct bad_pointer *list, int *n, const char *what,
 
 static void case_exit_code(void);
 
-static int bad_pointers(struct bad_pointer *list, size_t len, int kernel_writes,
-			int include_null)
+static int bad_pointers(struct bad_pointer *list, size_t len, int kernel_writes, int include_null)
 {
 	static const char rodata_bytes[64] = "read-only";
 	uintptr_t half = len / 2;
@@ -662,8 +660,7 @@ static void fill_long_arg(void)
 static void case_exec_args(void)
 {
 	fill_long_arg();
-	char *argv[] = { "usertests", "--helper", "args", "", "two words", long_arg, "last",
-			 NULL };
+	char *argv[] = { "usertests", "--helper", "args", "", "two words", long_arg, "last", NULL };
 	int status;
 
 	fflush(stdout);
@@ -721,8 +718,8 @@ static void case_exec_bad_path(void)
 	memset(huge, 'p', 8191);
 	huge[8191] = '\0';
 	long r = exec_in_child(huge, argv, NULL);
-	CHECK(r == -EINVAL || r == -ENOENT, "exec(8 KiB path) returned %s, expected -EINVAL or -ENOENT",
-	      result_text(r));
+	CHECK(r == -EINVAL || r == -ENOENT,
+	      "exec(8 KiB path) returned %s, expected -EINVAL or -ENOENT", result_text(r));
 	free(huge);
 }
 
@@ -1114,14 +1111,16 @@ static void case_malloc_many(void)
 			if (blocks[i])
 				continue;
 			seed = seed * 6364136223846793005ul + 1442695040888963407ul;
-			sizes[i] = i % 50 == 0 ? 100000 + (seed >> 40) % 200000 : 1 + (seed >> 33) % 3000;
+			sizes[i] = i % 50 == 0 ? 100000 + (seed >> 40) % 200000
+					       : 1 + (seed >> 33) % 3000;
 			blocks[i] = malloc(sizes[i]);
 			CHECK(blocks[i], "malloc(%zu) failed", sizes[i]);
 			memset(blocks[i], i & 0xff, sizes[i]);
 		}
 		for (int i = 0; i < MALLOC_BLOCKS; i++) {
 			for (size_t j = 0; j < sizes[i]; j += 97)
-				CHECK(blocks[i][j] == (i & 0xff), "block %d byte %zu overwritten", i, j);
+				CHECK(blocks[i][j] == (i & 0xff), "block %d byte %zu overwritten",
+				      i, j);
 			if ((i + round) % 3 == 0) {
 				free(blocks[i]);
 				blocks[i] = NULL;
@@ -1215,10 +1214,9 @@ static void case_fp_preserved(void)
 			fesetround(fp_modes[w]);
 			double want = fp_work(w + 1.5, 0);
 			double got = fp_work(w + 1.5, 50);
-			_exit(memcmp(&want, &got, sizeof(got)) == 0 &&
-				      fegetround() == fp_modes[w] ?
-				      0 :
-				      1);
+			_exit(memcmp(&want, &got, sizeof(got)) == 0 && fegetround() == fp_modes[w]
+				      ? 0
+				      : 1);
 		}
 		CHECK(pids[w] > 0, "fork returned %s", result_text(pids[w]));
 	}
@@ -1247,9 +1245,9 @@ static void case_fp_registers(void)
 			for (int round = 0; round < FP_REGISTER_ROUNDS; round++) {
 				for (int i = 0; i < PROBE_FP_WORDS; i++)
 					in[i] = 0x0123456789abcdeful * (w + 1) + i * 0x1111 + round;
-				int words = round % 4 == 0 ?
-						    probe_fp_syscall(SYS_sleep_ms, 1, in, out) :
-						    probe_fp_syscall(SYS_yield, 0, in, out);
+				int words = round % 4 == 0
+						    ? probe_fp_syscall(SYS_sleep_ms, 1, in, out)
+						    : probe_fp_syscall(SYS_yield, 0, in, out);
 				for (int i = 0; i < words; i++)
 					if (in[i] != out[i])
 						_exit(2);
@@ -1263,8 +1261,9 @@ static void case_fp_registers(void)
 	for (int w = 0; w < FP_WORKERS; w++) {
 		int status;
 		expect(wait(pids[w], &status), pids[w], "wait");
-		CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "worker %d: %s (2: a register changed, 3: the rounding mode)",
-		      w, status_text(status));
+		CHECK(status == WAIT_STATUS(WAIT_EXITED, 0),
+		      "worker %d: %s (2: a register changed, 3: the rounding mode)", w,
+		      status_text(status));
 	}
 }
 
@@ -1307,19 +1306,17 @@ static void case_printf_float(void)
 		double value;
 		const char *want;
 	} cases[] = {
-		{ "%f", 3.25, "3.250000" },
-		{ "%.3f", 2.0 / 3.0, "0.667" },
-		{ "%e", 12345.678, "1.234568e+04" },
-		{ "%g", 0.0001, "0.0001" },
-		{ "%.1f", -0.25, "-0.2" },
-		{ "%8.2f", 3.14159, "    3.14" },
+		{ "%f", 3.25, "3.250000" },          { "%.3f", 2.0 / 3.0, "0.667" },
+		{ "%e", 12345.678, "1.234568e+04" }, { "%g", 0.0001, "0.0001" },
+		{ "%.1f", -0.25, "-0.2" },           { "%8.2f", 3.14159, "    3.14" },
 	};
 	char buf[64];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(buf, sizeof(buf), cases[i].format, cases[i].value);
-		CHECK(strcmp(buf, cases[i].want) == 0, "printf(\"%s\", %g) gave \"%s\", expected \"%s\"",
-		      cases[i].format, cases[i].value, buf, cases[i].want);
+		CHECK(strcmp(buf, cases[i].want) == 0,
+		      "printf(\"%s\", %g) gave \"%s\", expected \"%s\"", cases[i].format,
+		      cases[i].value, buf, cases[i].want);
 	}
 	snprintf(buf, sizeof(buf), "%.4f", sqrt(2.0));
 	CHECK(strcmp(buf, "1.4142") == 0, "sqrt(2) printed as %s", buf);
@@ -1380,8 +1377,8 @@ static void case_meminfo(void)
 
 	expect(meminfo(&info), 0, "meminfo");
 	CHECK(info.page_size == PAGE_BYTES, "page size %lu", info.page_size);
-	CHECK(info.free_pages > 0 && info.free_pages < info.total_pages,
-	      "free %lu of %lu pages", info.free_pages, info.total_pages);
+	CHECK(info.free_pages > 0 && info.free_pages < info.total_pages, "free %lu of %lu pages",
+	      info.free_pages, info.total_pages);
 	void *p = sbrk(0);
 	CHECK(sbrk(64 * PAGE_BYTES) == p, "sbrk failed");
 	CHECK(free_pages() <= info.free_pages - 64, "growing the heap by 64 pages used %lu",
@@ -1552,8 +1549,7 @@ static int run_case(const struct test_case *t)
 	}
 	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
 		return 0;
-	if (WAIT_HOW(status) == WAIT_KILLED &&
-	    clock_ns() - started >= CASE_TIMEOUT_MS * 1000000ul)
+	if (WAIT_HOW(status) == WAIT_KILLED && clock_ns() - started >= CASE_TIMEOUT_MS * 1000000ul)
 		printf("FAIL %s: timed out after %d s\n", t->name, CASE_TIMEOUT_MS / 1000);
 	else
 		printf("FAIL %s: %s\n", t->name, status_text(status));
@@ -1599,7 +1595,7 @@ int main(int argc, char **argv)
 		for (size_t c = 0; c < CASE_COUNT; c++)
 			known |= strcmp(argv[i], cases[c].name) == 0;
 		if (!known) {
-			printf("usertests: no case named %s\n", argv[i]);
+			printf("FAIL %s: no such case\n", argv[i]);
 			failed++;
 		}
 	}

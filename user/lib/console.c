@@ -20,8 +20,8 @@
 struct console_stream {
 	FILE file; /* first, so a FILE * is a struct console_stream * */
 	int fd;
-	int len;   /* bytes held in buf */
-	int pos;   /* input only: next byte of buf to hand out */
+	int len; /* bytes held in buf */
+	int pos; /* input only: next byte of buf to hand out */
 	char buf[CONSOLE_BUFFER_BYTES];
 };
 
@@ -34,13 +34,11 @@ static struct console_stream console_in = {
 	.fd = 0,
 };
 static struct console_stream console_out = {
-	.file = FDEV_SETUP_STREAM(console_put, NULL, console_flush,
-				  _FDEV_SETUP_WRITE),
+	.file = FDEV_SETUP_STREAM(console_put, NULL, console_flush, _FDEV_SETUP_WRITE),
 	.fd = 1,
 };
 static struct console_stream console_err = {
-	.file = FDEV_SETUP_STREAM(console_put, NULL, console_flush,
-				  _FDEV_SETUP_WRITE),
+	.file = FDEV_SETUP_STREAM(console_put, NULL, console_flush, _FDEV_SETUP_WRITE),
 	.fd = 2,
 };
 
