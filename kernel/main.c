@@ -253,11 +253,16 @@ void timer_start(void)
 	arch_timer_set(arch_timer_now() + arch_timer_freq() / TICK_HZ);
 }
 
+/* The tick runs only while the CPU runs a thread: an idle CPU sets its
+ * timer for the next sleeper, if any (see sched_idle). */
 void timer_tick(void)
 {
 	trace(TRACE_IRQ, TRACE_IRQ_TIMER);
 	this_cpu()->ticks++;
-	timer_start();
+	if (this_cpu()->current != &this_cpu()->idle)
+		timer_start();
+	else
+		arch_timer_set(UINT64_MAX); /* quiet until the idle loop sets it */
 	sched_tick();
 }
 

@@ -23,6 +23,7 @@ static struct {
 	size_t hint;      /* no free page lies below word `hint` */
 	size_t free;
 	size_t total;
+	void (*reclaim)(void);
 } pmm;
 
 static bool overlaps(paddr_t a, uint64_t alen, paddr_t b, uint64_t blen)
@@ -112,10 +113,17 @@ int pmm_init(const struct mem_range *ram, int nram,
 	return 0;
 }
 
+void pmm_set_reclaim(void (*reclaim)(void))
+{
+	pmm.reclaim = reclaim;
+}
+
 void *pmm_alloc(void)
 {
 	size_t words = (pmm.npages + BITS_PER_WORD - 1) / BITS_PER_WORD;
 
+	if (pmm.free == 0 && pmm.reclaim)
+		pmm.reclaim();
 	for (size_t w = pmm.hint; w < words; w++) {
 		if (!pmm.bitmap[w])
 			continue;

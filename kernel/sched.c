@@ -134,6 +134,8 @@ static void switch_to(struct thread *next)
 		c->to_free = prev;
 	c->current = next;
 	c->resched = false;
+	if (prev == &c->idle)
+		timer_start(); /* the tick stopped while idle */
 	c->kstack = (uintptr_t)next->kstack_top;
 	vm_switch(next->proc ? next->proc->as : NULL);
 	arch_thread_switch(&prev->arch, &next->arch);
@@ -161,13 +163,28 @@ void sched_make_runnable(struct thread *t)
 {
 	t->state = THREAD_RUNNABLE;
 	waitq_push(&run_queue, t);
-	/* Wake an idle CPU that may run it. */
-	for (int i = 0; i < ncpus; i++) {
-		struct cpu *c = &cpus[i];
-		if (c != this_cpu() && c->online && c->current == &c->idle &&
-		    (t->pinned_cpu < 0 || t->pinned_cpu == c->id)) {
-			arch_send_ipi(c);
-			return;
+}
+
+/*
+ * Wake idle CPUs for the threads still waiting in the run queue, one CPU
+ * per thread. Called just before this CPU lets go of the big kernel lock,
+ * not when a thread becomes runnable: often this CPU runs that thread
+ * itself a moment later (a parent woken by its exiting child, a server
+ * woken by a call), and an IPI then would only wake a CPU for nothing.
+ */
+void sched_kick_idle(void)
+{
+	uint64_t kicked = 0;
+
+	for (struct thread *t = run_queue.head; t; t = t->next) {
+		for (int i = 0; i < ncpus; i++) {
+			struct cpu *c = &cpus[i];
+			if (c != this_cpu() && c->online && c->current == &c->idle &&
+			    !(kicked & 1ull << i) && (t->pinned_cpu < 0 || t->pinned_cpu == i)) {
+				kicked |= 1ull << i;
+				arch_send_ipi(c);
+				break;
+			}
 		}
 	}
 }
@@ -316,6 +333,23 @@ void sched_preempt_point(void)
 	}
 }
 
+/* When the first sleeper is due, or 0 if nobody sleeps. */
+static uint64_t next_wakeup(void)
+{
+	uint64_t first = 0;
+
+	for (struct thread *t = sleepers; t; t = t->sleep_next)
+		if (!first || t->wake_at < first)
+			first = t->wake_at;
+	return first;
+}
+
+/*
+ * The idle loop. An idle CPU has no tick: it sleeps until an IPI, a device
+ * interrupt, or the deadline of the first sleeping thread. Why tickless: a
+ * tick would wake every idle CPU a hundred times a second just to take the
+ * big kernel lock and find nothing to do.
+ */
 __noreturn void sched_idle(void)
 {
 	for (;;) {
@@ -324,6 +358,9 @@ __noreturn void sched_idle(void)
 			switch_to(t);
 			continue;
 		}
+		sched_kick_idle();
+		uint64_t wakeup = next_wakeup();
+		arch_timer_set(wakeup ? wakeup : UINT64_MAX);
 		/* Why the lock is released before sleeping: a sleeping CPU
 		 * holding it would keep every other CPU out of the kernel. */
 		bkl_release();

@@ -166,6 +166,7 @@ static long sys_poweroff(const unsigned long *a)
 
 static long sys_meminfo(const unsigned long *a)
 {
+	vm_reclaim(); /* count pages whose freeing was deferred as free */
 	struct mem_info info = {
 		.free_pages = pmm_free_pages(),
 		.total_pages = pmm_total_pages(),

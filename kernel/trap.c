@@ -21,6 +21,7 @@ void trap_user_exit(void)
 	sched_preempt_point();
 	proc_check_dying();
 	assert(bkl_held());
+	sched_kick_idle();
 	bkl_release();
 	assert(!bkl_held()); /* user code never runs holding the lock */
 }

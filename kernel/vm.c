@@ -125,6 +125,7 @@ void vm_init(const struct mem_range *ram, int nram)
 	if (!pte_lookup(kernel_root, KSTACK_AREA, 1, true))
 		panic("vm_init: out of memory");
 	arch_vm_set_kernel_root(kernel_root_pa);
+	pmm_set_reclaim(vm_reclaim);
 }
 
 /* Remove the 4 KiB mapping at va; returns the page it mapped, or NULL. */
@@ -139,15 +140,56 @@ static void *unmap_page(pte_t *root, uintptr_t va)
 	return page;
 }
 
-static void free_kstack_pages(uintptr_t base, uintptr_t end)
+/*
+ * Freed kernel stacks wait here for one TLB shootdown. Why not flush at
+ * once: other CPUs may still hold TLB entries for a dead thread's stack, so
+ * its pages and its slot must not be reused before every CPU has flushed,
+ * and asking every CPU to flush (an IPI round trip through the firmware on
+ * RISC-V) on every thread exit is slow. So stacks are unmapped at once, and
+ * their pages and slots are released in batches by vm_reclaim().
+ */
+#define KSTACK_FLUSH_BATCH 16
+static void *pending_pages; /* linked through each page's first word */
+static uintptr_t pending_slots[KSTACK_FLUSH_BATCH];
+static int npending;
+
+static void unmap_kstack_pages(uintptr_t base, uintptr_t end)
 {
 	for (uintptr_t va = base; va < end; va += PAGE_SIZE) {
-		void *page = unmap_page(kernel_root, va);
-		if (page)
-			pmm_free(page);
+		void **page = unmap_page(kernel_root, va);
+		if (page) {
+			*page = pending_pages;
+			pending_pages = page;
+		}
 	}
-	/* Other CPUs may have run on this stack: flush everywhere. */
-	arch_tlb_flush_kernel(base, end - base);
+}
+
+static void release_slot(uintptr_t slot)
+{
+	if (nfree_kstacks < MAX_FREE_KSTACKS)
+		free_kstacks[nfree_kstacks++] = slot;
+}
+
+void vm_reclaim(void)
+{
+	if (!pending_pages && !npending)
+		return;
+	arch_tlb_flush_kernel(0, 0);
+	while (pending_pages) {
+		void **page = pending_pages;
+		pending_pages = *page;
+		pmm_free(page);
+	}
+	while (npending)
+		release_slot(pending_slots[--npending]);
+}
+
+static void free_kstack_slot(uintptr_t slot)
+{
+	unmap_kstack_pages(slot + PAGE_SIZE, slot + PAGE_SIZE + KSTACK_SIZE);
+	pending_slots[npending++] = slot;
+	if (npending == KSTACK_FLUSH_BATCH)
+		vm_reclaim();
 }
 
 void *vm_alloc_kstack(void)
@@ -166,8 +208,7 @@ void *vm_alloc_kstack(void)
 				    VM_READ | VM_WRITE)) {
 			if (page)
 				pmm_free(page);
-			free_kstack_pages(base, va);
-			free_kstacks[nfree_kstacks++] = slot;
+			free_kstack_slot(slot);
 			return NULL;
 		}
 	}
@@ -177,11 +218,7 @@ void *vm_alloc_kstack(void)
 
 void vm_free_kstack(void *top)
 {
-	uintptr_t base = (uintptr_t)top - KSTACK_SIZE;
-
-	free_kstack_pages(base, base + KSTACK_SIZE);
-	if (nfree_kstacks < MAX_FREE_KSTACKS)
-		free_kstacks[nfree_kstacks++] = base - PAGE_SIZE;
+	free_kstack_slot((uintptr_t)top - KSTACK_SIZE - PAGE_SIZE);
 }
 
 bool vm_kernel_readable(uintptr_t va)
@@ -205,20 +242,38 @@ bool vm_kernel_text(uintptr_t va)
 
 /* ---- User address spaces --------------------------------------------- */
 
+/*
+ * ASIDs. A freed ASID may still tag TLB entries on other CPUs, so it is
+ * "stale" and not handed out again until one flush of every CPU's TLB,
+ * done only when no clean ASID is left: with thousands of ASIDs that is
+ * rare, and exit needs no cross-CPU flush.
+ */
 #define MAX_ASIDS 4096
-static uint64_t asid_used[MAX_ASIDS / 64]; /* ASID 0: "none", never handed out */
+static uint64_t asid_used[MAX_ASIDS / 64];  /* ASID 0: "none", never handed out */
+static uint64_t asid_stale[MAX_ASIDS / 64]; /* freed since the last full flush */
 
-static int asid_alloc(void)
+static int asid_find_clean(void)
 {
 	int n = MIN(arch_asid_count(), MAX_ASIDS);
 
-	for (int a = 1; a < n; a++) {
-		if (!(asid_used[a / 64] & 1ull << (a % 64))) {
-			asid_used[a / 64] |= 1ull << (a % 64);
+	for (int a = 1; a < n; a++)
+		if (!((asid_used[a / 64] | asid_stale[a / 64]) & 1ull << (a % 64)))
 			return a;
-		}
+	return 0;
+}
+
+static int asid_alloc(void)
+{
+	int a = asid_find_clean();
+
+	if (!a) {
+		arch_tlb_flush_user(ASID_ALL, 0, 0);
+		memset(asid_stale, 0, sizeof(asid_stale));
+		a = asid_find_clean();
 	}
-	return 0; /* out of ASIDs: share 0 and flush on every switch */
+	if (a)
+		asid_used[a / 64] |= 1ull << (a % 64);
+	return a; /* 0 when out of ASIDs: share 0 and flush on every switch */
 }
 
 static void asid_free(int asid)
@@ -226,7 +281,7 @@ static void asid_free(int asid)
 	if (asid == 0)
 		return;
 	asid_used[asid / 64] &= ~(1ull << (asid % 64));
-	arch_tlb_flush_user(asid, 0, 0); /* the next owner starts clean */
+	asid_stale[asid / 64] |= 1ull << (asid % 64);
 }
 
 static bool user_range_ok(uintptr_t va, size_t len)

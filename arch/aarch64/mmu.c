@@ -135,7 +135,9 @@ void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
 	uint64_t tag = (uint64_t)asid << TTBR_ASID_SHIFT;
 
 	asm volatile("dsb ishst" ::: "memory");
-	if (len == 0 || len > TLBI_MAX_PAGES * PAGE_SIZE) {
+	if (asid == ASID_ALL) {
+		asm volatile("tlbi vmalle1is" ::: "memory");
+	} else if (len == 0 || len > TLBI_MAX_PAGES * PAGE_SIZE) {
 		asm volatile("tlbi aside1is, %0" ::"r"(tag) : "memory");
 	} else {
 		for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
@@ -148,7 +150,10 @@ void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
 void arch_tlb_flush_kernel(uintptr_t va, size_t len)
 {
 	asm volatile("dsb ishst" ::: "memory");
-	for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
-		asm volatile("tlbi vaae1is, %0" ::"r"(p >> 12 & TLBI_VA_MASK) : "memory");
+	if (len == 0 || len > TLBI_MAX_PAGES * PAGE_SIZE)
+		asm volatile("tlbi vmalle1is" ::: "memory");
+	else
+		for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
+			asm volatile("tlbi vaae1is, %0" ::"r"(p >> 12 & TLBI_VA_MASK) : "memory");
 	asm volatile("dsb ish\n isb" ::: "memory");
 }

@@ -114,12 +114,16 @@ int arch_asid_count(void)
 /* Other harts' TLBs are reached through the SBI remote-fence calls. */
 void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
 {
-	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA_ASID, 0, SBI_HART_MASK_ALL,
-		  len ? (long)va : 0, len ? (long)len : -1, asid);
+	if (asid == ASID_ALL)
+		arch_tlb_flush_kernel(0, 0);
+	else
+		sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA_ASID, 0, SBI_HART_MASK_ALL,
+			  len ? (long)va : 0, len ? (long)len : -1, asid);
 }
 
+/* Without an ASID this flushes every address space's entries too. */
 void arch_tlb_flush_kernel(uintptr_t va, size_t len)
 {
-	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA, 0, SBI_HART_MASK_ALL, (long)va,
-		  (long)len, 0);
+	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA, 0, SBI_HART_MASK_ALL,
+		  len ? (long)va : 0, len ? (long)len : -1, 0);
 }

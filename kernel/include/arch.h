@@ -152,8 +152,9 @@ void arch_vm_init_user_root(pte_t *user_root, const pte_t *kernel_root);
 void arch_vm_switch_user(paddr_t root, int asid);
 /* Number of usable ASIDs (1 means: only ASID 0, flush on every switch). */
 int arch_asid_count(void);
-/* Flush a range (len 0: everything) of one ASID, or of the kernel's
- * global mappings, on every CPU. */
+/* Flush a range (len 0: everything) of one ASID (ASID_ALL: of every
+ * ASID), or of the kernel's global mappings, on every CPU. */
+#define ASID_ALL (-1)
 void arch_tlb_flush_user(int asid, uintptr_t va, size_t len);
 void arch_tlb_flush_kernel(uintptr_t va, size_t len);
 

@@ -26,5 +26,8 @@ void *pmm_alloc(void);        /* a zeroed page (direct-map address) or NULL */
 void pmm_free(void *page);    /* panics on a double free or a foreign page */
 size_t pmm_free_pages(void);  /* pages currently free */
 size_t pmm_total_pages(void); /* pages managed (free at init) */
+/* A function pmm_alloc() calls once before it gives up: it may free pages
+ * whose release was deferred. */
+void pmm_set_reclaim(void (*reclaim)(void));
 
 #endif

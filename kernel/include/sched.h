@@ -3,8 +3,8 @@
  * kernel lock. A thread gives up its CPU by blocking, sleeping, yielding,
  * or when its time slice (one timer tick) ends while it runs user code.
  * A CPU with nothing to run switches to its idle thread, which releases the
- * lock and sleeps in wfi; making a thread runnable wakes an idle CPU with
- * an IPI.
+ * lock and sleeps in wfi; a CPU leaving the kernel with threads still
+ * queued wakes idle CPUs for them with IPIs.
  */
 #ifndef WEFT_SCHED_H
 #define WEFT_SCHED_H
@@ -22,6 +22,8 @@ __noreturn void sched_idle(void);
 
 struct thread *thread_alloc(struct process *p);
 void sched_make_runnable(struct thread *t);
+/* Before letting go of the lock: wake idle CPUs for queued threads. */
+void sched_kick_idle(void);
 void sched_yield(void);
 /* Block the current thread on q until woken, or until `timeout` timer
  * ticks pass (0: no timeout). Returns 0, -ETIMEDOUT, or -EINTR if it was

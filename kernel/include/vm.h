@@ -97,3 +97,6 @@ int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t l
 bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len, bool write);
 
 void vm_free_kstack(void *top);
+/* Finish freeing what waits for a TLB shootdown (see vm.c); the page
+ * allocator calls it when it runs dry, meminfo before it counts. */
+void vm_reclaim(void);
