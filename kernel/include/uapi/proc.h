@@ -49,6 +49,7 @@ struct mem_info {
 	unsigned long free_pages;
 	unsigned long total_pages;
 	unsigned long page_size;
+	unsigned long ipc_objects; /* endpoints and notifications alive */
 };
 
 #endif

@@ -59,6 +59,25 @@
 #define SYS_kwork 30         /* (unsigned long iterations): busy work inside
 				the kernel, holding the lock (the GIL demo) */
 
-#define SYS_COUNT 31
+/* IPC (uapi/ipc.h has the register convention of the ipc_* calls) */
+#define SYS_endpoint_create 31 /* (): handle to a new endpoint */
+#define SYS_handle_close 32    /* (int handle) */
+#define SYS_handle_mint 33     /* (int handle, unsigned long badge): a new
+				  handle to the same endpoint with that badge */
+#define SYS_ipc_send 34        /* blocks until a receiver takes the message */
+#define SYS_ipc_recv 35        /* blocks until a message arrives */
+#define SYS_ipc_call 36        /* send, then wait for the reply: one step */
+#define SYS_ipc_reply 37       /* answer the call last received */
+#define SYS_ipc_reply_recv 38  /* reply, then receive: a server's loop */
+#define SYS_ipc_try_send 39    /* -EAGAIN instead of blocking */
+#define SYS_ipc_try_recv 40    /* -EAGAIN instead of blocking */
+#define SYS_notify_create 41   /* (): handle to a new notification */
+#define SYS_notify_signal 42   /* (int handle, unsigned long bits) */
+#define SYS_notify_wait 43     /* (int handle, int flags): the bits, cleared;
+				  NOTIFY_NONBLOCK: -EAGAIN if none */
+#define SYS_ipc_register 44    /* (const char *name, int handle) */
+#define SYS_ipc_lookup 45      /* (const char *name): a new handle */
+
+#define SYS_COUNT 46
 
 #endif
