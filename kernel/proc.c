@@ -14,6 +14,7 @@
 #include "cpu.h"
 #include "elf.h"
 #include "initrd.h"
+#include "ipc.h"
 #include "klib.h"
 #include "pmm.h"
 #include "printk.h"
@@ -249,6 +250,7 @@ int proc_fork(void)
 		return -ENOMEM;
 	}
 	memcpy(child->name, parent->name, sizeof(child->name));
+	ipc_fork(child, parent);
 	add_thread(child, t);
 	*t->tf = *self->tf;
 	arch_syscall_set_result(t->tf, 0);
@@ -269,6 +271,7 @@ static void proc_finish(struct process *p)
 		p->exited = t->proc_next;
 		pmm_free(t);
 	}
+	ipc_process_exit(p);
 	vm_switch(NULL);
 	vm_as_destroy(p->as);
 	p->as = NULL;
@@ -301,6 +304,7 @@ static __noreturn void thread_leave(void)
 	struct thread *t = thread_current();
 	struct process *p = t->proc;
 
+	ipc_thread_exit(t);
 	unlink_thread(&p->threads, t);
 	if (--p->nthreads == 0) {
 		if (!p->dying) { /* the last thread_exit: a normal end */

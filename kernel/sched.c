@@ -270,6 +270,11 @@ void sched_wake(struct thread *t)
 	wake_blocked(t, 0);
 }
 
+void sched_wake_with(struct thread *t, int reason)
+{
+	wake_blocked(t, reason);
+}
+
 void sched_wake_all(struct waitq *q)
 {
 	while (q->head)

@@ -11,6 +11,7 @@
 #include "cpu.h"
 #include "futex.h"
 #include "initrd.h"
+#include "ipc.h"
 #include "klib.h"
 #include "pmm.h"
 #include "printk.h"
@@ -171,6 +172,7 @@ static long sys_meminfo(const unsigned long *a)
 		.free_pages = pmm_free_pages(),
 		.total_pages = pmm_total_pages(),
 		.page_size = PAGE_SIZE,
+		.ipc_objects = ipc_object_count(),
 	};
 
 	return copyout(a[0], &info, sizeof(info));
@@ -344,7 +346,11 @@ void syscall_dispatch(struct trap_frame *tf)
 	trace(TRACE_SYSCALL_ENTER, (unsigned long)nr);
 	for (int i = 0; i < SYSCALL_ARGS; i++)
 		args[i] = arch_syscall_arg(tf, i);
-	long result = nr >= 0 && nr < SYS_COUNT && syscalls[nr] ? syscalls[nr](args) : -ENOSYS;
+	long result;
+	if (nr >= SYS_endpoint_create && nr <= SYS_ipc_lookup)
+		result = sys_ipc((int)nr, tf); /* IPC reads and writes more registers */
+	else
+		result = nr >= 0 && nr < SYS_COUNT && syscalls[nr] ? syscalls[nr](args) : -ENOSYS;
 	arch_syscall_set_result(tf, result);
 	trace(TRACE_SYSCALL_EXIT, (unsigned long)nr);
 }

@@ -483,6 +483,29 @@ int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t l
 	return copy_user(as, va, (void *)src, len, true);
 }
 
+int vm_copy_from(const struct address_space *as, void *dst, uintptr_t va, size_t len)
+{
+	return copy_user(as, va, dst, len, false);
+}
+
+int vm_copy_between(const struct address_space *to, uintptr_t to_va,
+		    const struct address_space *from, uintptr_t from_va, size_t len)
+{
+	while (len) {
+		size_t chunk = MIN(len, MIN(PAGE_SIZE - to_va % PAGE_SIZE,
+					    PAGE_SIZE - from_va % PAGE_SIZE));
+		char *d = vm_user_ptr(to, to_va, true);
+		const char *s = vm_user_ptr(from, from_va, false);
+		if (!d || !s)
+			return -EFAULT;
+		memcpy(d, s, chunk);
+		to_va += chunk;
+		from_va += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
 bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len, bool write)
 {
 	if (len == 0)

@@ -77,6 +77,11 @@ unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
 	return tf->x[i];
 }
 
+void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
+{
+	tf->x[i] = value;
+}
+
 void arch_syscall_set_result(struct trap_frame *tf, long result)
 {
 	tf->x[0] = (uint64_t)result;

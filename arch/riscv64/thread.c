@@ -94,6 +94,11 @@ unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
 	return (&tf->a0)[i];
 }
 
+void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
+{
+	(&tf->a0)[i] = value;
+}
+
 void arch_syscall_set_result(struct trap_frame *tf, long result)
 {
 	tf->a0 = (uint64_t)result;

@@ -194,8 +194,10 @@ void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t t
 
 /* System call arguments and result in a trap frame. */
 long arch_syscall_number(const struct trap_frame *tf);
-unsigned long arch_syscall_arg(const struct trap_frame *tf, int i);
+unsigned long arch_syscall_arg(const struct trap_frame *tf, int i); /* i: 0..6 */
 void arch_syscall_set_result(struct trap_frame *tf, long result);
+/* Result register i (0..6; 0 is the result): IPC returns a whole message. */
+void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value);
 
 /* ---- Traps and debugging --------------------------------------------- */
 

@@ -17,10 +17,19 @@
 
 #include "arch.h"
 #include "types.h"
+#include "uapi/ipc.h"
 #include "uapi/proc.h"
 
 struct address_space;
 struct thread;
+struct kobject;
+
+/* An entry of a process's handle table: an object and the badge a
+ * message sent through this handle carries. */
+struct handle {
+	struct kobject *obj;
+	unsigned long badge;
+};
 
 /* A FIFO of blocked threads. */
 struct waitq {
@@ -54,6 +63,16 @@ struct thread {
 	bool must_exit;           /* leave at the next pass through the kernel */
 	bool keep_after_exit;     /* free only the stack when dead: join frees
 				     the rest */
+	/* IPC (kernel/ipc.c) */
+	bool ipc_is_call;         /* blocked sending: a call, not a send */
+	unsigned long ipc_badge;  /* ... through a handle with this badge */
+	struct thread *reply_to;  /* server: the caller owed a reply */
+	bool reply_owed;          /* server: a call was received (reply_to may
+				     be gone if the caller died) */
+	struct thread *served_by; /* caller: the server thread holding the call */
+	bool reply_ready;         /* caller: the reply has arrived */
+	int reply_err;            /* ... with this status */
+	struct waitq reply_wait;  /* caller: blocks here for the reply */
 	struct arch_thread arch;  /* FP registers and such */
 };
 
@@ -76,6 +95,7 @@ struct process {
 	struct thread *exited;    /* exited threads not yet joined */
 	struct waitq thread_exited; /* thread_join() and exec wait here */
 	struct waitq child_exited;/* the process's own wait() sleeps here */
+	struct handle handles[HANDLE_MAX]; /* IPC objects it can name */
 };
 
 /* The thread running on this CPU. */

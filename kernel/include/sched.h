@@ -30,8 +30,14 @@ void sched_yield(void);
  * woken because it must exit. */
 int sched_block(struct waitq *q, uint64_t timeout);
 void sched_wake_all(struct waitq *q);
-/* Wake one thread blocked in a waitq. */
+/* Wake one thread blocked in a waitq; its sched_block returns `reason`. */
 void sched_wake(struct thread *t);
+void sched_wake_with(struct thread *t, int reason);
+/* The first thread blocked in q (still blocked), or NULL. */
+static inline struct thread *waitq_first(const struct waitq *q)
+{
+	return q->head;
+}
 /* Run the current thread only on `cpu` (-1: anywhere), moving now. */
 void sched_pin(int cpu);
 /* Sleep for at least `ticks` timer ticks (0: just yield). -EINTR as above. */

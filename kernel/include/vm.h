@@ -91,8 +91,12 @@ int copyin(void *dst, uintptr_t usrc, size_t len);
 int copyout(uintptr_t udst, const void *src, size_t len);
 long copyinstr(char *dst, uintptr_t usrc, size_t max);
 
-/* Copy into another address space (exec builds the new stack with it). */
+/* Copy into or out of another address space (exec builds the new stack
+ * with it; IPC moves messages between processes). 0 or -EFAULT. */
 int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t len);
+int vm_copy_from(const struct address_space *as, void *dst, uintptr_t va, size_t len);
+int vm_copy_between(const struct address_space *to, uintptr_t to_va,
+		    const struct address_space *from, uintptr_t from_va, size_t len);
 /* Is all of [va, va+len) user-accessible (and writable if `write`)? */
 bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len, bool write);
 

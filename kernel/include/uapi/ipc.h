@@ -33,7 +33,9 @@ struct ipc_ext {
 				  then only recv_cap were copied) */
 };
 
-/* notify_wait flags */
+/* Notifications carry bits 0..62 (so that notify_wait's result is never
+ * negative); notify_wait flags: */
+#define NOTIFY_BITS_MASK 0x7ffffffffffffffful
 #define NOTIFY_NONBLOCK 1
 
 #endif

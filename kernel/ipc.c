@@ -1,0 +1,507 @@
+/*
+ * Synchronous message passing, in the tradition of L4 and seL4.
+ *
+ * An endpoint is a rendezvous point, not a mailbox: a message moves only
+ * when a sender and a receiver meet. Whoever arrives first blocks on the
+ * endpoint (senders with their message still in their own registers and
+ * memory); the second one moves the message straight from one thread to
+ * the other, so the kernel never stores a message. A call is a send that
+ * then waits for the reply; the receiver of a call owes that caller a
+ * reply, which ipc_reply (or ipc_reply_recv, a server's whole loop in one
+ * trap) delivers.
+ *
+ * Ownership: an endpoint dies with the process that created it; every
+ * thread blocked on it, and every caller waiting for a reply from a thread
+ * that dies, wakes with -EPIPE. Objects are reference counted (handles,
+ * the registry and threads blocked on them hold references), and the last
+ * reference frees the object. Runs under the big kernel lock.
+ */
+#include "ipc.h"
+
+#include "arch.h"
+#include "klib.h"
+#include "pmm.h"
+#include "printk.h"
+#include "sched.h"
+#include "uapi/errno.h"
+#include "uapi/syscall.h"
+#include "vm.h"
+
+#define REGISTRY_SIZE 32
+#define ARG_HANDLE 0
+#define ARG_EXT 6
+#define BADGE_REG 6
+
+enum kobject_type { KOBJ_ENDPOINT = 1, KOBJ_NOTIFICATION };
+
+struct kobject {
+	enum kobject_type type;
+	int refs;
+};
+
+struct endpoint {
+	struct kobject obj;
+	struct process *owner;   /* the endpoint dies with it */
+	bool dead;
+	struct waitq senders;    /* blocked in send or call, message parked */
+	struct waitq receivers;  /* blocked in recv */
+	struct endpoint *next;   /* in the list of all endpoints */
+};
+
+struct notification {
+	struct kobject obj;
+	unsigned long bits;
+	struct waitq waiters;
+};
+
+static struct endpoint *endpoints;
+static unsigned long nobjects;
+
+static struct {
+	char name[IPC_NAME_MAX];
+	struct endpoint *ep;
+} registry[REGISTRY_SIZE];
+
+/* ---- Objects and handles ---------------------------------------------- */
+
+static void kobject_put(struct kobject *obj)
+{
+	if (--obj->refs > 0)
+		return;
+	if (obj->type == KOBJ_ENDPOINT) {
+		struct endpoint *ep = (struct endpoint *)obj;
+		for (struct endpoint **e = &endpoints; *e; e = &(*e)->next) {
+			if (*e == ep) {
+				*e = ep->next;
+				break;
+			}
+		}
+	}
+	nobjects--;
+	pmm_free(obj);
+}
+
+static struct kobject *kobject_alloc(enum kobject_type type)
+{
+	struct kobject *obj = pmm_alloc();
+
+	if (obj) {
+		obj->type = type;
+		obj->refs = 1;
+		nobjects++;
+	}
+	return obj;
+}
+
+unsigned long ipc_object_count(void)
+{
+	return nobjects;
+}
+
+/* Put obj in p's handle table (taking a reference): the handle, or -ENOSPC. */
+static int handle_install(struct process *p, struct kobject *obj, unsigned long badge)
+{
+	for (int h = 0; h < HANDLE_MAX; h++) {
+		if (!p->handles[h].obj) {
+			p->handles[h] = (struct handle){ obj, badge };
+			obj->refs++;
+			return h;
+		}
+	}
+	return -ENOSPC;
+}
+
+static struct handle *handle_lookup(struct process *p, long h, enum kobject_type type)
+{
+	if (h < 0 || h >= HANDLE_MAX || !p->handles[h].obj || p->handles[h].obj->type != type)
+		return NULL;
+	return &p->handles[h];
+}
+
+static long handle_close(struct process *p, long h)
+{
+	if (h < 0 || h >= HANDLE_MAX || !p->handles[h].obj)
+		return -EBADF;
+	struct kobject *obj = p->handles[h].obj;
+	p->handles[h].obj = NULL;
+	kobject_put(obj);
+	return 0;
+}
+
+void ipc_fork(struct process *child, const struct process *parent)
+{
+	for (int h = 0; h < HANDLE_MAX; h++) {
+		child->handles[h] = parent->handles[h];
+		if (child->handles[h].obj)
+			child->handles[h].obj->refs++;
+	}
+}
+
+/* ---- Moving a message --------------------------------------------------- */
+
+static unsigned long arg(const struct thread *t, int i)
+{
+	return arch_syscall_arg(t->tf, i);
+}
+
+/* Check the caller's own struct ipc_ext and the buffers it names. */
+static long check_ext(struct ipc_ext *ext)
+{
+	uintptr_t uext = arg(thread_current(), ARG_EXT);
+	const struct address_space *as = process_current()->as;
+
+	memset(ext, 0, sizeof(*ext));
+	ext->send_handle = IPC_NO_HANDLE;
+	if (!uext)
+		return 0;
+	if (copyin(ext, uext, sizeof(*ext)))
+		return -EFAULT;
+	if (ext->send_len > IPC_BUF_MAX)
+		return -EMSGSIZE;
+	if (!vm_user_access_ok(as, (uintptr_t)ext->send_buf, ext->send_len, false) ||
+	    !vm_user_access_ok(as, (uintptr_t)ext->recv_buf, ext->recv_cap, true))
+		return -EFAULT;
+	if (ext->send_handle != IPC_NO_HANDLE &&
+	    (ext->send_handle < 0 || ext->send_handle >= HANDLE_MAX ||
+	     !process_current()->handles[ext->send_handle].obj))
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * Move the message in `from`'s registers (and its struct ipc_ext, if any)
+ * to `to`: label and words into to's result registers, the badge into
+ * register 6, the buffer and the handle through to's struct ipc_ext.
+ * The fast path, with no ext on either side, copies six registers.
+ */
+static int transfer(struct thread *from, unsigned long badge, struct thread *to)
+{
+	/* Read both ext pointers first: the badge goes into register 6. */
+	uintptr_t sext = arg(from, ARG_EXT), rext = arg(to, ARG_EXT);
+
+	for (int i = 1; i <= IPC_WORDS + 1; i++)
+		arch_syscall_set_reg(to->tf, i, arg(from, i));
+	arch_syscall_set_reg(to->tf, BADGE_REG, badge);
+
+	struct ipc_ext se = { .send_handle = IPC_NO_HANDLE }, re = { 0 };
+	if (!sext && !rext)
+		return 0;
+	if ((sext && vm_copy_from(from->proc->as, &se, sext, sizeof(se))) ||
+	    (rext && vm_copy_from(to->proc->as, &re, rext, sizeof(re))))
+		return -EFAULT;
+	re.recv_len = MIN(se.send_len, (unsigned long)IPC_BUF_MAX);
+	re.recv_handle = IPC_NO_HANDLE;
+	size_t n = re.recv_buf ? MIN(re.recv_len, re.recv_cap) : 0;
+	if (n && vm_copy_between(to->proc->as, (uintptr_t)re.recv_buf, from->proc->as,
+				 (uintptr_t)se.send_buf, n))
+		return -EFAULT;
+	if (se.send_handle >= 0 && se.send_handle < HANDLE_MAX &&
+	    from->proc->handles[se.send_handle].obj) {
+		const struct handle *h = &from->proc->handles[se.send_handle];
+		int nh = handle_install(to->proc, h->obj, h->badge);
+		re.recv_handle = nh >= 0 ? nh : IPC_NO_HANDLE; /* table full: dropped */
+	}
+	if (rext && vm_copy_to(to->proc->as, rext, &re, sizeof(re)))
+		return -EFAULT;
+	return 0;
+}
+
+/* A call was received: the receiver owes the caller a reply. */
+static void start_call(struct thread *server, struct thread *caller)
+{
+	server->reply_to = caller;
+	server->reply_owed = true;
+	caller->served_by = server;
+}
+
+static long wait_reply(struct thread *self)
+{
+	while (!self->reply_ready) {
+		int err = sched_block(&self->reply_wait, 0);
+		if (err)
+			return err;
+	}
+	return self->reply_err;
+}
+
+static long do_send(struct endpoint *ep, unsigned long badge, bool call, bool block)
+{
+	struct thread *self = thread_current();
+	struct thread *r = waitq_first(&ep->receivers);
+
+	if (ep->dead)
+		return -EPIPE;
+	self->reply_ready = false;
+	if (r) {
+		int err = transfer(self, badge, r);
+		if (!err && call)
+			start_call(r, self);
+		sched_wake_with(r, err);
+		if (err || !call)
+			return err;
+		return wait_reply(self);
+	}
+	if (!block)
+		return -EAGAIN;
+	self->ipc_is_call = call;
+	self->ipc_badge = badge;
+	int err = sched_block(&ep->senders, 0); /* a receiver takes it from us */
+	if (err || !call)
+		return err;
+	return wait_reply(self);
+}
+
+static long do_recv(struct endpoint *ep, bool block)
+{
+	struct thread *self = thread_current();
+	struct thread *s = waitq_first(&ep->senders);
+
+	if (ep->dead)
+		return -EPIPE;
+	if (s) {
+		int err = transfer(s, s->ipc_badge, self);
+		if (!err && s->ipc_is_call)
+			start_call(self, s);
+		sched_wake_with(s, err);
+		return err;
+	}
+	if (!block)
+		return -EAGAIN;
+	return sched_block(&ep->receivers, 0); /* a sender fills us in */
+}
+
+static long do_reply(void)
+{
+	struct thread *self = thread_current();
+	struct thread *c = self->reply_to;
+
+	if (!self->reply_owed)
+		return -EINVAL;
+	self->reply_owed = false;
+	self->reply_to = NULL;
+	if (!c)
+		return -EPIPE; /* the caller died meanwhile */
+	c->served_by = NULL;
+	int err = transfer(self, 0, c);
+	c->reply_ready = true;
+	c->reply_err = err;
+	if (c->waiting_on == &c->reply_wait)
+		sched_wake(c);
+	return err;
+}
+
+/* ---- Death -------------------------------------------------------------- */
+
+static void endpoint_kill(struct endpoint *ep)
+{
+	ep->dead = true;
+	while (waitq_first(&ep->senders))
+		sched_wake_with(waitq_first(&ep->senders), -EPIPE);
+	while (waitq_first(&ep->receivers))
+		sched_wake_with(waitq_first(&ep->receivers), -EPIPE);
+	for (int i = 0; i < REGISTRY_SIZE; i++) {
+		if (registry[i].ep == ep) {
+			registry[i].ep = NULL;
+			kobject_put(&ep->obj);
+		}
+	}
+}
+
+void ipc_thread_exit(struct thread *t)
+{
+	if (t->reply_to) { /* its caller waits in vain: tell it */
+		struct thread *c = t->reply_to;
+		c->served_by = NULL;
+		c->reply_ready = true;
+		c->reply_err = -EPIPE;
+		if (c->waiting_on == &c->reply_wait)
+			sched_wake(c);
+		t->reply_to = NULL;
+	}
+	if (t->served_by) { /* the server's reply will fail cleanly */
+		t->served_by->reply_to = NULL;
+		t->served_by = NULL;
+	}
+}
+
+void ipc_process_exit(struct process *p)
+{
+	for (struct endpoint *ep = endpoints, *next; ep; ep = next) {
+		next = ep->next; /* endpoint_kill may free ep */
+		if (ep->owner == p && !ep->dead)
+			endpoint_kill(ep);
+	}
+	for (int h = 0; h < HANDLE_MAX; h++)
+		if (p->handles[h].obj)
+			handle_close(p, h);
+}
+
+/* ---- System calls ------------------------------------------------------- */
+
+static long endpoint_create(void)
+{
+	struct endpoint *ep = (struct endpoint *)kobject_alloc(KOBJ_ENDPOINT);
+
+	if (!ep)
+		return -ENOMEM;
+	ep->owner = process_current();
+	ep->next = endpoints;
+	endpoints = ep;
+	long h = handle_install(process_current(), &ep->obj, 0);
+	kobject_put(&ep->obj); /* the handle holds it now (or nobody) */
+	return h;
+}
+
+static long notify_create(void)
+{
+	struct kobject *n = kobject_alloc(KOBJ_NOTIFICATION);
+
+	if (!n)
+		return -ENOMEM;
+	long h = handle_install(process_current(), n, 0);
+	kobject_put(n);
+	return h;
+}
+
+static long notify_signal(long h, unsigned long bits)
+{
+	struct handle *hd = handle_lookup(process_current(), h, KOBJ_NOTIFICATION);
+
+	if (!hd)
+		return -EBADF;
+	struct notification *n = (struct notification *)hd->obj;
+	n->bits |= bits & NOTIFY_BITS_MASK;
+	if (n->bits)
+		sched_wake_all(&n->waiters);
+	return 0;
+}
+
+static long notify_wait(long h, int flags)
+{
+	struct handle *hd = handle_lookup(process_current(), h, KOBJ_NOTIFICATION);
+
+	if (!hd)
+		return -EBADF;
+	struct notification *n = (struct notification *)hd->obj;
+	n->obj.refs++; /* a sleeper keeps it alive */
+	long result = 0;
+	while (!n->bits && !result)
+		result = flags & NOTIFY_NONBLOCK ? -EAGAIN : sched_block(&n->waiters, 0);
+	if (!result) {
+		result = (long)n->bits;
+		n->bits = 0;
+	}
+	kobject_put(&n->obj);
+	return result;
+}
+
+static long ipc_register(uintptr_t uname, long h)
+{
+	char name[IPC_NAME_MAX];
+	long n = copyinstr(name, uname, sizeof(name));
+	struct handle *hd = handle_lookup(process_current(), h, KOBJ_ENDPOINT);
+	int free_slot = -1;
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -EINVAL;
+	if (!hd)
+		return -EBADF;
+	for (int i = REGISTRY_SIZE - 1; i >= 0; i--) {
+		if (registry[i].ep && strcmp(registry[i].name, name) == 0)
+			return -EEXIST;
+		if (!registry[i].ep)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	memcpy(registry[free_slot].name, name, (size_t)n + 1);
+	registry[free_slot].ep = (struct endpoint *)hd->obj;
+	hd->obj->refs++;
+	return 0;
+}
+
+static long ipc_lookup(uintptr_t uname)
+{
+	char name[IPC_NAME_MAX];
+	long n = copyinstr(name, uname, sizeof(name));
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < REGISTRY_SIZE; i++)
+		if (registry[i].ep && strcmp(registry[i].name, name) == 0)
+			return handle_install(process_current(), &registry[i].ep->obj, 0);
+	return -ENOENT;
+}
+
+/* send, recv, call, reply_recv and the try forms, on the endpoint named
+ * by the handle in register 0. */
+static long endpoint_op(int nr, struct trap_frame *tf)
+{
+	struct ipc_ext ext;
+	struct handle *hd = handle_lookup(process_current(), (long)arch_syscall_arg(tf, ARG_HANDLE),
+					  KOBJ_ENDPOINT);
+	long err = check_ext(&ext);
+
+	if (err)
+		return err;
+	if (!hd)
+		return -EBADF;
+	struct endpoint *ep = (struct endpoint *)hd->obj;
+	unsigned long badge = hd->badge;
+	ep->obj.refs++; /* while we may block on it */
+	switch (nr) {
+	case SYS_ipc_send:
+	case SYS_ipc_try_send:
+		err = do_send(ep, badge, false, nr == SYS_ipc_send);
+		break;
+	case SYS_ipc_call:
+		err = do_send(ep, badge, true, true);
+		break;
+	case SYS_ipc_recv:
+	case SYS_ipc_try_recv:
+		err = do_recv(ep, nr == SYS_ipc_recv);
+		break;
+	case SYS_ipc_reply_recv:
+		/* A failed reply (the caller died) must not stop the server. */
+		(void)do_reply();
+		err = do_recv(ep, true);
+		break;
+	}
+	kobject_put(&ep->obj);
+	return err;
+}
+
+long sys_ipc(int nr, struct trap_frame *tf)
+{
+	unsigned long a0 = arch_syscall_arg(tf, 0), a1 = arch_syscall_arg(tf, 1);
+	struct ipc_ext ext;
+	struct handle *hd;
+	long err;
+
+	switch (nr) {
+	case SYS_endpoint_create:
+		return endpoint_create();
+	case SYS_handle_close:
+		return handle_close(process_current(), (long)a0);
+	case SYS_handle_mint:
+		hd = handle_lookup(process_current(), (long)a0, KOBJ_ENDPOINT);
+		return hd ? handle_install(process_current(), hd->obj, a1) : -EBADF;
+	case SYS_ipc_reply:
+		err = check_ext(&ext);
+		return err ? err : do_reply();
+	case SYS_notify_create:
+		return notify_create();
+	case SYS_notify_signal:
+		return notify_signal((long)a0, a1);
+	case SYS_notify_wait:
+		return notify_wait((long)a0, (int)a1);
+	case SYS_ipc_register:
+		return ipc_register(a0, (long)a1);
+	case SYS_ipc_lookup:
+		return ipc_lookup(a0);
+	default:
+		return endpoint_op(nr, tf);
+	}
+}

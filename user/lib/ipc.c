@@ -1,0 +1,136 @@
+/*
+ * libweft's IPC calls. The message travels in registers (see uapi/ipc.h):
+ * one trap carries the handle, the label, the words and the ext pointer in,
+ * and the status, the label, the words and the badge out.
+ */
+#include "weft_ipc.h"
+
+#include "uapi/syscall.h"
+
+/* One IPC trap: seven registers in, seven out. */
+static long ipc_trap(long nr, long handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+#if defined(__riscv)
+	register long r0 asm("a0") = handle;
+	register unsigned long r1 asm("a1") = m->label;
+	register unsigned long r2 asm("a2") = m->w[0];
+	register unsigned long r3 asm("a3") = m->w[1];
+	register unsigned long r4 asm("a4") = m->w[2];
+	register unsigned long r5 asm("a5") = m->w[3];
+	register unsigned long r6 asm("a6") = (unsigned long)ext;
+	register long num asm("a7") = nr;
+
+	asm volatile("ecall"
+		     : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r6)
+		     : "r"(num)
+		     : "memory");
+#elif defined(__aarch64__)
+	register long r0 asm("x0") = handle;
+	register unsigned long r1 asm("x1") = m->label;
+	register unsigned long r2 asm("x2") = m->w[0];
+	register unsigned long r3 asm("x3") = m->w[1];
+	register unsigned long r4 asm("x4") = m->w[2];
+	register unsigned long r5 asm("x5") = m->w[3];
+	register unsigned long r6 asm("x6") = (unsigned long)ext;
+	register long num asm("x8") = nr;
+
+	asm volatile("svc #0"
+		     : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r6)
+		     : "r"(num)
+		     : "memory");
+#else
+#error "no IPC trap for this architecture"
+#endif
+	if (r0 >= 0 && nr != SYS_ipc_send && nr != SYS_ipc_try_send && nr != SYS_ipc_reply) {
+		m->label = r1;
+		m->w[0] = r2;
+		m->w[1] = r3;
+		m->w[2] = r4;
+		m->w[3] = r5;
+		m->badge = r6;
+	}
+	return r0;
+}
+
+/* The handle-only calls use the same trap with an empty message. */
+static long ipc_simple(long nr, long a0, unsigned long a1)
+{
+	struct ipc_msg m = { .label = a1 };
+
+	return ipc_trap(nr, a0, &m, 0);
+}
+
+int endpoint_create(void)
+{
+	return (int)ipc_simple(SYS_endpoint_create, 0, 0);
+}
+
+int handle_close(int handle)
+{
+	return (int)ipc_simple(SYS_handle_close, handle, 0);
+}
+
+int handle_mint(int handle, unsigned long badge)
+{
+	return (int)ipc_simple(SYS_handle_mint, handle, badge);
+}
+
+long ipc_send(int handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_trap(SYS_ipc_send, handle, m, ext);
+}
+
+long ipc_try_send(int handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_trap(SYS_ipc_try_send, handle, m, ext);
+}
+
+long ipc_recv(int handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_trap(SYS_ipc_recv, handle, m, ext);
+}
+
+long ipc_try_recv(int handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_trap(SYS_ipc_try_recv, handle, m, ext);
+}
+
+long ipc_call(int handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_trap(SYS_ipc_call, handle, m, ext);
+}
+
+long ipc_reply(struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_trap(SYS_ipc_reply, 0, m, ext);
+}
+
+long ipc_reply_recv(int handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_trap(SYS_ipc_reply_recv, handle, m, ext);
+}
+
+int notify_create(void)
+{
+	return (int)ipc_simple(SYS_notify_create, 0, 0);
+}
+
+int notify_signal(int handle, unsigned long bits)
+{
+	return (int)ipc_simple(SYS_notify_signal, handle, bits);
+}
+
+long notify_wait(int handle, int flags)
+{
+	return ipc_simple(SYS_notify_wait, handle, (unsigned long)flags);
+}
+
+int ipc_register(const char *name, int handle)
+{
+	return (int)ipc_simple(SYS_ipc_register, (long)name, (unsigned long)handle);
+}
+
+int ipc_lookup(const char *name)
+{
+	return (int)ipc_simple(SYS_ipc_lookup, (long)name, 0);
+}
