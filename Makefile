@@ -9,7 +9,7 @@
 ARCH ?= riscv64
 CPUS ?= 4
 MEM ?= 512M
-BUILD := build/$(ARCH)
+BUILD ?= build/$(ARCH)
 
 ifeq ($(ARCH),riscv64)
 CROSS_CANDIDATES := riscv64-unknown-elf- riscv64-linux-gnu-
