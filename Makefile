@@ -27,7 +27,9 @@ CC := $(CROSS_COMPILE)gcc
 LD := $(CROSS_COMPILE)ld
 
 # -O2 with frame pointers: fast, and backtraces and GDB still work.
-CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
+# OPT=-Og builds a kernel whose every variable GDB can show.
+OPT ?= -O2
+CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 	-nostdlib -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer \
 	-fno-tree-loop-distribute-patterns -MMD -MP \
 	-Ikernel/include -Iarch/$(ARCH)/include -Iarch/$(ARCH) $(ARCH_CFLAGS)
@@ -39,7 +41,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(wildcard arch/$(ARCH)/*.c) $(wildcard arch/$(ARCH)/*.S)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all kernel run test bench clean format lint deps unit
+.PHONY: all kernel run test bench clean format lint deps unit debug gdb
 all: kernel
 kernel: $(BUILD)/kernel.elf
 
@@ -75,6 +77,15 @@ test: deps
 	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
 	@$(MAKE) --no-print-directory ARCH=aarch64 kernel
 	python3 scripts/test.py
+
+# QEMU halted with its GDB stub (port printed; GDBPORT= picks one), and
+# gdb-multiarch with the project's scripts attached to it.
+debug: deps
+	@$(MAKE) --no-print-directory kernel
+	scripts/debug.sh qemu $(ARCH) $(CPUS) $(MEM) $(BUILD)
+
+gdb:
+	scripts/debug.sh gdb $(ARCH) $(CPUS) $(MEM) $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
