@@ -78,11 +78,6 @@ void arch_platform_init(const struct fdt *fdt)
 	gic_init(fdt);
 }
 
-struct cpu *arch_cpu_self(void)
-{
-	return (struct cpu *)sysreg_read(tpidr_el1);
-}
-
 void arch_cpu_set_self(struct cpu *cpu)
 {
 	sysreg_write(tpidr_el1, cpu);

@@ -67,16 +67,6 @@ void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t t
 	t->tpidr_el0 = tls;
 }
 
-long arch_syscall_number(const struct trap_frame *tf)
-{
-	return (long)tf->x[8];
-}
-
-unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
-{
-	return tf->x[i];
-}
-
 void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
 {
 	tf->x[i] = value;

@@ -38,14 +38,6 @@ paddr_t arch_find_fdt(void)
 	return 0; /* OpenSBI always passes it in a1 */
 }
 
-struct cpu *arch_cpu_self(void)
-{
-	struct cpu *cpu;
-
-	asm("mv %0, tp" : "=r"(cpu));
-	return cpu;
-}
-
 void arch_cpu_set_self(struct cpu *cpu)
 {
 	asm volatile("mv tp, %0" ::"r"(cpu));

@@ -84,16 +84,6 @@ void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t t
 	tf->tp = tls;
 }
 
-long arch_syscall_number(const struct trap_frame *tf)
-{
-	return (long)tf->a7;
-}
-
-unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
-{
-	return (&tf->a0)[i];
-}
-
 void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
 {
 	(&tf->a0)[i] = value;

@@ -65,8 +65,8 @@ void arch_cpu_init(struct cpu *cpu);
  * will call cpu_secondary_main(cpu). Returns 0 or a negative error. */
 int arch_cpu_start(struct cpu *cpu);
 
-/* The calling CPU's struct cpu, kept in a per-CPU register. */
-struct cpu *arch_cpu_self(void);
+/* The calling CPU's struct cpu, kept in a per-CPU register:
+ * arch_cpu_self() is inline in arch_types.h (it is on every path). */
 void arch_cpu_set_self(struct cpu *cpu);
 
 /* Stop the calling CPU for good: every interrupt source masked, asleep,
@@ -193,8 +193,8 @@ void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp
 void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t tls);
 
 /* System call arguments and result in a trap frame. */
-long arch_syscall_number(const struct trap_frame *tf);
-unsigned long arch_syscall_arg(const struct trap_frame *tf, int i); /* i: 0..6 */
+/* arch_syscall_number(tf) and arch_syscall_arg(tf, i) (i: 0..6) are
+ * inline in arch_types.h. */
 void arch_syscall_set_result(struct trap_frame *tf, long result);
 /* Result register i (0..6; 0 is the result): IPC returns a whole message. */
 void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value);

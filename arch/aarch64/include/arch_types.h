@@ -43,6 +43,28 @@ struct arch_thread {
 	uint64_t tpidr_el0;
 };
 
+struct cpu;
+
+/* The calling CPU's struct cpu (see arch.h). */
+static inline struct cpu *arch_cpu_self(void)
+{
+	struct cpu *cpu;
+
+	asm("mrs %0, tpidr_el1" : "=r"(cpu));
+	return cpu;
+}
+
+/* System call number and arguments in a trap frame (see arch.h). */
+static inline long arch_syscall_number(const struct trap_frame *tf)
+{
+	return (long)tf->x[8];
+}
+
+static inline unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
+{
+	return tf->x[i];
+}
+
 /* Per-CPU state only this port uses. */
 struct arch_cpu {
 	uint32_t gic_target;   /* GICv2: this CPU's interface bit */

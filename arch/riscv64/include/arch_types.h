@@ -45,6 +45,28 @@ struct arch_thread {
 	bool fp_saved; /* f[] and fcsr hold this thread's values */
 };
 
+struct cpu;
+
+/* The calling CPU's struct cpu (see arch.h). */
+static inline struct cpu *arch_cpu_self(void)
+{
+	struct cpu *cpu;
+
+	asm("mv %0, tp" : "=r"(cpu));
+	return cpu;
+}
+
+/* System call number and arguments in a trap frame (see arch.h). */
+static inline long arch_syscall_number(const struct trap_frame *tf)
+{
+	return (long)tf->a7;
+}
+
+static inline unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
+{
+	return (&tf->a0)[i];
+}
+
 /* Per-CPU state only this port uses. */
 struct arch_cpu {
 	int plic_context;    /* PLIC context of this hart's S-mode, or -1 */
