@@ -1075,19 +1075,20 @@ static void case_sbrk_limits(void)
 static void case_sbrk_shrink(void)
 {
 	const long pages = 16;
+	const long bytes = pages * (long)PAGE_BYTES;
 	char *base = (char *)heap_end();
 
 	/* Once first, so page tables the heap needs already exist. */
-	CHECK(sbrk(pages * PAGE_BYTES) == base, "sbrk grow failed");
-	CHECK(sbrk(-pages * PAGE_BYTES) == base + pages * PAGE_BYTES, "sbrk shrink failed");
+	CHECK(sbrk(bytes) == base, "sbrk grow failed");
+	CHECK(sbrk(-bytes) == base + bytes, "sbrk shrink failed");
 	unsigned long before = free_pages();
 
-	CHECK(sbrk(pages * PAGE_BYTES) == base, "sbrk grow failed");
+	CHECK(sbrk(bytes) == base, "sbrk grow failed");
 	unsigned long grown = free_pages();
 	CHECK(before - grown >= (unsigned long)pages, "growing by %ld pages took only %lu", pages,
 	      before - grown);
-	memset(base, 0x5a, pages * PAGE_BYTES);
-	CHECK(sbrk(-pages * PAGE_BYTES) == base + pages * PAGE_BYTES, "sbrk shrink failed");
+	memset(base, 0x5a, bytes);
+	CHECK(sbrk(-bytes) == base + bytes, "sbrk shrink failed");
 	unsigned long after = free_pages();
 	CHECK(after == before, "free pages %lu before growing, %lu after shrinking back", before,
 	      after);
@@ -1132,12 +1133,13 @@ static void case_malloc_many(void)
 	for (int i = 0; i < 8000; i++)
 		CHECK(z[i] == 0, "calloc byte %d not zero", i);
 	z[0] = 9;
-	z = realloc(z, 50000);
-	CHECK(z && z[0] == 9, "realloc lost the contents");
-	free(z);
+	unsigned char *bigger = realloc(z, 50000);
+	CHECK(bigger && bigger[0] == 9, "realloc lost the contents");
+	free(bigger);
 	for (int i = 0; i < MALLOC_BLOCKS; i++)
 		free(blocks[i]);
-	CHECK(malloc(1ul << 44) == NULL, "malloc(16 TiB) did not fail");
+	void *huge = malloc(1ul << 44);
+	CHECK(huge == NULL, "malloc(16 TiB) did not fail");
 }
 
 /* ---- time ------------------------------------------------------------------ */
