@@ -35,6 +35,42 @@ def kernel_path(arch):
     return ROOT / "build" / arch / "kernel.elf"
 
 
+def initrd_path(arch):
+    return ROOT / "build" / arch / "initrd.cpio"
+
+
+# A cpio "newc" member header: magic, then 13 eight-digit hex fields, of
+# which the 12th is the size of the name (with its NUL) and the 7th the
+# size of the data; name and data are each padded to 4 bytes.
+CPIO_MAGIC = b"070701"
+CPIO_HEADER_BYTES = 110
+CPIO_TRAILER = "TRAILER!!!"
+
+
+def initrd_names(arch):
+    """The names of the files in the architecture's initrd (the programs
+    the kernel can run), or None if it is not built."""
+    try:
+        data = initrd_path(arch).read_bytes()
+    except FileNotFoundError:
+        return None
+    names, at = [], 0
+    while data[at:at + len(CPIO_MAGIC)] == CPIO_MAGIC:
+        fields = data[at + len(CPIO_MAGIC):at + CPIO_HEADER_BYTES]
+        try:
+            filesize, namesize = int(fields[48:56], 16), int(fields[88:96], 16)
+        except ValueError:  # a damaged archive: the names read so far
+            break
+        name_at = at + CPIO_HEADER_BYTES
+        name = data[name_at:name_at + namesize - 1].decode(errors="replace")
+        if name == CPIO_TRAILER:
+            break
+        names.append(name)
+        data_at = (name_at + namesize + 3) & ~3
+        at = (data_at + filesize + 3) & ~3
+    return names
+
+
 def mem_mib(mem):
     """QEMU's -m size ("512M", "4G") in MiB."""
     m = re.fullmatch(r"(\d+)([MG]?)", mem)
@@ -135,6 +171,27 @@ class Session:
                         self._skip[at] = m.end()
                         self.matched_at = time.monotonic() - self.started
                         return m
+                left = deadline - time.monotonic()
+                if self._eof or left <= 0:
+                    return None
+                self._cond.wait(left)
+
+    def expect_prompt(self, prompt, timeout, after=-1):
+        """Wait until the output ends with exactly `prompt` on a line not
+        yet ended by a newline, at a line index greater than `after`: a
+        program is waiting for input. Returns that line's index (complete
+        lines before it count as read by expect), or None on timeout or
+        when QEMU has exited. A prompt that later output has already
+        ended does not count: the program may have moved on."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                at = len(self.lines)
+                if at > after and self.partial == prompt:
+                    self.cursor = at
+                    self._skip[at] = len(prompt)
+                    self.matched_at = time.monotonic() - self.started
+                    return at
                 left = deadline - time.monotonic()
                 if self._eof or left <= 0:
                     return None

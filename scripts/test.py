@@ -7,7 +7,8 @@
 Runs the host unit tests (tests/unit/, built with the host gcc under
 AddressSanitizer and UBSan) and, for each architecture whose kernel is
 built, QEMU boot tests over CPU counts, memory sizes and board variants,
-and panic-report tests. Prints one line per test:
+panic-report tests, the in-guest test program usertests, and a scripted
+session with the shell. Prints one line per test:
 
     PASS name
     FAIL name: reason          (followed by the evidence, indented)
@@ -22,6 +23,8 @@ the behaviour is wrong and returns when it is right, and yield a
 QemuTest for it from a generator listed in QEMU_SUITES (see boot_tests and
 panic_tests). The function gets the QemuTest, whose fields say the
 architecture and board to boot; boot.Session does the talking to QEMU.
+One boot may also report parts of its own (a usertests case, a step of
+the shell session) with QemuTest.report; docs/testing.md has more.
 
 Standard library only.
 """
@@ -39,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from boot import (ARCHES, CROSS_PREFIXES, ROOT, WEFT_LINE,  # noqa: E402
-                  Session, kernel_path, mem_mib)
+                  Session, initrd_names, initrd_path, kernel_path, mem_mib)
 
 # Seconds a boot may take before it counts as hung. Generous: 8 CPUs under
 # TCG on a 2-core host are slow, and two QEMUs run at once. A boot that
@@ -60,6 +63,23 @@ FREE_SLACK_MIB = 8
 # Unit test programs: each case has its own time limit inside the program
 # (tests/unit/check.h); this bounds a whole program.
 UNIT_PROGRAM_TIMEOUT_S = 600
+# A whole usertests run, boot to power-off. Measured with two QEMUs at
+# once on a 2-core host: 2-7 s with 1 CPU, 8-25 s with 4. usertests' own
+# watchdog ends a hung case after 150 s, so a run with one hung case
+# still gets to report the rest. A run that ends costs only its own time.
+USERTESTS_TIMEOUT_S = 300
+USERTESTS_CPU_COUNTS = (1, 4)
+USERTESTS_MEM = "256M"
+# The shell session: boot to the first prompt, then each command to the
+# next prompt. Every step takes well under a second (measured); these
+# only bound a hang.
+SHELL_CPUS = 4
+SHELL_MEM = "256M"
+SHELL_PROMPT_TIMEOUT_S = 60
+SHELL_COMMAND_TIMEOUT_S = 60
+# How often to press Enter while waiting for a background job to be
+# reported done (the shell reaps ended jobs only before a prompt).
+SHELL_REAP_POLL_S = 0.5
 
 UNIT_SRC = ROOT / "tests" / "unit"
 UNIT_BUILD = ROOT / "build" / "unit"
@@ -123,17 +143,48 @@ class Result:
 # ---- QEMU tests -----------------------------------------------------------
 
 class QemuTest:
-    """One boot of one architecture; run(test) raises Failure or returns."""
+    """One boot of one architecture; run(test) raises Failure or returns.
+
+    needs: programs that must be in the initrd, or the test is skipped.
+    parts: names of the parts the test reports with report(), if known
+    before it runs (None: found by running, as usertests' cases are).
+    """
 
     def __init__(self, name, arch, run, cpus=2, mem="256M", machine=None,
-                 cpu=None, bios=None):
+                 cpu=None, bios=None, needs=(), parts=None):
         self.name, self.arch, self.run = name, arch, run
         self.cpus, self.mem = cpus, mem
         self.machine, self.cpu, self.bios = machine, cpu, bios
+        self.needs, self.parts = tuple(needs), parts
+        self.only = None      # the parts -k asked for; None: all of them
+        self.results = []     # the parts' results, in the order reported
 
     def session(self, append):
         return Session(self.arch, cpus=self.cpus, mem=self.mem, append=append,
                        machine=self.machine, cpu=self.cpu, bios=self.bios)
+
+    def select(self, patterns):
+        """Whether -k patterns select this test, and which of its parts.
+        A pattern in the test's name selects all of it; otherwise one in
+        the name of a part ("<name>/<part>") selects that part. Parts not
+        known in advance must be named in full."""
+        self.only = None
+        if selected(self.name, patterns):
+            return True
+        prefix = self.name + "/"
+        if self.parts is None:
+            asked = [p[len(prefix):] for p in patterns
+                     if p.startswith(prefix) and len(p) > len(prefix)]
+        else:
+            asked = [part for part in self.parts if selected(prefix + part, patterns)]
+        self.only = asked or None
+        return bool(asked)
+
+    def wants(self, part):
+        return self.only is None or part in self.only
+
+    def report(self, part, status, reason="", evidence=()):
+        self.results.append(Result(f"{self.name}/{part}", status, reason, evidence))
 
 
 def failure_evidence(s, extra=()):
@@ -261,22 +312,380 @@ def panic_tests(arch):
     yield QemuTest(f"panic/{arch}/crash-panic", arch, check_crash_panic)
 
 
+# ---- usertests ------------------------------------------------------------
+
+# What usertests prints: one line per case, then its own summary.
+CASE_LINE = re.compile(r"^(PASS|FAIL) ([\w.-]+)(?:: (.*))?$")
+USERTESTS_SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+# What init prints last when the program it ran has ended.
+POWEROFF_LINE = re.compile(r"^weft: poweroff \(exit status (-?\d+)\)$")
+
+
+def usertests_cases(t, s):
+    """Reports one part per case line of the guest's output; returns the
+    names of the failed cases. The evidence of a failure is what the
+    console showed while that case ran (kernel lines about its faults)."""
+    failed, since, started = [], [], s.lines[0][0] if s.lines else 0.0
+    for when, line in s.lines:
+        if WEFT_LINE.match(line):
+            since, started = [], when
+            continue
+        m = CASE_LINE.match(line)
+        if not m:
+            since.append(line)
+            continue
+        status, case, reason = m.groups()
+        took = f"{when - started:.1f} s"
+        if status == "PASS":
+            t.report(case, "PASS", took)
+        else:
+            failed.append(case)
+            rerun = f"{t.name}/{case}"
+            t.report(case, "FAIL", reason or "(no reason given)",
+                     [f"rerun alone: python3 scripts/test.py -k {rerun}",
+                      f"command: {usertests_command(t, s, case)}",
+                      f"console while it ran ({took}):",
+                      *("  | " + text for text in since[-20:] or ["(nothing)"])])
+        since, started = [], when
+    return failed
+
+
+def usertests_command(t, s, case):
+    """The run's QEMU command line, running only `case`."""
+    return s.command().replace(" ".join(["usertests", *(t.only or ())]),
+                               "usertests " + case, 1)
+
+
+def check_usertests(t):
+    """Boots into usertests: every case passes, the guest's summary says
+    so, and init powers off with exit status 0; no panic, no hang."""
+    append = " ".join(["usertests", *(t.only or ()), "panic=poweroff"])
+    with t.session(append) as s:
+        exited = s.wait_exit(USERTESTS_TIMEOUT_S)
+        elapsed = time.monotonic() - s.started
+    out = s.text()
+    failed = usertests_cases(t, s)
+    if any("PANIC" in line for line in out):
+        raise Failure("the kernel panicked", failure_evidence(s))
+    poweroff = [m for m in map(POWEROFF_LINE.match, out) if m]
+    if not poweroff:
+        last = [line for line in out if CASE_LINE.match(line)]
+        after = f"; the last case line was {last[-1]!r}" if last else ""
+        why = (f"no poweroff line within {USERTESTS_TIMEOUT_S} s (hung?){after}"
+               if not exited else
+               f"QEMU exited with status {s.proc.returncode} without a poweroff line{after}")
+        raise Failure(why, failure_evidence(s))
+    summaries = [m for m in map(USERTESTS_SUMMARY.match, out) if m]
+    if len(summaries) != 1:
+        raise Failure(f"{len(summaries)} 'N passed, N failed' lines from usertests, "
+                      "expected 1", failure_evidence(s))
+    passed, failures = int(summaries[0].group(1)), int(summaries[0].group(2))
+    status = int(poweroff[-1].group(1))
+    summary = f"{passed} passed, {failures} failed"
+    if failures or failed:
+        named = f": {', '.join(failed)}" if failed else ""
+        own = [line for line in out if line.startswith("usertests: ")]
+        raise Failure(f"usertests: {summary}{named}", failure_evidence(s, own))
+    if passed < 1:
+        raise Failure("usertests ran no cases", failure_evidence(s))
+    strays = [line for line in out if "FAIL " in line]
+    if strays:
+        raise Failure(f"a FAIL line usertests did not count: {strays[0]!r}",
+                      failure_evidence(s))
+    case_lines = sum(1 for result in t.results if result.status == "PASS")
+    if case_lines != passed:
+        raise Failure(f"the summary says {passed} passed, but there are "
+                      f"{case_lines} PASS lines", failure_evidence(s))
+    if status != 0:
+        raise Failure(f"{summary}, but the exit status is {status}, expected 0",
+                      failure_evidence(s))
+    if not exited:
+        raise Failure(f"QEMU still running {USERTESTS_TIMEOUT_S} s after the poweroff "
+                      "line", failure_evidence(s))
+    return f"{summary}, {elapsed:.1f} s"
+
+
+def usertests_tests(arch):
+    for cpus in USERTESTS_CPU_COUNTS:
+        yield QemuTest(f"usertests/{arch}/smp{cpus}", arch, check_usertests,
+                       cpus=cpus, mem=USERTESTS_MEM, needs=["usertests"])
+
+
+# ---- Shell session --------------------------------------------------------
+
+PROMPT = "$ "
+
+
+class ShellLost(Failure):
+    """The shell stopped answering: no later step can run."""
+
+
+class Shell:
+    """Drives sh over the console: type a line at the prompt, read what it
+    printed up to the next prompt."""
+
+    def __init__(self, s):
+        self.s = s
+        self.prompt_at = None   # index of the line holding the current prompt
+        self.transcript = []    # the lines of the step being run
+
+    def wait_prompt(self, timeout, after=-1):
+        at = self.s.expect_prompt(PROMPT, timeout, after)
+        if at is None:
+            why = ("QEMU exited" if self.s.proc.poll() is not None
+                   else f"no {PROMPT!r} prompt within {timeout} s")
+            raise ShellLost(why, failure_evidence(self.s))
+        self.prompt_at = at
+        return at
+
+    def type_line(self, line):
+        """Types line and Enter at the prompt and waits for the next
+        prompt; returns the lines printed in between. The shell echoes
+        what it reads, so the prompt's line must read '$ <line>'."""
+        start = self.prompt_at
+        self.s.send(line + "\r")
+        end = self.wait_prompt(SHELL_COMMAND_TIMEOUT_S, after=start)
+        lines = self.s.text()
+        self.transcript += lines[start:end] + [PROMPT]
+        if lines[start] != PROMPT + line:
+            raise Failure(f"the shell echoed {lines[start]!r}, expected "
+                          f"{PROMPT + line!r}", self.evidence())
+        return lines[start + 1:end]
+
+    def evidence(self):
+        return [f"command: {self.s.command()}", "transcript:",
+                *("  | " + line for line in self.transcript)]
+
+
+def step_ls(sh):
+    out = sh.type_line("ls")
+    want = {"init", "sh", "ls", "echo", "ps", "isolation"}
+    missing = sorted(want - set(out))
+    if missing:
+        raise Failure(f"ls does not list {', '.join(missing)}", sh.evidence())
+    bad = [name for name in out if name.startswith("bad-")]
+    if bad:
+        raise Failure(f"ls lists the test file {bad[0]}", sh.evidence())
+    return f"{len(out)} programs"
+
+
+def step_echo(sh):
+    out = sh.type_line("echo hello weft")
+    if out != ["hello weft"]:
+        raise Failure(f"output {out!r}, expected ['hello weft']", sh.evidence())
+
+
+def step_background(sh):
+    """`echo bg &`: the shell prints [pid] and a prompt without waiting,
+    the job prints bg (before or after that prompt), and the job is
+    reported done before a later prompt."""
+    start = sh.prompt_at
+    line = "echo bg &"
+    sh.s.send(line + "\r")
+    either = r"^\[(\d+)\]$|^(?:\$ )?bg$"
+    first = sh.s.expect(either, SHELL_COMMAND_TIMEOUT_S)
+    second = first and sh.s.expect(either, SHELL_COMMAND_TIMEOUT_S)
+    if not second:
+        why = f"no '[pid]' and 'bg' lines within {SHELL_COMMAND_TIMEOUT_S} s"
+        try:  # later steps can run if the shell is back at a prompt
+            sh.wait_prompt(0, after=start)
+        except ShellLost:
+            sh.transcript = sh.s.text()[start:]
+            raise ShellLost(why, sh.evidence()) from None
+        sh.transcript = sh.s.text()[start:sh.prompt_at] + [PROMPT]
+        raise Failure(why, sh.evidence())
+    sh.transcript = sh.s.text()[start:]
+    if sh.transcript[0] != PROMPT + line:
+        raise Failure(f"the shell echoed {sh.transcript[0]!r}, expected "
+                      f"{PROMPT + line!r}", sh.evidence())
+    pid = next((m.group(1) for m in (first, second) if m.group(1)), None)
+    if pid is None:
+        raise Failure("two 'bg' lines and no '[pid]' line", sh.evidence())
+    # Wait for the shell to be at a prompt before typing more. A job that
+    # prints after the prompt ends the prompt's line ('$ bg'): the shell
+    # then waits for input with no prompt left to see, so one Enter gets
+    # a new one. Otherwise the prompt comes after both lines.
+    if any(m.group(0) == PROMPT + "bg" for m in (first, second)):
+        waiting_at = len(sh.s.text())
+        sh.s.send("\r")
+        sh.wait_prompt(SHELL_COMMAND_TIMEOUT_S, after=waiting_at)
+    else:
+        sh.wait_prompt(SHELL_COMMAND_TIMEOUT_S, after=start)
+    # Then Enter until the job is reported done: it may end after the
+    # prompt, and the shell reaps jobs only before a prompt.
+    done = f"[{pid}] done: echo (exit 0)"
+    deadline = time.monotonic() + SHELL_COMMAND_TIMEOUT_S
+    while done not in sh.s.text()[start:sh.prompt_at]:
+        if time.monotonic() > deadline:
+            sh.transcript = sh.s.text()[start:sh.prompt_at] + [PROMPT]
+            raise Failure(f"no {done!r} line within {SHELL_COMMAND_TIMEOUT_S} s",
+                          sh.evidence())
+        time.sleep(SHELL_REAP_POLL_S)
+        sh.type_line("")
+    sh.transcript = sh.s.text()[start:sh.prompt_at] + [PROMPT]
+    return f"job pid {pid}"
+
+
+def step_ps(sh):
+    out = sh.type_line("ps")
+    if not out or "PID" not in out[0].split():
+        raise Failure("no header line with a PID column", sh.evidence())
+    column = {name: i for i, name in enumerate(out[0].split())}
+    for name in ("PPID", "NAME"):
+        if name not in column:
+            raise Failure(f"the header has no {name} column", sh.evidence())
+    procs = {}  # name: (pid, ppid)
+    for line in out[1:]:
+        cells = line.split()
+        if len(cells) == len(column) and cells[column["PID"]].isdigit():
+            procs[cells[column["NAME"]]] = (int(cells[column["PID"]]),
+                                            int(cells[column["PPID"]]))
+    if procs.get("init", (None,))[0] != 1:
+        raise Failure("no line for init with PID 1", sh.evidence())
+    if "sh" not in procs:
+        raise Failure("no line for sh", sh.evidence())
+    if procs["sh"][1] != 1:
+        raise Failure(f"sh's parent is {procs['sh'][1]}, expected init (1)", sh.evidence())
+    if "ps" not in procs:
+        raise Failure("no line for ps itself", sh.evidence())
+    return f"{len(procs)} processes"
+
+
+def step_unknown_command(sh):
+    out = sh.type_line("nosuchprog")
+    want = "sh: nosuchprog: no such program"
+    if out != [want]:
+        raise Failure(f"output {out!r}, expected [{want!r}]", sh.evidence())
+
+
+WORKER_LINE = re.compile(r"^worker (\d+) \(pid (\d+)\): (.*)$")
+FAULT_LINE = re.compile(r"^weft: pid (\d+) \((\S+)\) killed: (.*) at (0x[0-9a-f]+), "
+                        r"pc 0x[0-9a-f]+$")
+
+
+def step_isolation(sh):
+    """isolation's worker 2 writes to address 0: the kernel kills it
+    alone, with one line; the other three and the parent run on."""
+    out = sh.type_line("isolation")
+    head = next((m for m in (re.match(r"^isolation: (\d+) workers; worker (\d+) will "
+                                      r"write to address 0$", line) for line in out) if m),
+                None)
+    if not head:
+        raise Failure("no 'isolation: N workers; worker W will write to address 0' line",
+                      sh.evidence())
+    workers, faulting = int(head.group(1)), int(head.group(2))
+    reports = [m for m in map(WORKER_LINE.match, out) if m]
+    numbers = sorted(int(m.group(1)) for m in reports)
+    if numbers != list(range(1, workers + 1)):
+        raise Failure(f"reports for workers {numbers}, expected 1..{workers}", sh.evidence())
+    killed = [m for m in reports if m.group(3) == "killed by fault (page fault)"]
+    exited = [m for m in reports if re.fullmatch(r"exit \d+, checksum ok", m.group(3))]
+    if len(killed) != 1 or int(killed[0].group(1)) != faulting:
+        raise Failure(f"{len(killed)} workers killed by a page fault, expected worker "
+                      f"{faulting} alone", sh.evidence())
+    if len(exited) != workers - 1:
+        raise Failure(f"{len(exited)} workers exited with the right checksum, expected "
+                      f"{workers - 1}", sh.evidence())
+    faults = [m for m in map(FAULT_LINE.match, out) if m]
+    victim = killed[0].group(2)
+    if len(faults) != 1:
+        raise Failure(f"{len(faults)} 'weft: pid P (name) killed:' lines, expected 1",
+                      sh.evidence())
+    pid, name, kind, addr = faults[0].groups()
+    if (pid, name, kind, int(addr, 16)) != (victim, "isolation", "page fault", 0):
+        raise Failure(f"kernel line {faults[0].group(0)!r}, expected pid {victim} "
+                      "(isolation) killed: page fault at 0x0", sh.evidence())
+    if not any(re.fullmatch(r"isolation: parent \(pid \d+\) still running: ok", line)
+               for line in out):
+        raise Failure("no 'isolation: parent (pid P) still running: ok' line",
+                      sh.evidence())
+    return f"worker {faulting} (pid {victim}) killed, {len(exited)} exited"
+
+
+# The steps of the session, in order: (part name, function). Each starts
+# and ends at a prompt.
+SHELL_STEPS = [
+    ("ls", step_ls),
+    ("echo", step_echo),
+    ("background", step_background),
+    ("ps", step_ps),
+    ("unknown-command", step_unknown_command),
+    ("isolation", step_isolation),
+]
+
+
+def check_shell(t):
+    """Boots to the shell and types commands at it, reporting each step;
+    the session fails if the shell is lost, the kernel panics or prints
+    something no step expects (a process killed, the shell restarted)."""
+    lost = no_prompt = None
+    with t.session("panic=poweroff") as s:
+        sh = Shell(s)
+        try:
+            sh.wait_prompt(SHELL_PROMPT_TIMEOUT_S)
+            booted = s.matched_at
+        except ShellLost as f:
+            no_prompt = f.reason
+        for part, step in SHELL_STEPS:
+            if no_prompt or not t.wants(part):
+                continue
+            if lost:
+                t.report(part, "SKIP", f"not run: the shell was lost in {lost}")
+                continue
+            sh.transcript = []
+            try:
+                info = step(sh)
+                t.report(part, "PASS", info or "")
+            except Failure as f:
+                t.report(part, "FAIL", f.reason, f.evidence)
+                if isinstance(f, ShellLost):
+                    lost = part
+        elapsed = time.monotonic() - s.started
+    out = s.text()
+    if any("PANIC" in line for line in out):
+        raise Failure("the kernel panicked", failure_evidence(s))
+    if no_prompt:
+        raise Failure(f"no shell: {no_prompt}", failure_evidence(s))
+    if lost:
+        raise Failure(f"the shell stopped answering in step {lost}", failure_evidence(s))
+    faults = [m for m in map(FAULT_LINE.match, out) if m]
+    strays = [line for line in out if line.startswith("init: ")]
+    strays += [m.group(0) for m in faults if m.group(2) != "isolation"]
+    if strays:
+        raise Failure(f"unexpected line {strays[0]!r}", failure_evidence(s))
+    return f"first prompt after {booted:.1f} s, {elapsed:.1f} s in all"
+
+
+def shell_tests(arch):
+    yield QemuTest(f"shell/{arch}", arch, check_shell, cpus=SHELL_CPUS, mem=SHELL_MEM,
+                   needs=["sh", "ls", "echo", "ps", "isolation"],
+                   parts=[part for part, _ in SHELL_STEPS])
+
+
 # Each yields the QemuTests of one architecture.
-QEMU_SUITES = [boot_tests, panic_tests]
+QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, shell_tests]
 
 
 def run_qemu_test(t):
+    """The test's own result, after those of the parts it reported."""
     kernel = kernel_path(t.arch)
     if not kernel.exists():
         return [Result(t.name, "SKIP", f"{os.path.relpath(kernel, ROOT)} is not built")]
+    if t.needs:
+        names = initrd_names(t.arch) or []
+        missing = [n for n in t.needs if n not in names]
+        if missing:
+            return [Result(t.name, "SKIP", f"{', '.join(missing)} not in "
+                           f"{os.path.relpath(initrd_path(t.arch), ROOT)}")]
     try:
         info = t.run(t)
-        return [Result(t.name, "PASS", info or "")]
+        result = Result(t.name, "PASS", info or "")
     except Failure as f:
-        return [Result(t.name, "FAIL", f.reason, f.evidence)]
+        result = Result(t.name, "FAIL", f.reason, f.evidence)
     except Exception:  # a harness bug must still show up as a failure
-        return [Result(t.name, "FAIL", "harness error",
-                       traceback.format_exc().splitlines())]
+        result = Result(t.name, "FAIL", "harness error",
+                        traceback.format_exc().splitlines())
+    return [*t.results, result]
 
 
 # ---- Host unit tests ------------------------------------------------------
@@ -382,8 +791,10 @@ def collect(args):
     for arch in ([args.arch] if args.arch else ARCHES):
         for suite in QEMU_SUITES:
             for t in suite(arch):
-                if selected(t.name, args.patterns):
-                    jobs.append((t.name, lambda t=t: run_qemu_test(t)))
+                if t.select(args.patterns):
+                    parts = [f"{t.name}/{part}" for part in t.parts or () if t.wants(part)]
+                    jobs.append(("\n".join([*parts, t.name]),
+                                 lambda t=t: run_qemu_test(t)))
     return jobs
 
 
