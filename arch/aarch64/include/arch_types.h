@@ -45,12 +45,15 @@ struct arch_thread {
 
 struct cpu;
 
-/* The calling CPU's struct cpu (see arch.h). */
+/* The calling CPU's struct cpu (see arch.h). Why the asm is volatile: a
+ * thread can stop on one CPU and resume on another inside
+ * arch_context_switch, so the compiler must read the register again
+ * after every call instead of reusing an earlier read. */
 static inline struct cpu *arch_cpu_self(void)
 {
 	struct cpu *cpu;
 
-	asm("mrs %0, tpidr_el1" : "=r"(cpu));
+	asm volatile("mrs %0, tpidr_el1" : "=r"(cpu));
 	return cpu;
 }
 
