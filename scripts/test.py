@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from boot import (ARCHES, CROSS_PREFIXES, ROOT, WEFT_LINE,  # noqa: E402
                   Session, initrd_names, initrd_path, kernel_path, mem_mib)
+from giltests import gil_tests  # noqa: E402
 
 # Seconds a boot may take before it counts as hung. Generous: 8 CPUs under
 # TCG on a 2-core host are slow, and two QEMUs run at once. A boot that
@@ -662,8 +663,13 @@ def shell_tests(arch):
                    parts=[part for part, _ in SHELL_STEPS])
 
 
+def lock_lesson_tests(arch):
+    """lockstat, gil, trace and the recursive-lock panic (giltests.py)."""
+    return gil_tests(arch, QemuTest, Failure)
+
+
 # Each yields the QemuTests of one architecture.
-QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, shell_tests]
+QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, shell_tests, lock_lesson_tests]
 
 
 def run_qemu_test(t):
