@@ -3,7 +3,7 @@ converter and the recursive-lock panic. Part of `make test`: scripts/test.py
 lists gil_tests(arch, QemuTest, Failure) among its QEMU suites.
 
     gil/<arch>/counters     `gil -v` on 2 CPUs: kernel-bound threads contend
-                            for the lock and spin, compute-only ones do not;
+                            for the lock and spin, compute-only ones hardly;
                             the table and its reading are complete
     gil/<arch>/lockstat     lockstat at the shell: a row per CPU and totals
                             that add up; -r resets the counters
@@ -55,12 +55,13 @@ GIL_COUNTERS_ARGS = "gil -v -r 1 -s 30"
 # acquisitions must wait. Measured: 70-100 % of them.
 KERNEL_MIN_CONTENDED_SHARE = 0.3
 # "Almost none" for compute-only threads, measured against the kernel-bound
-# run of the same size: they take the lock only for timer ticks and
-# thread start and end. Measured: 2-17 contended acquisitions against
-# 250-950, and under a busy host at most a fifth of the spin time (a
-# virtual CPU the host stops while holding the lock makes any waiter spin).
+# run of the same size: they take the lock only for timer ticks and for
+# starting and ending threads. Measured: 0-13 contended acquisitions
+# against 130-430. Why the count and not the spin time: when the host
+# stops a virtual CPU that holds the lock (it does, when other QEMUs keep
+# its cores busy), the other CPU spins for a whole host time slice, so a
+# handful of contended acquisitions can add up to 100 ms of spinning.
 COMPUTE_MAX_CONTENDED_RATIO = 0.25
-COMPUTE_MAX_SPIN_RATIO = 0.5
 
 # Run before `lockstat -r` so that the counters it resets are well above
 # what the commands after it add (168 system calls that take the lock).
@@ -215,10 +216,6 @@ class Checks:
         if compute["contended"] > COMPUTE_MAX_CONTENDED_RATIO * kernel["contended"]:
             raise self.Failure(f"compute-only threads had {compute['contended']} contended "
                                f"acquisitions, kernel-bound ones {kernel['contended']}",
-                               evidence(s, numbers))
-        if compute["spin_ns"] > COMPUTE_MAX_SPIN_RATIO * kernel["spin_ns"]:
-            raise self.Failure(f"compute-only threads spun {compute['spin_ns']} ns, "
-                               f"kernel-bound ones {kernel['spin_ns']} ns",
                                evidence(s, numbers))
         return f"{compute['contended']} contended, {compute['spin_ns'] / 1e6:.2f} ms spinning"
 
