@@ -234,7 +234,8 @@ class Checks:
             raise self.Failure("no 'What the table says:' line", evidence(s)) from None
         said = [line for line in out[at + 1:] if line.startswith("- ")]
         for title in ("compute-only", "kernel-bound", "blocking"):
-            if not any(re.match(rf"- {title}: {GIL_CPUS} threads ran [\d.]+x as fast as 1",
+            if not any(re.match(rf"- {title}: {GIL_CPUS} threads ran [\d.]+x as fast as 1 "
+                                r"\(ideal: \d+x\): ",
                                 line) for line in said):
                 raise self.Failure(f"no reading of the {title} row", evidence(s))
         return f"{len(rows)} rows, {len(said)} sentences"
