@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from boot import (ARCHES, CROSS_PREFIXES, ROOT, WEFT_LINE,  # noqa: E402
                   Session, initrd_names, initrd_path, kernel_path, mem_mib)
 from giltests import gil_tests  # noqa: E402
+from gdbtests import gdb_tests  # noqa: E402
 
 # Seconds a boot may take before it counts as hung. Generous: 8 CPUs under
 # TCG on a 2-core host are slow, and two QEMUs run at once. A boot that
@@ -668,8 +669,14 @@ def lock_lesson_tests(arch):
     return gil_tests(arch, QemuTest, Failure)
 
 
+def gdb_suite(arch):
+    """docs/gdb.md's workflow and the weft commands under GDB (gdbtests.py)."""
+    return gdb_tests(arch, QemuTest, Failure)
+
+
 # Each yields the QemuTests of one architecture.
-QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, shell_tests, lock_lesson_tests]
+QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, shell_tests, lock_lesson_tests,
+               gdb_suite]
 
 
 def run_qemu_test(t):
