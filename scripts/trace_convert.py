@@ -87,7 +87,9 @@ SVG_PLOT_WIDTH = 1000
 SVG_LEFT = 70
 SVG_RIGHT = 20
 SVG_TOP = 40
-SVG_MARK_HEIGHT = 30
+SVG_MARK_HEIGHT = 40
+SVG_MARK_LABEL_STEP = 12
+SVG_MARK_CHAR_WIDTH = 5.5  # of the 10 px labels, about
 SVG_LANE_HEIGHT = 36
 SVG_LANE_GAP = 10
 SVG_AXIS_HEIGHT = 40
@@ -301,14 +303,18 @@ def svg_timeline(trace, title, from_ms=None, to_ms=None):
            f'<text x="{SVG_LEFT}" y="22" font-size="15">{escape(title)}</text>']
     if trace.runs:
         out.append('<g class="runs">')
-        for label, start, end in trace.runs:
-            if end <= lo or start >= hi:
-                continue
+        shown = [r for r in trace.runs if r[2] > lo and r[1] < hi]
+        for i, (label, start, end) in enumerate(shown):
             x0, x1 = x(start), x(end)
             y = SVG_TOP + marks - 8
+            # Labels of neighbouring runs alternate in height, so that the
+            # labels of short runs do not overlap; each stays in the plot.
+            half = SVG_MARK_CHAR_WIDTH * len(label) / 2
+            tx = min(max((x0 + x1) / 2, SVG_LEFT + half), SVG_LEFT + SVG_PLOT_WIDTH - half)
+            ty = y - 5 - (i % 2) * SVG_MARK_LABEL_STEP
             out.append(f'<line x1="{x0:.2f}" y1="{y}" x2="{x1:.2f}" y2="{y}" '
                        f'stroke="#555" stroke-width="2"/>')
-            out.append(f'<text x="{(x0 + x1) / 2:.2f}" y="{y - 5}" text-anchor="middle" '
+            out.append(f'<text x="{tx:.2f}" y="{ty}" text-anchor="middle" '
                        f'font-size="10">{escape(label)}</text>')
         out.append("</g>")
     for cpu in range(trace.ncpus):
