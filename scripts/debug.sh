@@ -26,6 +26,9 @@ mode=$1 arch=$2 cpus=$3 mem=$4 build=$5
 shift 5
 here=$(cd "$(dirname "$0")" && pwd)
 portfile=$build/gdbport
+# How make names this build in the hints printed below.
+makevars="ARCH=$arch"
+[ "$build" = "build/$arch" ] || makevars="$makevars BUILD=$build"
 
 case "$arch" in
 riscv64) gdbarch=riscv:rv64 ;;
@@ -55,7 +58,7 @@ case "$mode" in
 qemu)
 	kernel=$build/kernel.elf
 	if [ ! -f "$kernel" ]; then
-		echo "$0: no $kernel: build it first (make ARCH=$arch)" >&2
+		echo "$0: no $kernel: build it first (make $makevars)" >&2
 		exit 1
 	fi
 	port=${GDBPORT:-$(free_port)}
@@ -64,10 +67,8 @@ qemu)
 		exit 1
 	fi
 	echo "$port" >"$portfile"
-	how="make gdb ARCH=$arch"
-	[ "$build" = "build/$arch" ] || how="$how BUILD=$build"
 	echo "debug: QEMU ($arch, $cpus CPUs, $mem) is halted; its GDB stub listens on port $port"
-	echo "debug: in another terminal: $how    (Ctrl-A x quits QEMU)"
+	echo "debug: in another terminal: make gdb $makevars    (Ctrl-A x quits QEMU)"
 	# Not exec: the port file goes when QEMU does, also when QEMU and this
 	# script are stopped by a signal (the trap waits for QEMU to end). The
 	# stub listens on this machine only (127.0.0.1).
@@ -86,7 +87,7 @@ gdb)
 	port=${GDBPORT:-$(cat "$portfile" 2>/dev/null || true)}
 	if [ -z "$port" ]; then
 		echo "$0: no QEMU waiting for GDB ($portfile is missing): run" \
-			"'make debug ARCH=$arch' in another terminal first" >&2
+			"'make debug $makevars' in another terminal first" >&2
 		exit 1
 	fi
 	if ! command -v gdb-multiarch >/dev/null 2>&1; then

@@ -25,10 +25,10 @@ killed at the end. test.py runs these through gdb_tests(); alone:
 Standard library only.
 """
 
+import contextlib
 import os
 import re
 import shlex
-import shutil
 import signal
 import socket
 import struct
@@ -61,7 +61,8 @@ SWITCHTRACE_COUNT = 6
 ERROR_PATTERNS = re.compile(
     r"Python Exception|Error occurred in Python|Undefined command|No symbol "
     r"|Cannot access memory|^weft: no |not defined|Traceback|Remote connection closed"
-    r"|Connection refused|Ignoring packet error|Error in sourced command file", re.M)
+    r"|Connection refused|Ignoring packet error|Error in sourced command file"
+    r"|No stack|^weft: no machine attached", re.M)
 
 ARCH_REGS = {
     "riscv64": {"prev": "$a0", "next": "$a1", "ret": "ra", "cpu": "$tp",
@@ -201,6 +202,8 @@ class Gdb:
         self.eof = False
         self.count = 0
         self.transcript = []   # (command, output)
+        self.deadline = time.monotonic() + SESSION_DEADLINE_S
+        self.stuck = False     # a command never finished: GDB reads no more
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -234,7 +237,9 @@ class Gdb:
 
     def run(self, command, timeout=COMMAND_TIMEOUT_S):
         """Run one command (possibly several lines, e.g. python ... end);
-        returns what it printed."""
+        returns what it printed. The time limit is the command's own, and
+        never beyond the session's deadline."""
+        timeout = max(0.0, min(timeout, self.deadline - time.monotonic()))
         self.count += 1
         marker = f"@@weft-test-{self.count}@@"
         with self.cond:
@@ -250,12 +255,15 @@ class Gdb:
         out = clean(out)
         self.transcript.append((command, out))
         if not m:
-            why = "GDB exited" if self.eof else f"no answer within {timeout} s"
+            self.stuck = True
+            why = "GDB exited" if self.eof else f"no answer within {timeout:.0f} s"
             raise GdbTimeout(f"{command.splitlines()[0]!r}: {why}")
         return out
 
     def quit(self, timeout=10):
-        """Send quit and wait for GDB to end."""
+        """Send quit and wait for GDB to end (not if it is stuck)."""
+        if self.stuck:
+            return False
         try:
             self.proc.stdin.write(b"quit\n")
             self.proc.stdin.close()
@@ -386,45 +394,66 @@ def expect(cond, reason, gdb, last=3):
         fail(reason, gdb.evidence(last))
 
 
-def start_session(arch, build, port, bootargs, qemu_cmd=None, gdb_cmd=None,
+@contextlib.contextmanager
+def debug_session(arch, build, port, bootargs, qemu_cmd=None, gdb_cmd=None,
                   gdb_port_env=True):
-    """QEMU halted for GDB, and GDB attached: (qemu, gdb, startup output)."""
+    """QEMU halted for GDB, and GDB attached: yields (qemu, gdb, what GDB
+    printed as it started). Both are always stopped at the end."""
     env = gdb_env(port)
     env["BOOTARGS"] = bootargs
     qemu = Qemu(qemu_cmd or [str(DEBUG_SH), "qemu", arch, str(CPUS), MEM, str(build)],
                 env, port)
-    if not qemu.wait_listening(QEMU_LISTEN_TIMEOUT_S):
-        qemu.close()
-        fail(f"QEMU's GDB stub is not listening on port {port} after "
-             f"{QEMU_LISTEN_TIMEOUT_S} s", ["command: " + " ".join(qemu.cmd),
-                                              *("  | " + x for x in qemu.output()[-20:])])
-    genv = gdb_env(port if gdb_port_env else None)
-    gdb = Gdb(gdb_cmd or [str(DEBUG_SH), "gdb", arch, str(CPUS), MEM, str(build)], genv)
+    gdb = None
     try:
-        out = gdb.startup(COMMAND_TIMEOUT_S)
-    except GdbTimeout:
-        gdb.close()
+        if not qemu.wait_listening(QEMU_LISTEN_TIMEOUT_S):
+            fail(f"QEMU's GDB stub is not listening on port {port} after "
+                 f"{QEMU_LISTEN_TIMEOUT_S} s", ["command: " + " ".join(qemu.cmd),
+                                                  *("  | " + x for x in qemu.output()[-20:])])
+        gdb = Gdb(gdb_cmd or [str(DEBUG_SH), "gdb", arch, str(CPUS), MEM, str(build)],
+                  gdb_env(port if gdb_port_env else None))
+        try:
+            out = gdb.startup(COMMAND_TIMEOUT_S)
+        except GdbTimeout:
+            fail("GDB did not start", gdb.evidence())
+        yield qemu, gdb, out
+    finally:
+        if gdb is not None:
+            gdb.quit()
+            gdb.close()
         qemu.close()
-        fail("GDB did not start", gdb.evidence())
-    return qemu, gdb, out
 
 
 def check_commands(t, build=None):
     """The scripted session: see the module's docstring."""
     arch = t.arch
     build = Path(build) if build else ROOT / "build" / arch
-    regs = ARCH_REGS[arch]
-    consts = kernel_constants(arch)
-    kstack = consts.get("KSTACK_SIZE")
     # A build tree of symlinks: debug.sh records the port in it, and
     # `debug.sh gdb` finds the port there (no GDBPORT), with no other run
     # of the tests sharing the file.
-    tmp = Path(tempfile.mkdtemp(prefix="weft-gdb-"))
-    for name in ("kernel.elf", "user"):
-        os.symlink(build / name, tmp / name)
     port = free_port()
     started = time.monotonic()
-    qemu, gdb, startup = start_session(arch, tmp, port, BOOTARGS, gdb_port_env=False)
+    with tempfile.TemporaryDirectory(prefix="weft-gdb-") as tmpname:
+        tmp = Path(tmpname)
+        for name in ("kernel.elf", "user"):
+            os.symlink(build / name, tmp / name)
+        with debug_session(arch, tmp, port, BOOTARGS, gdb_port_env=False) as (qemu, gdb,
+                                                                               startup):
+            parts = commands_session(t, gdb, startup, arch, build, tmp, port)
+        leftover = (tmp / "gdbport").exists()
+    elapsed = time.monotonic() - started
+    if parts.failed:
+        fail(f"{len(parts.failed)} checks failed: {', '.join(parts.failed)}",
+             ["qemu console (last lines):", *("  | " + x for x in qemu.output()[-15:])])
+    if leftover:
+        fail("debug.sh left its gdbport file behind after QEMU ended")
+    return f"{elapsed:.1f} s"
+
+
+def commands_session(t, gdb, startup, arch, build, tmp, port):
+    """The checks of the commands test, as parts; returns the Parts."""
+    regs = ARCH_REGS[arch]
+    consts = kernel_constants(arch)
+    kstack = consts.get("KSTACK_SIZE")
     parts = Parts(t, gdb)
     facts = {}
     try:
@@ -444,21 +473,7 @@ def check_commands(t, build=None):
         parts.check("constants", lambda: check_constants(gdb, arch, consts))
     except GdbTimeout:
         pass
-    finally:
-        gdb.quit()
-        gdb.close()
-        qemu.close()
-        leftover = (tmp / "gdbport").exists()
-        shutil.rmtree(tmp, ignore_errors=True)
-    elapsed = time.monotonic() - started
-    if parts.failed:
-        fail(f"{len(parts.failed)} checks failed: {', '.join(parts.failed)}",
-             ["qemu console (last lines):", *("  | " + x for x in qemu.output()[-15:])])
-    if leftover:
-        fail("debug.sh left its gdbport file behind after QEMU ended")
-    if elapsed > SESSION_DEADLINE_S:
-        fail(f"the session took {elapsed:.1f} s (limit {SESSION_DEADLINE_S} s)")
-    return f"{elapsed:.1f} s"
+    return parts
 
 
 def check_startup(gdb, out, regs, build, port):
@@ -902,28 +917,25 @@ def check_docs(t, build=None):
         fail(f"docs/gdb.md has no tested GDB commands for {arch}")
     port = free_port()
     started = time.monotonic()
-    qemu, gdb, startup = start_session(arch, None, port, "", qemu_cmd=debug[0],
-                                       gdb_cmd=gdbrun[0])
-    parts = Parts(t, gdb)
-    outputs = []
-    try:
-        parts.check("startup", lambda: expect(not ERROR_PATTERNS.search(startup),
-                                              "errors while GDB started", gdb))
-        for cmd in cmds:
-            if cmd == "quit":
-                break
-            outputs.append((cmd, gdb.run(cmd)))
-        parts.check("no-errors", lambda: doc_errors(gdb, outputs))
-        parts.check("walkthrough", lambda: doc_walkthrough(gdb, arch, outputs))
-        parts.check("user-mode", lambda: doc_user_mode(gdb, outputs))
-        quit_ok = "quit" not in cmds or gdb.quit()
-        parts.check("quit", lambda: expect(quit_ok, "GDB did not end after quit", gdb))
-    except GdbTimeout:
-        pass
-    finally:
-        gdb.quit()
-        gdb.close()
-        qemu.close()
+    with debug_session(arch, None, port, "", qemu_cmd=debug[0],
+                       gdb_cmd=gdbrun[0]) as (qemu, gdb, startup):
+        parts = Parts(t, gdb)
+        outputs = []
+        try:
+            parts.check("startup", lambda: expect(not ERROR_PATTERNS.search(startup),
+                                                  "errors while GDB started", gdb))
+            for cmd in cmds:
+                if cmd == "quit":
+                    break
+                outputs.append((cmd, gdb.run(cmd)))
+            parts.check("no-errors", lambda: doc_errors(gdb, outputs))
+            parts.check("walkthrough", lambda: doc_walkthrough(gdb, arch, outputs))
+            parts.check("user-mode", lambda: doc_user_mode(gdb, outputs))
+            quit_ok = "quit" not in cmds or gdb.quit()
+            parts.check("quit", lambda: expect(quit_ok, "GDB did not end after quit", gdb))
+        except GdbTimeout as e:
+            parts.failed.append("session")
+            t.report("session", "FAIL", f"GDB did not answer: {e}", gdb.evidence())
     elapsed = time.monotonic() - started
     if parts.failed:
         fail(f"{len(parts.failed)} checks failed: {', '.join(parts.failed)}",

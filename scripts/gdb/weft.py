@@ -249,6 +249,9 @@ class Memory:
     def __enter__(self):
         self.port = port()
         self.inferior = gdb.selected_inferior()
+        if self.inferior.pid == 0:
+            raise gdb.GdbError("weft: no machine attached (make debug, then make gdb; "
+                               "or target remote 127.0.0.1:PORT)")
         # Registers first: GDB must not look at code or stacks by physical address.
         self.live = read_live_cpus(self.port) if self.want_live else {}
         self.physical = self.want_physical and _stub_packet("Qqemu.PhyMemMode:1") == "OK"
