@@ -596,7 +596,8 @@ def check_cpus(gdb, regs, facts):
     expect(sorted(rows) == list(range(CPUS)), f"cpus {sorted(rows)}", gdb)
     expect(all(r[3] == "yes" for r in rows.values()), "a CPU is not online", gdb)
     row = rows[facts["cpu"]]
-    current = "idle" if facts["next_is_idle"] else f"tid {facts['next_tid']} (pingpong)"
+    name = "init" if facts["next_tid"] == 1 else "pingpong"
+    current = "idle" if facts["next_is_idle"] else f"tid {facts['next_tid']} ({name})"
     expect(row[4:7] == (current, "kernel", "holds"),
            f"cpu {facts['cpu']}: {row[4:7]}, expected {current}, kernel, holds", gdb)
     for cpu, r in rows.items():
