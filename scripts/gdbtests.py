@@ -406,9 +406,13 @@ def debug_session(arch, build, port, bootargs, qemu_cmd=None, gdb_cmd=None,
     gdb = None
     try:
         if not qemu.wait_listening(QEMU_LISTEN_TIMEOUT_S):
-            fail(f"QEMU's GDB stub is not listening on port {port} after "
-                 f"{QEMU_LISTEN_TIMEOUT_S} s", ["command: " + " ".join(qemu.cmd),
-                                                  *("  | " + x for x in qemu.output()[-20:])])
+            status = qemu.proc.poll()
+            why = (f"{qemu.cmd[0]} {qemu.cmd[1]} exited with status {status} before QEMU "
+                   "listened" if status is not None else
+                   f"QEMU's GDB stub is not listening on port {port} after "
+                   f"{QEMU_LISTEN_TIMEOUT_S} s")
+            fail(why, ["command: " + " ".join(qemu.cmd),
+                       *("  | " + x for x in qemu.output()[-20:])])
         gdb = Gdb(gdb_cmd or [str(DEBUG_SH), "gdb", arch, str(CPUS), MEM, str(build)],
                   gdb_env(port if gdb_port_env else None))
         try:
