@@ -3,7 +3,8 @@
 #   make                  build build/$(ARCH)/kernel.elf
 #   make run              boot it in QEMU (Ctrl-A x quits)
 #   make test             every test, both architectures
-#   make bench            boot-time benchmark
+#   make bench            benchmarks (make trace: the GIL demo's timeline)
+#   make debug / make gdb QEMU halted for GDB / GDB attached to it
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
 
 ARCH ?= riscv64
@@ -41,7 +42,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(wildcard arch/$(ARCH)/*.c) $(wildcard arch/$(ARCH)/*.S)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all kernel run test bench clean format lint deps unit debug gdb
+.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace
 all: kernel
 kernel: $(BUILD)/kernel.elf
 
@@ -86,6 +87,13 @@ debug: deps
 
 gdb:
 	scripts/debug.sh gdb $(ARCH) $(CPUS) $(MEM) $(BUILD)
+
+# The GIL demo under the per-CPU trace: build/trace.json (Perfetto,
+# chrome://tracing) and build/trace.svg (one lane per CPU).
+trace: deps
+	@$(MAKE) --no-print-directory kernel
+	scripts/tracerun.sh $(ARCH) $(if $(filter command line,$(origin CPUS)),$(CPUS),2) \
+		$(MEM) $(BUILD)/kernel.elf build
 
 bench: deps
 	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
