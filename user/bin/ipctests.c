@@ -1,0 +1,1657 @@
+/*
+ * ipctests: the in-guest tests of message passing (kernel/ipc.c).
+ *
+ *   ipctests             run every case
+ *   ipctests name...     run only the named cases
+ *
+ * Output as usertests: "PASS name" or "FAIL name: reason" per case, then
+ * "N passed, N failed"; the exit status is 0 only if no case failed. Every
+ * case runs in a forked child under a watchdog, so a case that hangs in a
+ * rendezvous nobody comes to, or crashes, fails alone.
+ *
+ * Most cases need a peer: helper children forked by the case, with a role
+ * ("server", "client 3"). A helper that finds something wrong prints
+ * "ipctests: case: role: reason" and exits with HELPER_FAILED; the case
+ * then fails naming that helper. Order matters in a rendezvous (the first
+ * to arrive blocks, the second moves the message), so cases that care
+ * start one side, wait until ps() shows it blocked, then start the other.
+ *
+ * The last case, no_leaks, runs in the runner: the free pages and the IPC
+ * objects alive must be exactly what they were before the first case.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weft.h"
+#include "weft_ipc.h"
+
+/* Time a case may take before the watchdog kills it. The stress case gets
+ * far longer: with 4 CPUs on a 2-core host, a CPU holding the big kernel
+ * lock is often descheduled by the host while the others spin, and its
+ * 40,000 calls have taken minutes (seconds with 1 CPU). */
+#define CASE_TIMEOUT_MS 60000
+#define STRESS_TIMEOUT_MS 900000
+#define CASE_REPORTED 1
+#define HELPER_FAILED 3
+#define PAGE_BYTES 4096ul
+#define POLL_MS 2
+#define BLOCK_WAIT_MS 10000
+#define SETTLE_MAX_MS 3000
+#define PS_MAX 64
+
+/* The last page of the address space: far above any user mapping. */
+#define TOP_PAGE (-PAGE_BYTES)
+
+static const char *current_case;
+static const char *role; /* set in helper children only */
+
+/* ---- reporting ----------------------------------------------------------- */
+
+/* In a case: the FAIL line. In a helper: a line for the case to point at. */
+static _Noreturn void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (role)
+		printf("ipctests: %s: %s: ", current_case, role);
+	else
+		printf("FAIL %s: ", current_case);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (role)
+		_exit(HELPER_FAILED);
+	exit(CASE_REPORTED);
+}
+
+#define CHECK(cond, ...)                   \
+	do {                               \
+		if (!(cond))               \
+			fail(__VA_ARGS__); \
+	} while (0)
+
+static const char *result_text(long r, char *buf, size_t len)
+{
+	if (r < 0 && r >= -4095)
+		snprintf(buf, len, "%ld (%s)", r, error_name((int)r));
+	else
+		snprintf(buf, len, "%ld", r);
+	return buf;
+}
+
+static void expect(long got, long want, const char *what)
+{
+	char g[48], w[48];
+
+	if (got != want)
+		fail("%s returned %s, expected %s", what, result_text(got, g, sizeof(g)),
+		     result_text(want, w, sizeof(w)));
+}
+
+/* A result that must be a handle (or a count, or bits): not an error. */
+static long ok(long got, const char *what)
+{
+	char g[48];
+
+	if (got < 0)
+		fail("%s returned %s", what, result_text(got, g, sizeof(g)));
+	return got;
+}
+
+/* ---- system calls without a libweft wrapper ------------------------------ */
+
+static unsigned long page_map(size_t len)
+{
+	long addr = syscall6(SYS_mmap, (long)len, 0, 0, 0, 0, 0);
+
+	CHECK(addr > 0, "mmap(%lu) failed: %ld", (unsigned long)len, addr);
+	return (unsigned long)addr;
+}
+
+static void page_unmap(unsigned long addr, size_t len)
+{
+	expect(syscall6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0), 0, "munmap");
+}
+
+static long cpu_pin(int cpu)
+{
+	return syscall6(SYS_cpu_pin, cpu, 0, 0, 0, 0, 0);
+}
+
+static int cpus_online(void)
+{
+	return (int)(syscall6(SYS_cpu_info, 0, 0, 0, 0, 0, 0) & 0xffff);
+}
+
+static int cpu_now(void)
+{
+	return (int)((syscall6(SYS_cpu_info, 0, 0, 0, 0, 0, 0) >> 16) & 0xffff);
+}
+
+/* An address that was mapped a moment ago and no longer is. */
+static unsigned long unmapped_page(void)
+{
+	unsigned long addr = page_map(PAGE_BYTES);
+
+	page_unmap(addr, PAGE_BYTES);
+	return addr;
+}
+
+/* A mapped page followed by an unmapped one: its end is a cliff edge. */
+static unsigned long page_before_hole(void)
+{
+	unsigned long addr = page_map(2 * PAGE_BYTES);
+
+	page_unmap(addr + PAGE_BYTES, PAGE_BYTES);
+	return addr;
+}
+
+static struct mem_info mem_now(void)
+{
+	struct mem_info info;
+
+	expect(meminfo(&info), 0, "meminfo");
+	return info;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+/* An ext that sends nothing and receives nothing: note send_handle, which
+ * must be IPC_NO_HANDLE, since 0 is a valid handle. */
+static struct ipc_ext ext_empty(void)
+{
+	return (struct ipc_ext){ .send_handle = IPC_NO_HANDLE, .recv_handle = IPC_NO_HANDLE };
+}
+
+static struct ipc_msg msg_of(unsigned long label, unsigned long a, unsigned long b, unsigned long c,
+			     unsigned long d)
+{
+	return (struct ipc_msg){ .label = label, .w = { a, b, c, d } };
+}
+
+static void expect_msg(const struct ipc_msg *got, const struct ipc_msg *want, const char *what)
+{
+	CHECK(got->label == want->label, "%s: label 0x%lx, expected 0x%lx", what, got->label,
+	      want->label);
+	for (int i = 0; i < IPC_WORDS; i++)
+		CHECK(got->w[i] == want->w[i], "%s: word %d is 0x%lx, expected 0x%lx", what, i,
+		      got->w[i], want->w[i]);
+}
+
+/* The byte at offset i of a test buffer; `seed` tells buffers apart. */
+static unsigned char pattern(unsigned long seed, size_t i)
+{
+	return (unsigned char)(seed * 131 + i * 7 + (i >> 8) * 29 + 1);
+}
+
+static void fill(unsigned char *buf, size_t len, unsigned long seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern(seed, i);
+}
+
+static void expect_pattern(const unsigned char *buf, size_t len, unsigned long seed,
+			   const char *what)
+{
+	for (size_t i = 0; i < len; i++)
+		CHECK(buf[i] == pattern(seed, i), "%s: byte %lu is 0x%02x, expected 0x%02x", what,
+		      (unsigned long)i, buf[i], pattern(seed, i));
+}
+
+/* A registry name no other case (or run) uses at the same time. */
+static const char *unique_name(const char *what)
+{
+	static char name[IPC_NAME_MAX];
+
+	snprintf(name, sizeof(name), "ipct.%s.%d", what, getpid());
+	return name;
+}
+
+/* ---- helper processes ---------------------------------------------------- */
+
+/* Forks a helper that runs fn(arg) in the role `who`, then exits with 0. */
+static int spawn(const char *who, void (*fn)(long), long arg)
+{
+	fflush(stdout);
+	int pid = fork();
+	if (pid == 0) {
+		role = who;
+		fn(arg);
+		_exit(0);
+	}
+	CHECK(pid > 0, "fork for the %s returned %ld", who, (long)pid);
+	return pid;
+}
+
+static int status_of(int pid, const char *who)
+{
+	int status;
+
+	CHECK(wait(pid, &status) == pid, "lost the %s (pid %d)", who, pid);
+	return status;
+}
+
+static void expect_helper_ok(int pid, const char *who)
+{
+	int status = status_of(pid, who);
+	char text[64];
+
+	if (status == WAIT_STATUS(WAIT_EXITED, HELPER_FAILED))
+		fail("the %s failed (its line is above)", who);
+	status_describe(status, text, sizeof(text));
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "the %s %s", who, text);
+}
+
+static void expect_killed(int pid, const char *who)
+{
+	int status = status_of(pid, who);
+	char text[64];
+
+	status_describe(status, text, sizeof(text));
+	CHECK(WAIT_HOW(status) == WAIT_KILLED, "the %s %s, expected killed", who, text);
+}
+
+static int proc_state(int pid)
+{
+	static struct proc_info procs[PS_MAX];
+	int n = ps(procs, PS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (procs[i].pid == pid)
+			return procs[i].state;
+	return 0;
+}
+
+/* Waits until every thread of `pid` is blocked (in a rendezvous, here). */
+static void wait_blocked(int pid, const char *who)
+{
+	for (int ms = 0; ms < BLOCK_WAIT_MS; ms += POLL_MS) {
+		int state = proc_state(pid);
+		CHECK(state != 0 && state != PROC_ZOMBIE, "the %s ended before it blocked", who);
+		if (state == PROC_SLEEPING)
+			return;
+		sleep_ms(POLL_MS);
+	}
+	fail("the %s did not block within %d ms", who, BLOCK_WAIT_MS);
+}
+
+/* Waits (polling, so a dead helper cannot hang the case) until every bit
+ * of `want` has been signalled on notification n; other bits are kept. */
+static void await_bits(int n, unsigned long want, unsigned long *seen, const char *what)
+{
+	for (int ms = 0; (*seen & want) != want; ms += POLL_MS) {
+		CHECK(ms < BLOCK_WAIT_MS, "%s: not signalled within %d ms", what, BLOCK_WAIT_MS);
+		long bits = notify_wait(n, NOTIFY_NONBLOCK);
+		if (bits == -EAGAIN) {
+			sleep_ms(POLL_MS);
+			continue;
+		}
+		*seen |= (unsigned long)ok(bits, "notify_wait");
+	}
+	*seen &= ~want;
+}
+
+/* A helper that must not go on: blocks on a notification nobody signals. */
+static _Noreturn void block_forever(void)
+{
+	int never = notify_create();
+
+	for (;;)
+		notify_wait(never, 0);
+}
+
+/* ---- errors: bad handles ------------------------------------------------- */
+
+/* Every operation on handle h must answer -EBADF. */
+static void expect_all_ebadf(long h, const char *what)
+{
+	char w[64];
+	struct ipc_msg m = msg_of(1, 2, 3, 4, 5);
+
+	snprintf(w, sizeof(w), "ipc_send(%s)", what);
+	expect(ipc_send((int)h, &m, NULL), -EBADF, w);
+	snprintf(w, sizeof(w), "ipc_try_send(%s)", what);
+	expect(ipc_try_send((int)h, &m, NULL), -EBADF, w);
+	snprintf(w, sizeof(w), "ipc_recv(%s)", what);
+	expect(ipc_recv((int)h, &m, NULL), -EBADF, w);
+	snprintf(w, sizeof(w), "ipc_try_recv(%s)", what);
+	expect(ipc_try_recv((int)h, &m, NULL), -EBADF, w);
+	snprintf(w, sizeof(w), "ipc_call(%s)", what);
+	expect(ipc_call((int)h, &m, NULL), -EBADF, w);
+	snprintf(w, sizeof(w), "ipc_reply_recv(%s)", what);
+	expect(ipc_reply_recv((int)h, &m, NULL), -EBADF, w);
+	snprintf(w, sizeof(w), "handle_close(%s)", what);
+	expect(handle_close((int)h), -EBADF, w);
+	snprintf(w, sizeof(w), "handle_mint(%s)", what);
+	expect(handle_mint((int)h, 1), -EBADF, w);
+	snprintf(w, sizeof(w), "notify_signal(%s)", what);
+	expect(notify_signal((int)h, 1), -EBADF, w);
+	snprintf(w, sizeof(w), "notify_wait(%s)", what);
+	expect(notify_wait((int)h, 0), -EBADF, w);
+	snprintf(w, sizeof(w), "notify_wait(%s, NONBLOCK)", what);
+	expect(notify_wait((int)h, NOTIFY_NONBLOCK), -EBADF, w);
+	snprintf(w, sizeof(w), "ipc_register(%s)", what);
+	expect(ipc_register(unique_name("bad"), (int)h), -EBADF, w);
+}
+
+static void case_bad_handle_ebadf(void)
+{
+	static const int bad[] = { -1, -1000, HANDLE_MAX, HANDLE_MAX + 1, 0x7fffffff, -0x7fffffff };
+	char what[32];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(what, sizeof(what), "%d", bad[i]);
+		expect_all_ebadf(bad[i], what);
+	}
+	/* A slot inside the table that was never used. */
+	expect_all_ebadf(HANDLE_MAX - 1, "an unused slot");
+}
+
+static void case_closed_handle_ebadf(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+
+	expect(handle_close(e), 0, "handle_close(endpoint)");
+	expect(handle_close(n), 0, "handle_close(notification)");
+	expect_all_ebadf(e, "a closed endpoint handle");
+	expect_all_ebadf(n, "a closed notification handle");
+}
+
+static void case_wrong_type_ebadf(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+
+	expect(ipc_send(n, &m, NULL), -EBADF, "ipc_send(notification)");
+	expect(ipc_try_send(n, &m, NULL), -EBADF, "ipc_try_send(notification)");
+	expect(ipc_recv(n, &m, NULL), -EBADF, "ipc_recv(notification)");
+	expect(ipc_try_recv(n, &m, NULL), -EBADF, "ipc_try_recv(notification)");
+	expect(ipc_call(n, &m, NULL), -EBADF, "ipc_call(notification)");
+	expect(ipc_reply_recv(n, &m, NULL), -EBADF, "ipc_reply_recv(notification)");
+	expect(handle_mint(n, 7), -EBADF, "handle_mint(notification)");
+	expect(ipc_register(unique_name("type"), n), -EBADF, "ipc_register(notification)");
+	expect(notify_signal(e, 1), -EBADF, "notify_signal(endpoint)");
+	expect(notify_wait(e, 0), -EBADF, "notify_wait(endpoint)");
+	expect(notify_wait(e, NOTIFY_NONBLOCK), -EBADF, "notify_wait(endpoint, NONBLOCK)");
+
+	/* A bad handle to pass along is refused before anything moves. */
+	struct ipc_ext x = ext_empty();
+	x.send_handle = HANDLE_MAX - 1;
+	expect(ipc_try_send(e, &m, &x), -EBADF, "ipc_try_send passing an unused handle");
+	x.send_handle = HANDLE_MAX;
+	expect(ipc_try_send(e, &m, &x), -EBADF, "ipc_try_send passing handle HANDLE_MAX");
+	/* The objects themselves are fine. */
+	expect(ipc_try_send(e, &m, NULL), -EAGAIN, "ipc_try_send(endpoint)");
+	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN, "notify_wait(notification, NONBLOCK)");
+}
+
+/* ---- errors: bad pointers and sizes -------------------------------------- */
+
+static void case_bad_ext_efault(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	unsigned long edge = page_before_hole() + PAGE_BYTES - sizeof(struct ipc_ext) / 2;
+	const struct {
+		unsigned long addr;
+		const char *what;
+	} bad[] = {
+		{ unmapped_page(), "an unmapped ext" },
+		{ TOP_PAGE, "an ext in the kernel half" },
+		{ edge, "an ext across the end of a mapping" },
+		{ 1, "ext at address 1" },
+	};
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	char w[80];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ipc_ext *x = (struct ipc_ext *)bad[i].addr;
+		snprintf(w, sizeof(w), "ipc_try_send with %s", bad[i].what);
+		expect(ipc_try_send(e, &m, x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_try_recv with %s", bad[i].what);
+		expect(ipc_try_recv(e, &m, x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_send with %s", bad[i].what);
+		expect(ipc_send(e, &m, x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_recv with %s", bad[i].what);
+		expect(ipc_recv(e, &m, x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_call with %s", bad[i].what);
+		expect(ipc_call(e, &m, x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_reply_recv with %s", bad[i].what);
+		expect(ipc_reply_recv(e, &m, x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_reply with %s", bad[i].what);
+		expect(ipc_reply(&m, x), -EFAULT, w);
+	}
+}
+
+static void case_bad_send_buffer_efault(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	unsigned long cliff = page_before_hole() + PAGE_BYTES;
+	const struct {
+		unsigned long addr;
+		unsigned long len;
+		const char *what;
+	} bad[] = {
+		{ unmapped_page(), 16, "an unmapped buffer" },
+		{ TOP_PAGE, 16, "a buffer in the kernel half" },
+		{ cliff - 8, 16, "a buffer across the end of a mapping" },
+		{ 0, 1, "a NULL buffer of 1 byte" },
+		{ cliff - PAGE_BYTES + 1, PAGE_BYTES, "4096 bytes ending 1 byte past a mapping" },
+	};
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	char w[96];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ipc_ext x = ext_empty();
+		x.send_buf = (const void *)bad[i].addr;
+		x.send_len = bad[i].len;
+		long want = -EFAULT;
+		snprintf(w, sizeof(w), "ipc_try_send with %s", bad[i].what);
+		expect(ipc_try_send(e, &m, &x), want, w);
+		snprintf(w, sizeof(w), "ipc_send with %s", bad[i].what);
+		expect(ipc_send(e, &m, &x), want, w);
+		snprintf(w, sizeof(w), "ipc_call with %s", bad[i].what);
+		expect(ipc_call(e, &m, &x), want, w);
+		snprintf(w, sizeof(w), "ipc_reply with %s", bad[i].what);
+		expect(ipc_reply(&m, &x), want, w);
+	}
+	/* The controls: the same calls with good buffers pass the checks. */
+	struct ipc_ext x = ext_empty();
+	x.send_buf = (const void *)(cliff - 16);
+	x.send_len = 16;
+	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send with the last 16 bytes of a page");
+	x.send_buf = NULL;
+	x.send_len = 0;
+	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send with no buffer");
+	x.send_buf = (const void *)case_bad_send_buffer_efault; /* text is readable */
+	x.send_len = 64;
+	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send from read-only text");
+}
+
+static void case_bad_recv_buffer_efault(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	unsigned long cliff = page_before_hole() + PAGE_BYTES;
+	const struct {
+		unsigned long addr;
+		const char *what;
+	} bad[] = {
+		{ unmapped_page(), "an unmapped buffer" },
+		{ TOP_PAGE, "a buffer in the kernel half" },
+		{ cliff - 8, "a buffer across the end of a mapping" },
+		{ (unsigned long)case_bad_recv_buffer_efault, "a buffer in read-only text" },
+		{ 0, "a NULL buffer" },
+	};
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	char w[96];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ipc_ext x = ext_empty();
+		x.recv_buf = (void *)bad[i].addr;
+		x.recv_cap = 16;
+		snprintf(w, sizeof(w), "ipc_try_recv into %s", bad[i].what);
+		expect(ipc_try_recv(e, &m, &x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_recv into %s", bad[i].what);
+		expect(ipc_recv(e, &m, &x), -EFAULT, w);
+		snprintf(w, sizeof(w), "ipc_reply_recv into %s", bad[i].what);
+		expect(ipc_reply_recv(e, &m, &x), -EFAULT, w);
+		/* A caller's reply buffer is checked before the call goes out. */
+		snprintf(w, sizeof(w), "ipc_call with its reply going into %s", bad[i].what);
+		expect(ipc_call(e, &m, &x), -EFAULT, w);
+	}
+	struct ipc_ext x = ext_empty();
+	x.recv_buf = (void *)(cliff - 16);
+	x.recv_cap = 16;
+	expect(ipc_try_recv(e, &m, &x), -EAGAIN, "ipc_try_recv into the last 16 bytes of a page");
+}
+
+static void case_oversized_buffer_emsgsize(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	unsigned char *buf = (unsigned char *)page_map(2 * PAGE_BYTES);
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
+
+	x.send_buf = buf;
+	x.send_len = IPC_BUF_MAX + 1;
+	expect(ipc_try_send(e, &m, &x), -EMSGSIZE, "ipc_try_send of IPC_BUF_MAX + 1 bytes");
+	expect(ipc_send(e, &m, &x), -EMSGSIZE, "ipc_send of IPC_BUF_MAX + 1 bytes");
+	expect(ipc_call(e, &m, &x), -EMSGSIZE, "ipc_call of IPC_BUF_MAX + 1 bytes");
+	expect(ipc_reply(&m, &x), -EMSGSIZE, "ipc_reply of IPC_BUF_MAX + 1 bytes");
+	expect(ipc_reply_recv(e, &m, &x), -EMSGSIZE, "ipc_reply_recv of IPC_BUF_MAX + 1 bytes");
+	x.send_len = ~0ul;
+	expect(ipc_try_send(e, &m, &x), -EMSGSIZE, "ipc_try_send of ~0 bytes");
+	x.send_len = IPC_BUF_MAX;
+	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send of exactly IPC_BUF_MAX bytes");
+}
+
+static void case_nothing_there_eagain(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+
+	expect(ipc_try_send(e, &m, NULL), -EAGAIN, "ipc_try_send with no receiver");
+	expect(ipc_try_recv(e, &m, NULL), -EAGAIN, "ipc_try_recv with no sender");
+	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN, "notify_wait(NONBLOCK) with no bits");
+	expect(notify_signal(n, 0), 0, "notify_signal(0)");
+	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
+	       "notify_wait(NONBLOCK) after signalling 0");
+	/* Bit 63 is not a notification bit: signalling only it sets nothing. */
+	expect(notify_signal(n, 1ul << 63), 0, "notify_signal(bit 63)");
+	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
+	       "notify_wait(NONBLOCK) after signalling bit 63");
+	/* A try does not leave anything behind: still nobody there. */
+	expect(ipc_try_recv(e, &m, NULL), -EAGAIN, "ipc_try_recv after a failed try_send");
+}
+
+static void case_registry_errors(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int e2 = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	char name[IPC_NAME_MAX], too_long[IPC_NAME_MAX + 8];
+
+	snprintf(name, sizeof(name), "%s", unique_name("reg"));
+	expect(ipc_register(name, e), 0, "ipc_register");
+	expect(ipc_register(name, e2), -EEXIST, "ipc_register of a taken name");
+	expect(ipc_register(name, e), -EEXIST, "ipc_register of the same name twice");
+	expect(ipc_lookup(unique_name("nobody")), -ENOENT, "ipc_lookup of an unknown name");
+	expect(ipc_register("", e2), -EINVAL, "ipc_register of an empty name");
+	memset(too_long, 'x', sizeof(too_long) - 1);
+	too_long[sizeof(too_long) - 1] = '\0';
+	expect(ipc_register(too_long, e2), -EINVAL, "ipc_register of a name too long");
+	expect(ipc_lookup(too_long), -EINVAL, "ipc_lookup of a name too long");
+	expect(ipc_register((const char *)unmapped_page(), e2), -EFAULT,
+	       "ipc_register with an unmapped name");
+	expect(ipc_lookup((const char *)TOP_PAGE), -EFAULT, "ipc_lookup with a kernel address");
+	expect(ipc_register(unique_name("regn"), n), -EBADF, "ipc_register(notification)");
+
+	/* The name works, and holds the endpoint without our handles. */
+	int h = (int)ok(ipc_lookup(name), "ipc_lookup");
+	CHECK(h != e, "ipc_lookup returned the registering handle %d itself", h);
+	expect(handle_close(h), 0, "handle_close(looked up)");
+	expect(handle_close(e), 0, "handle_close(registered)");
+	h = (int)ok(ipc_lookup(name), "ipc_lookup after closing every handle");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	expect(ipc_try_send(h, &m, NULL), -EAGAIN, "ipc_try_send to the registered endpoint");
+}
+
+static void case_reply_without_call_einval(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+
+	expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply with nothing received");
+
+	/* A plain send is not a call: nobody waits for a reply. */
+	m = msg_of(2, 0, 0, 0, 0);
+	int sender = fork();
+	if (sender == 0) {
+		role = "sender";
+		expect(ipc_send(e, &m, NULL), 0, "ipc_send");
+		_exit(0);
+	}
+	CHECK(sender > 0, "fork failed");
+	expect(ipc_recv(e, &m, NULL), 0, "ipc_recv of a send");
+	expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply to a plain send");
+	expect_helper_ok(sender, "sender");
+
+	/* A call owes one reply, not two. */
+	fflush(stdout);
+	int caller = fork();
+	if (caller == 0) {
+		role = "caller";
+		m = msg_of(3, 0, 0, 0, 0);
+		expect(ipc_call(e, &m, NULL), 0, "ipc_call");
+		CHECK(m.label == 4, "reply label %lu, expected 4", m.label);
+		_exit(0);
+	}
+	CHECK(caller > 0, "fork failed");
+	expect(ipc_recv(e, &m, NULL), 0, "ipc_recv of a call");
+	m.label = 4;
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply to the call");
+	expect(ipc_reply(&m, NULL), -EINVAL, "a second ipc_reply to the same call");
+	expect_helper_ok(caller, "caller");
+}
+
+/* ---- what arrives -------------------------------------------------------- */
+
+static int shared_ep; /* the endpoint a case creates before forking helpers */
+
+/* Values with every bit pattern a careless copy could damage. */
+static const struct ipc_msg request_words[] = {
+	{ .label = 0, .w = { 0, 0, 0, 0 } },
+	{ .label = ~0ul, .w = { ~0ul, 0x8000000000000000ul, 0x0123456789abcdeful, 1 } },
+	{ .label = 0x5a5a5a5a5a5a5a5aul, .w = { 0xa5a5a5a5a5a5a5a5ul, 2, 3, ~0ul - 1 } },
+};
+static const struct ipc_msg reply_words[] = {
+	{ .label = 0xfedcba9876543210ul, .w = { 11, 22, 33, 44 } },
+	{ .label = 0, .w = { 0, ~0ul, 0, ~0ul } },
+	{ .label = 1, .w = { 0x7fffffffffffffful, 0x1ul << 40, 5, 6 } },
+};
+#define WORD_ROUNDS (sizeof(request_words) / sizeof(request_words[0]))
+
+static void words_server(long unused)
+{
+	struct ipc_msg m;
+
+	(void)unused;
+	for (size_t i = 0; i < WORD_ROUNDS; i++) {
+		expect(i == 0 ? ipc_recv(shared_ep, &m, NULL) : ipc_reply_recv(shared_ep, &m, NULL),
+		       0, "receive");
+		expect_msg(&m, &request_words[i], "request");
+		CHECK(m.badge == 0, "badge %lu through an unminted handle", m.badge);
+		m = reply_words[i];
+	}
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+}
+
+static void words_client(long unused)
+{
+	(void)unused;
+	for (size_t i = 0; i < WORD_ROUNDS; i++) {
+		struct ipc_msg m = request_words[i];
+		expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
+		expect_msg(&m, &reply_words[i], "reply");
+		CHECK(m.badge == 0, "a reply carried badge %lu", m.badge);
+	}
+}
+
+/* Starts `first`, waits until it blocks, then starts `second`. */
+static void run_pair(const char *first_role, void (*first)(long), const char *second_role,
+		     void (*second)(long), long arg)
+{
+	int a = spawn(first_role, first, arg);
+	wait_blocked(a, first_role);
+	int b = spawn(second_role, second, arg);
+	expect_helper_ok(b, second_role);
+	expect_helper_ok(a, first_role);
+}
+
+static void case_label_and_words_intact(void)
+{
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	run_pair("server", words_server, "client", words_client, 0);
+	run_pair("client", words_client, "server", words_server, 0);
+}
+
+static const unsigned long badges[] = { 0, 1, 0xdeadbeef, ~0ul, 0x8000000000000000ul, 77 };
+#define BADGE_COUNT (sizeof(badges) / sizeof(badges[0]))
+
+static void badge_server(long unused)
+{
+	struct ipc_msg m;
+
+	(void)unused;
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	for (size_t i = 0;; i++) {
+		CHECK(m.label == i, "message %lu arrived as number %lu", m.label, (unsigned long)i);
+		CHECK(m.badge == badges[i], "message %lu: badge 0x%lx, expected 0x%lx",
+		      (unsigned long)i, m.badge, badges[i]);
+		m.w[0] = m.badge;
+		if (i == BADGE_COUNT - 1)
+			break;
+		expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv");
+	}
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+}
+
+static void case_badges_from_minted_handles(void)
+{
+	int h[BADGE_COUNT];
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	h[0] = shared_ep;
+	for (size_t i = 1; i < BADGE_COUNT - 1; i++)
+		h[i] = (int)ok(handle_mint(shared_ep, badges[i]), "handle_mint");
+	/* Minting from a minted handle gives the new badge, not the old. */
+	h[BADGE_COUNT - 1] = (int)ok(handle_mint(h[2], badges[BADGE_COUNT - 1]), "re-mint");
+	int server = spawn("server", badge_server, 0);
+	for (size_t i = 0; i < BADGE_COUNT; i++) {
+		struct ipc_msg m = msg_of(i, 0, 0, 0, 0);
+		expect(ipc_call(h[i], &m, NULL), 0, "ipc_call");
+		CHECK(m.w[0] == badges[i], "the server saw badge 0x%lx, expected 0x%lx", m.w[0],
+		      badges[i]);
+		CHECK(m.badge == 0, "the reply carried badge 0x%lx", m.badge);
+	}
+	expect_helper_ok(server, "server");
+}
+
+static unsigned char big_buf[IPC_BUF_MAX + 64];
+
+#define SEED_REQUEST 3
+#define SEED_REPLY 5
+#define GUARD_BYTE 0xa5
+
+static void buffer_server(long unused)
+{
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	memset(big_buf, GUARD_BYTE, sizeof(big_buf));
+	x.recv_buf = big_buf;
+	x.recv_cap = sizeof(big_buf);
+	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
+	CHECK(x.recv_len == IPC_BUF_MAX, "recv_len %lu, expected %d", x.recv_len, IPC_BUF_MAX);
+	CHECK(x.recv_handle == IPC_NO_HANDLE, "recv_handle %d with no handle sent", x.recv_handle);
+	expect_pattern(big_buf, IPC_BUF_MAX, SEED_REQUEST, "request buffer");
+	for (size_t i = IPC_BUF_MAX; i < sizeof(big_buf); i++)
+		CHECK(big_buf[i] == GUARD_BYTE, "byte %lu past the message was written",
+		      (unsigned long)i);
+	fill(big_buf, IPC_BUF_MAX, SEED_REPLY);
+	x = ext_empty();
+	x.send_buf = big_buf;
+	x.send_len = IPC_BUF_MAX;
+	m.label = 2;
+	expect(ipc_reply(&m, &x), 0, "ipc_reply");
+}
+
+static void buffer_client(long unused)
+{
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	static unsigned char reply[IPC_BUF_MAX];
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	fill(big_buf, IPC_BUF_MAX, SEED_REQUEST);
+	x.send_buf = big_buf;
+	x.send_len = IPC_BUF_MAX;
+	x.recv_buf = reply;
+	x.recv_cap = sizeof(reply);
+	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call");
+	CHECK(m.label == 2, "reply label %lu", m.label);
+	CHECK(x.recv_len == IPC_BUF_MAX, "reply recv_len %lu, expected %d", x.recv_len,
+	      IPC_BUF_MAX);
+	expect_pattern(reply, IPC_BUF_MAX, SEED_REPLY, "reply buffer");
+	/* The request buffer is the caller's own: the call must not touch it. */
+	expect_pattern(big_buf, IPC_BUF_MAX, SEED_REQUEST, "the caller's request buffer");
+}
+
+static void case_buffer_4k_intact(void)
+{
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	run_pair("server", buffer_server, "client", buffer_client, 0);
+	run_pair("client", buffer_client, "server", buffer_server, 0);
+}
+
+#define TRUNC_SENT 1000
+#define TRUNC_CAP 100
+
+static void truncating_receiver(long unused)
+{
+	static unsigned char buf[2 * TRUNC_CAP];
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	memset(buf, GUARD_BYTE, sizeof(buf));
+	x.recv_buf = buf;
+	x.recv_cap = TRUNC_CAP;
+	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
+	CHECK(x.recv_len == TRUNC_SENT, "recv_len %lu, expected the full %d", x.recv_len,
+	      TRUNC_SENT);
+	expect_pattern(buf, TRUNC_CAP, SEED_REQUEST, "the first recv_cap bytes");
+	for (size_t i = TRUNC_CAP; i < sizeof(buf); i++)
+		CHECK(buf[i] == GUARD_BYTE, "byte %lu past recv_cap was written", (unsigned long)i);
+	CHECK(m.label == 9 && m.w[3] == 99, "the words did not survive the truncation");
+
+	/* recv_cap 0: the length is reported and nothing is copied. */
+	memset(buf, GUARD_BYTE, sizeof(buf));
+	x = ext_empty();
+	x.recv_buf = buf;
+	x.recv_cap = 0;
+	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv with recv_cap 0");
+	CHECK(x.recv_len == TRUNC_SENT, "recv_len %lu with recv_cap 0", x.recv_len);
+	CHECK(buf[0] == GUARD_BYTE, "recv_cap 0, yet byte 0 was written");
+
+	/* No ext at all: the words still arrive. */
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv without an ext");
+	CHECK(m.label == 9 && m.w[3] == 99, "the words did not arrive without an ext");
+}
+
+static void truncated_sender(long unused)
+{
+	static unsigned char buf[TRUNC_SENT];
+	struct ipc_msg m = msg_of(9, 0, 0, 0, 99);
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	fill(buf, sizeof(buf), SEED_REQUEST);
+	x.send_buf = buf;
+	x.send_len = sizeof(buf);
+	for (int i = 0; i < 3; i++) {
+		expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send");
+		CHECK(x.recv_len == 0 && x.recv_handle == IPC_NO_HANDLE,
+		      "a plain send wrote its sender's ext: recv_len %lu", x.recv_len);
+	}
+}
+
+static void case_buffer_truncated_to_recv_cap(void)
+{
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	run_pair("receiver", truncating_receiver, "sender", truncated_sender, 0);
+	run_pair("sender", truncated_sender, "receiver", truncating_receiver, 0);
+}
+
+/* ---- handles ------------------------------------------------------------- */
+
+#define TRANSFER_BADGE 55
+#define TRANSFER_BIT 0x10
+
+static int shared_notification;
+
+/* Receives a notification handle and a badged endpoint handle, proves it
+ * can use both, and sends on the endpoint. */
+static void transfer_server(long unused)
+{
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
+	int n = x.recv_handle;
+	CHECK(n >= 0 && n < HANDLE_MAX, "recv_handle %d for a passed notification", n);
+	expect(notify_signal(n, TRANSFER_BIT), 0, "notify_signal through the received handle");
+	m.label = 1;
+	expect(ipc_reply_recv(shared_ep, &m, &x), 0, "ipc_reply_recv");
+	int back = x.recv_handle;
+	CHECK(back >= 0 && back < HANDLE_MAX && back != n, "recv_handle %d for a passed endpoint",
+	      back);
+	m.label = 2;
+	expect(ipc_reply_recv(shared_ep, &m, &x), 0, "ipc_reply_recv");
+	CHECK(x.recv_handle == IPC_NO_HANDLE, "recv_handle %d with no handle passed",
+	      x.recv_handle);
+	m.label = 3;
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	/* The received endpoint handle carries its badge along. */
+	m = msg_of(42, 0, 0, 0, 0);
+	expect(ipc_send(back, &m, NULL), 0, "ipc_send through the received endpoint handle");
+}
+
+static void case_handle_transfer(void)
+{
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	int back = (int)ok(endpoint_create(), "endpoint_create");
+	int back_badged = (int)ok(handle_mint(back, TRANSFER_BADGE), "handle_mint");
+	unsigned long objects = mem_now().ipc_objects;
+	int server = spawn("server", transfer_server, 0);
+	struct ipc_msg m = msg_of(0, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
+
+	wait_blocked(server, "server");
+	x.send_handle = n;
+	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing a notification");
+	CHECK(m.label == 1, "reply label %lu", m.label);
+	CHECK(x.recv_handle == IPC_NO_HANDLE, "the reply handed back handle %d", x.recv_handle);
+	/* Our handle still works, and names the object the server signalled. */
+	expect(notify_wait(n, NOTIFY_NONBLOCK), TRANSFER_BIT, "notify_wait on the passed handle");
+	x.send_handle = back_badged;
+	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing a badged endpoint");
+	x.send_handle = IPC_NO_HANDLE;
+	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing nothing");
+	CHECK(m.label == 3, "reply label %lu", m.label);
+	expect(ipc_recv(back, &m, NULL), 0, "ipc_recv of the server's send");
+	CHECK(m.label == 42, "label %lu through the passed endpoint", m.label);
+	CHECK(m.badge == TRANSFER_BADGE, "badge %lu through the passed endpoint, expected %d",
+	      m.badge, TRANSFER_BADGE);
+	expect_helper_ok(server, "server");
+	CHECK(mem_now().ipc_objects == objects,
+	      "passing handles changed the objects alive: %lu, was %lu", mem_now().ipc_objects,
+	      objects);
+	expect(handle_close(back_badged), 0, "handle_close of the passed handle");
+	expect(notify_signal(n, 1), 0, "notify_signal after the transfer");
+}
+
+static void inheriting_child(long unused)
+{
+	struct ipc_msg m = msg_of(0x1234, 5, 6, 7, 8);
+
+	(void)unused;
+	expect(notify_signal(shared_notification, 0x8), 0, "notify_signal(inherited)");
+	expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send(inherited)");
+	/* Closing our copy must not touch the parent's. */
+	expect(handle_close(shared_ep), 0, "handle_close(inherited)");
+	expect(handle_close(shared_notification), 0, "handle_close(inherited)");
+}
+
+static void case_handles_inherited_by_fork(void)
+{
+	struct ipc_msg m;
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	int child = spawn("child", inheriting_child, 0);
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	struct ipc_msg want = msg_of(0x1234, 5, 6, 7, 8);
+	expect_msg(&m, &want, "the child's message");
+	expect_helper_ok(child, "child");
+	expect(notify_wait(shared_notification, 0), 0x8, "notify_wait");
+	expect(ipc_try_send(shared_ep, &m, NULL), -EAGAIN, "ipc_try_send after the child closed");
+	expect(notify_signal(shared_notification, 1), 0, "notify_signal after the child closed");
+}
+
+static void case_handle_table_full(void)
+{
+	int h[HANDLE_MAX];
+	int count = 0;
+	unsigned long objects = mem_now().ipc_objects;
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+
+	h[count++] = e;
+	for (;;) {
+		long r = notify_create();
+		if (r == -ENOSPC)
+			break;
+		CHECK(count < HANDLE_MAX, "more than HANDLE_MAX handles");
+		h[count++] = (int)ok(r, "notify_create");
+	}
+	CHECK(count == HANDLE_MAX, "the table took %d handles, expected %d", count, HANDLE_MAX);
+	for (int i = 0; i < count; i++)
+		CHECK(h[i] >= 0 && h[i] < HANDLE_MAX, "handle %d out of range", h[i]);
+	expect(endpoint_create(), -ENOSPC, "endpoint_create with a full table");
+	expect(handle_mint(e, 1), -ENOSPC, "handle_mint with a full table");
+	CHECK(mem_now().ipc_objects == objects + HANDLE_MAX, "objects %lu, expected %lu",
+	      mem_now().ipc_objects, objects + HANDLE_MAX);
+	for (int i = 0; i < count; i++)
+		expect(handle_close(h[i]), 0, "handle_close");
+	CHECK(mem_now().ipc_objects == objects, "objects %lu after closing all, expected %lu",
+	      mem_now().ipc_objects, objects);
+}
+
+static void case_last_close_frees(void)
+{
+	unsigned long objects = mem_now().ipc_objects;
+	unsigned long pages = mem_now().free_pages;
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+
+	CHECK(mem_now().ipc_objects == objects + 2, "two objects made, %lu counted",
+	      mem_now().ipc_objects - objects);
+	int minted = (int)ok(handle_mint(e, 9), "handle_mint");
+	CHECK(mem_now().ipc_objects == objects + 2, "minting made an object");
+	expect(handle_close(e), 0, "handle_close(endpoint)");
+	CHECK(mem_now().ipc_objects == objects + 2, "the endpoint died with a minted handle open");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	expect(ipc_try_send(minted, &m, NULL), -EAGAIN, "ipc_try_send through the minted handle");
+	expect(handle_close(minted), 0, "handle_close(minted)");
+	CHECK(mem_now().ipc_objects == objects + 1, "the endpoint outlived its last handle");
+	expect(handle_close(n), 0, "handle_close(notification)");
+	CHECK(mem_now().ipc_objects == objects, "the notification outlived its last handle");
+	CHECK(mem_now().free_pages == pages, "free pages %lu, were %lu", mem_now().free_pages,
+	      pages);
+}
+
+/* ---- try operations meeting a blocked peer ------------------------------- */
+
+static void blocked_receiver(long unused)
+{
+	struct ipc_msg m;
+
+	(void)unused;
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	CHECK(m.label == 31 && m.w[0] == 32, "got label %lu word %lu", m.label, m.w[0]);
+}
+
+static void blocked_sender(long unused)
+{
+	struct ipc_msg m = msg_of(41, 42, 0, 0, 0);
+
+	(void)unused;
+	expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send");
+}
+
+static void case_try_meets_blocked_peer(void)
+{
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	int r = spawn("receiver", blocked_receiver, 0);
+	wait_blocked(r, "receiver");
+	struct ipc_msg m = msg_of(31, 32, 0, 0, 0);
+	expect(ipc_try_send(shared_ep, &m, NULL), 0, "ipc_try_send to a blocked receiver");
+	expect_helper_ok(r, "receiver");
+
+	int s = spawn("sender", blocked_sender, 0);
+	wait_blocked(s, "sender");
+	expect(ipc_try_recv(shared_ep, &m, NULL), 0, "ipc_try_recv from a blocked sender");
+	CHECK(m.label == 41 && m.w[0] == 42, "got label %lu word %lu", m.label, m.w[0]);
+	expect_helper_ok(s, "sender");
+	expect(ipc_try_recv(shared_ep, &m, NULL), -EAGAIN, "a second ipc_try_recv");
+}
+
+/* ---- notifications ------------------------------------------------------- */
+
+static void case_notify_bits_coalesce(void)
+{
+	int n = (int)ok(notify_create(), "notify_create");
+
+	expect(notify_signal(n, 1), 0, "notify_signal(1)");
+	expect(notify_signal(n, 2), 0, "notify_signal(2)");
+	expect(notify_signal(n, 4), 0, "notify_signal(4)");
+	expect(notify_signal(n, 2), 0, "notify_signal(2) again");
+	expect(notify_wait(n, 0), 7, "notify_wait");
+	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN, "notify_wait after the bits were taken");
+	expect(notify_signal(n, NOTIFY_BITS_MASK | 1ul << 63), 0, "notify_signal(all bits)");
+	expect(notify_wait(n, NOTIFY_NONBLOCK), (long)NOTIFY_BITS_MASK, "notify_wait(all bits)");
+}
+
+#define WAKE_BITS 0x50
+
+static void notify_waiter(long unused)
+{
+	(void)unused;
+	expect(notify_wait(shared_notification, 0), WAKE_BITS, "notify_wait");
+}
+
+static void case_notify_wakes_other_process(void)
+{
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	int w = spawn("waiter", notify_waiter, 0);
+	wait_blocked(w, "waiter");
+	expect(notify_signal(shared_notification, WAKE_BITS), 0, "notify_signal");
+	expect_helper_ok(w, "waiter");
+}
+
+/* ---- death --------------------------------------------------------------- */
+
+static char death_name[IPC_NAME_MAX];
+
+#define BIT_READY 1
+#define BIT_HOLDING 2
+
+/* Creates the endpoint (so that it dies with this process), names it, and
+ * then either never receives or receives one call and sits on it. */
+static void dying_server(long hold_a_call)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	struct ipc_msg m;
+
+	expect(ipc_register(death_name, e), 0, "ipc_register");
+	expect(notify_signal(shared_notification, BIT_READY), 0, "notify_signal");
+	if (hold_a_call) {
+		expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
+		expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+	}
+	block_forever();
+}
+
+/* Blocks on the server's endpoint in one of three ways; every one must
+ * end with -EPIPE when the server dies, and so must everything after. */
+enum doomed_op { DOOMED_CALL, DOOMED_SEND, DOOMED_RECV };
+
+static void doomed_client(long op)
+{
+	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+
+	if (op == DOOMED_CALL)
+		expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call");
+	else if (op == DOOMED_SEND)
+		expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send");
+	else
+		expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv");
+	expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call on a dead endpoint");
+	expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send on a dead endpoint");
+	expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv on a dead endpoint");
+	expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on a dead endpoint");
+	expect(ipc_try_recv(h, &m, NULL), -EPIPE, "ipc_try_recv on a dead endpoint");
+	expect(handle_close(h), 0, "handle_close of a dead endpoint");
+}
+
+/* Kills a server while the clients of `ops` are blocked on its endpoint. */
+static void kill_server_under(const long *ops, int count, const char *const *roles)
+{
+	unsigned long seen = 0;
+	int clients[3];
+
+	snprintf(death_name, sizeof(death_name), "%s", unique_name("death"));
+	int server = spawn("server", dying_server, 0);
+	await_bits(shared_notification, BIT_READY, &seen, "server ready");
+	for (int i = 0; i < count; i++)
+		clients[i] = spawn(roles[ops[i]], doomed_client, ops[i]);
+	for (int i = 0; i < count; i++)
+		wait_blocked(clients[i], roles[ops[i]]);
+	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup");
+	expect(kill(server), 0, "kill(server)");
+	expect_killed(server, "server");
+	for (int i = 0; i < count; i++)
+		expect_helper_ok(clients[i], roles[ops[i]]);
+	expect(ipc_lookup(death_name), -ENOENT, "ipc_lookup of a dead server's name");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on our handle to it");
+	/* Our handle is the last reference to the dead endpoint. */
+	unsigned long objects = mem_now().ipc_objects;
+	expect(handle_close(h), 0, "handle_close");
+	CHECK(mem_now().ipc_objects == objects - 1, "closing the last handle freed nothing");
+}
+
+static void case_server_death_wakes_blocked(void)
+{
+	static const char *const roles[] = { "caller", "sender", "receiver" };
+	/* Blocked senders and blocked receivers never meet on one endpoint:
+	 * they would take each other's messages. So two servers die. */
+	static const long senders[] = { DOOMED_CALL, DOOMED_SEND, DOOMED_CALL };
+	static const long receivers[] = { DOOMED_RECV, DOOMED_RECV };
+
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	kill_server_under(senders, 3, roles);
+	kill_server_under(receivers, 2, roles);
+}
+
+static void case_server_death_during_call(void)
+{
+	unsigned long seen = 0;
+
+	snprintf(death_name, sizeof(death_name), "%s", unique_name("held"));
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	int server = spawn("server", dying_server, 1);
+	await_bits(shared_notification, BIT_READY, &seen, "server ready");
+	int client = spawn("caller", doomed_client, DOOMED_CALL);
+	await_bits(shared_notification, BIT_HOLDING, &seen, "server holding the call");
+	wait_blocked(client, "caller");
+	wait_blocked(server, "server");
+	expect(kill(server), 0, "kill(server)");
+	expect_killed(server, "server");
+	expect_helper_ok(client, "caller");
+}
+
+#define BIT_GO 4
+#define LABEL_LAST 77
+
+/* Receives a call, waits to be told its caller is dead, then finds its
+ * reply refused; then receives a second call, and after that caller is
+ * dead too, replies with reply_recv, which must go on to receive. */
+static void bereaved_server(long go_handle)
+{
+	struct ipc_msg m;
+	int go = (int)go_handle;
+
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the first call");
+	expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+	CHECK(notify_wait(go, 0) == BIT_GO, "no go");
+	expect(ipc_reply(&m, NULL), -EPIPE, "ipc_reply to a dead caller");
+	expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply after the failed one");
+
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the second call");
+	expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+	CHECK(notify_wait(go, 0) == BIT_GO, "no go");
+	expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv after a dead caller");
+	CHECK(m.label == LABEL_LAST, "received label %lu, expected %d", m.label, LABEL_LAST);
+}
+
+static void doomed_caller(long unused)
+{
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+
+	(void)unused;
+	ipc_call(shared_ep, &m, NULL);
+	fail("ipc_call returned although nobody replied");
+}
+
+static void last_sender(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_LAST, 0, 0, 0, 0);
+
+	(void)unused;
+	expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send");
+}
+
+static void case_client_death_mid_call(void)
+{
+	unsigned long seen = 0;
+	int go = (int)ok(notify_create(), "notify_create");
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	int server = spawn("server", bereaved_server, go);
+	for (int round = 0; round < 2; round++) {
+		int caller = spawn("caller", doomed_caller, 0);
+		await_bits(shared_notification, BIT_HOLDING, &seen, "server holding the call");
+		wait_blocked(caller, "caller");
+		expect(kill(caller), 0, "kill(caller)");
+		expect_killed(caller, "caller");
+		int sender = round ? spawn("sender", last_sender, 0) : 0;
+		if (sender)
+			wait_blocked(sender, "sender");
+		expect(notify_signal(go, BIT_GO), 0, "notify_signal(go)");
+		if (sender)
+			expect_helper_ok(sender, "sender");
+	}
+	expect_helper_ok(server, "server");
+}
+
+/* ---- many clients -------------------------------------------------------- */
+
+#define STRESS_CLIENTS 8
+#define STRESS_CALLS 5000
+#define STRESS_BUF_EVERY 8
+#define STRESS_BUF_LEN 64
+#define LABEL_WORK 0x57
+#define LABEL_DONE 0xd0
+#define LABEL_OK 0x0c
+#define LABEL_BAD 0xbad
+
+static unsigned long checksum(unsigned long label, unsigned long a, unsigned long b,
+			      unsigned long c)
+{
+	unsigned long x = label * 0x9e3779b97f4a7c15ul;
+
+	x = (x ^ a) * 0xbf58476d1ce4e5b9ul;
+	x = (x ^ b) * 0x94d049bb133111ebul;
+	return (x ^ c) * 0x9e3779b97f4a7c15ul + 1;
+}
+
+struct stress_report {
+	unsigned long calls[STRESS_CLIENTS + 1]; /* by badge */
+	unsigned long bad;
+	char first_problem[96];
+};
+
+/* Checks every message: the right client (badge), the next sequence
+ * number of that client, the checksum, and the buffer when one comes. */
+static void stress_server(long unused)
+{
+	static struct stress_report report;
+	static unsigned char buf[STRESS_BUF_LEN + 8];
+	unsigned long next[STRESS_CLIENTS + 1] = { 0 };
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	x.recv_buf = buf;
+	x.recv_cap = sizeof(buf);
+	long err = ipc_recv(shared_ep, &m, &x);
+	while (err == 0 && m.label == LABEL_WORK) {
+		unsigned long id = m.badge, seq = m.w[1];
+		const char *problem = NULL;
+		if (id < 1 || id > STRESS_CLIENTS || m.w[0] != id)
+			problem = "wrong badge";
+		else if (seq != next[id])
+			problem = seq < next[id] ? "duplicate or old message" : "message lost";
+		else if (m.w[3] != checksum(m.label, m.w[0], m.w[1], m.w[2]))
+			problem = "bad checksum";
+		else if (seq % STRESS_BUF_EVERY == 0 && x.recv_len != STRESS_BUF_LEN)
+			problem = "buffer length";
+		else if (seq % STRESS_BUF_EVERY != 0 && x.recv_len != 0)
+			problem = "a buffer nobody sent";
+		for (size_t i = 0; !problem && x.recv_len && i < STRESS_BUF_LEN; i++)
+			if (buf[i] != pattern(id + seq, i))
+				problem = "buffer contents";
+		if (problem) {
+			if (!report.bad++)
+				snprintf(report.first_problem, sizeof(report.first_problem),
+					 "%s: badge %lu word0 %lu seq %lu (expected %lu)", problem,
+					 id, m.w[0], seq, id <= STRESS_CLIENTS ? next[id] : 0);
+		} else {
+			next[id]++;
+			report.calls[id]++;
+		}
+		unsigned long answer = ~m.w[2];
+		m.label = problem ? LABEL_BAD : LABEL_OK;
+		m.w[0] = id;
+		m.w[2] = answer;
+		m.w[3] = checksum(m.label, id, seq, answer);
+		x = ext_empty();
+		x.recv_buf = buf;
+		x.recv_cap = sizeof(buf);
+		err = ipc_reply_recv(shared_ep, &m, &x);
+	}
+	expect(err, 0, "receive");
+	CHECK(m.label == LABEL_DONE, "unexpected label 0x%lx", m.label);
+	x = ext_empty();
+	x.send_buf = &report;
+	x.send_len = sizeof(report);
+	expect(ipc_reply(&m, &x), 0, "ipc_reply with the report");
+}
+
+static int stress_handles[STRESS_CLIENTS + 1]; /* [i]: badge i */
+
+static void stress_client(long id)
+{
+	static unsigned char buf[STRESS_BUF_LEN];
+	struct ipc_msg m;
+	unsigned long me = (unsigned long)id;
+
+	for (unsigned long seq = 0; seq < STRESS_CALLS; seq++) {
+		struct ipc_ext x = ext_empty();
+		unsigned long payload = seq * 2654435761ul + me;
+		m = msg_of(LABEL_WORK, me, seq, payload, checksum(LABEL_WORK, me, seq, payload));
+		if (seq % STRESS_BUF_EVERY == 0) {
+			fill(buf, sizeof(buf), me + seq);
+			x.send_buf = buf;
+			x.send_len = sizeof(buf);
+		}
+		expect(ipc_call(stress_handles[me], &m, &x), 0, "ipc_call");
+		CHECK(m.label == LABEL_OK, "call %lu: the server answered 0x%lx", seq, m.label);
+		CHECK(m.w[0] == me && m.w[1] == seq && m.w[2] == ~payload &&
+			      m.w[3] == checksum(LABEL_OK, me, seq, ~payload),
+		      "call %lu: a reply meant for someone else (id %lu seq %lu)", seq, m.w[0],
+		      m.w[1]);
+	}
+}
+
+static void case_many_clients_in_order(void)
+{
+	int clients[STRESS_CLIENTS + 1];
+	char who[STRESS_CLIENTS + 1][16];
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	for (int i = 1; i <= STRESS_CLIENTS; i++)
+		stress_handles[i] =
+			(int)ok(handle_mint(shared_ep, (unsigned long)i), "handle_mint");
+	int server = spawn("server", stress_server, 0);
+	unsigned long start = clock_ns();
+	for (int i = 1; i <= STRESS_CLIENTS; i++) {
+		snprintf(who[i], sizeof(who[i]), "client %d", i);
+		clients[i] = spawn(who[i], stress_client, i);
+	}
+	for (int i = 1; i <= STRESS_CLIENTS; i++)
+		expect_helper_ok(clients[i], who[i]);
+	unsigned long ns = clock_ns() - start;
+
+	static struct stress_report report;
+	struct ipc_msg m = msg_of(LABEL_DONE, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
+	x.recv_buf = &report;
+	x.recv_cap = sizeof(report);
+	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call for the report");
+	expect_helper_ok(server, "server");
+	CHECK(x.recv_len == sizeof(report), "report of %lu bytes", x.recv_len);
+	CHECK(report.bad == 0, "the server saw %lu bad messages; the first: %s", report.bad,
+	      report.first_problem);
+	for (int i = 1; i <= STRESS_CLIENTS; i++)
+		CHECK(report.calls[i] == STRESS_CALLS, "client %d: the server counted %lu calls", i,
+		      report.calls[i]);
+	printf("ipctests: %s: %d calls from %d clients, %d CPU(s), %lu ms, %lu ns per call\n",
+	       current_case, STRESS_CLIENTS * STRESS_CALLS, STRESS_CLIENTS, cpus_online(),
+	       ns / 1000000, ns / (STRESS_CLIENTS * STRESS_CALLS));
+}
+
+/* ---- across CPUs --------------------------------------------------------- */
+
+#define CROSS_ROUNDS 200
+
+static void pinned_receiver(long cpu)
+{
+	struct ipc_msg m;
+
+	expect(cpu_pin((int)cpu), 0, "cpu_pin");
+	CHECK(cpu_now() == cpu, "pinned to CPU %ld, running on %d", cpu, cpu_now());
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	for (int i = 0;; i++) {
+		CHECK(cpu_now() == cpu, "woke on CPU %d, pinned to %ld", cpu_now(), cpu);
+		CHECK(m.w[0] == (unsigned long)i, "round %d got %lu", i, m.w[0]);
+		m.w[1] = (unsigned long)cpu_now();
+		if (i == CROSS_ROUNDS - 1)
+			break;
+		expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv");
+	}
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	expect(notify_wait(shared_notification, 0), WAKE_BITS, "notify_wait");
+	CHECK(cpu_now() == cpu, "woke from notify_wait on CPU %d, pinned to %ld", cpu_now(), cpu);
+}
+
+static void case_cross_cpu_wake(void)
+{
+	int ncpus = cpus_online();
+	int there = ncpus - 1;
+
+	CHECK(ncpus >= 1, "cpu_info reports %d CPUs", ncpus);
+	expect(cpu_pin(ncpus), -EINVAL, "cpu_pin to a CPU that is not there");
+	expect(cpu_pin(0), 0, "cpu_pin(0)");
+	CHECK(cpu_now() == 0, "pinned to CPU 0, running on %d", cpu_now());
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	int r = spawn("receiver", pinned_receiver, there);
+	for (int i = 0; i < CROSS_ROUNDS; i++) {
+		if (i == 0)
+			wait_blocked(r, "receiver");
+		struct ipc_msg m = msg_of(1, (unsigned long)i, 0, 0, 0);
+		expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
+		CHECK(m.w[1] == (unsigned long)there, "the receiver ran on CPU %lu, pinned to %d",
+		      m.w[1], there);
+		CHECK(cpu_now() == 0, "the caller woke on CPU %d, pinned to 0", cpu_now());
+	}
+	wait_blocked(r, "receiver");
+	expect(notify_signal(shared_notification, WAKE_BITS), 0, "notify_signal");
+	expect_helper_ok(r, "receiver");
+	expect(cpu_pin(-1), 0, "cpu_pin(-1)");
+}
+
+/* ---- the registry -------------------------------------------------------- */
+
+#define LOOKUP_TRIES 5000
+
+static char service_name[IPC_NAME_MAX];
+
+/* Forked before the service existed: it inherits no handle to it. */
+static void stranger(long unused)
+{
+	long h = -ENOENT;
+
+	(void)unused;
+	for (int i = 0; i < LOOKUP_TRIES && h == -ENOENT; i++) {
+		h = ipc_lookup(service_name);
+		if (h == -ENOENT)
+			sleep_ms(1);
+	}
+	ok(h, "ipc_lookup");
+	struct ipc_msg m = msg_of(0x600d, 21, 0, 0, 0);
+	expect(ipc_call((int)h, &m, NULL), 0, "ipc_call through the looked-up handle");
+	CHECK(m.w[0] == 42, "the service answered %lu", m.w[0]);
+}
+
+static void named_service(long unused)
+{
+	struct ipc_msg m;
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+
+	(void)unused;
+	expect(ipc_register(service_name, e), 0, "ipc_register");
+	expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
+	CHECK(m.label == 0x600d, "label 0x%lx", m.label);
+	m.w[0] *= 2;
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+}
+
+static void case_registry_lookup_unrelated(void)
+{
+	snprintf(service_name, sizeof(service_name), "%s", unique_name("svc"));
+	expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup before anyone registered");
+	int s = spawn("stranger", stranger, 0);
+	int svc = spawn("service", named_service, 0);
+	expect_helper_ok(s, "stranger");
+	expect_helper_ok(svc, "service");
+	expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup after the service ended");
+}
+
+/* ---- the runner ---------------------------------------------------------- */
+
+struct test_case {
+	const char *name;
+	void (*run)(void);
+};
+
+static const struct test_case cases[] = {
+	{ "bad_handle_ebadf", case_bad_handle_ebadf },
+	{ "closed_handle_ebadf", case_closed_handle_ebadf },
+	{ "wrong_type_ebadf", case_wrong_type_ebadf },
+	{ "bad_ext_efault", case_bad_ext_efault },
+	{ "bad_send_buffer_efault", case_bad_send_buffer_efault },
+	{ "bad_recv_buffer_efault", case_bad_recv_buffer_efault },
+	{ "oversized_buffer_emsgsize", case_oversized_buffer_emsgsize },
+	{ "nothing_there_eagain", case_nothing_there_eagain },
+	{ "registry_errors", case_registry_errors },
+	{ "reply_without_call_einval", case_reply_without_call_einval },
+	{ "label_and_words_intact", case_label_and_words_intact },
+	{ "badges_from_minted_handles", case_badges_from_minted_handles },
+	{ "buffer_4k_intact", case_buffer_4k_intact },
+	{ "buffer_truncated_to_recv_cap", case_buffer_truncated_to_recv_cap },
+	{ "handle_transfer", case_handle_transfer },
+	{ "handles_inherited_by_fork", case_handles_inherited_by_fork },
+	{ "handle_table_full", case_handle_table_full },
+	{ "last_close_frees", case_last_close_frees },
+	{ "try_meets_blocked_peer", case_try_meets_blocked_peer },
+	{ "notify_bits_coalesce", case_notify_bits_coalesce },
+	{ "notify_wakes_other_process", case_notify_wakes_other_process },
+	{ "server_death_wakes_blocked", case_server_death_wakes_blocked },
+	{ "server_death_during_call", case_server_death_during_call },
+	{ "client_death_mid_call", case_client_death_mid_call },
+	{ "many_clients_in_order", case_many_clients_in_order },
+	{ "cross_cpu_wake", case_cross_cpu_wake },
+	{ "registry_lookup_unrelated", case_registry_lookup_unrelated },
+};
+
+#define CASE_COUNT (sizeof(cases) / sizeof(cases[0]))
+#define NO_LEAKS_NAME "no_leaks"
+
+/* Forked before each case, so its own pages are taken before the case
+ * counts anything; kills the runner's other children when time is up. */
+static _Noreturn void watchdog(int runner, unsigned long timeout_ms)
+{
+	static struct proc_info procs[PS_MAX];
+
+	sleep_ms(timeout_ms);
+	int n = ps(procs, PS_MAX);
+	for (int i = 0; i < n; i++)
+		if (procs[i].ppid == runner && procs[i].pid != getpid())
+			kill(procs[i].pid);
+	_exit(0);
+}
+
+/* Kills what a failed case left behind: helpers it did not wait for were
+ * handed to init when it ended, and one blocked for good would hold its
+ * pages and fail no_leaks as well. They are orphans with our name. */
+static void reap_orphans(void)
+{
+	static struct proc_info procs[PS_MAX];
+	char me[PROC_NAME_MAX] = "";
+	int n = ps(procs, PS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (procs[i].pid == getpid())
+			memcpy(me, procs[i].name, sizeof(me));
+	for (int i = 0; i < n; i++)
+		if (procs[i].ppid == 1 && procs[i].pid != getpid() &&
+		    strncmp(procs[i].name, me, sizeof(me)) == 0 && procs[i].state != PROC_ZOMBIE)
+			kill(procs[i].pid);
+}
+
+static int run_case(const struct test_case *t)
+{
+	int status = 0;
+	int runner = getpid();
+	unsigned long started = clock_ns();
+	unsigned long timeout_ms =
+		t->run == case_many_clients_in_order ? STRESS_TIMEOUT_MS : CASE_TIMEOUT_MS;
+	char text[64];
+
+	fflush(stdout);
+	int guard = fork();
+	if (guard == 0)
+		watchdog(runner, timeout_ms);
+	int pid = fork();
+	if (pid == 0) {
+		current_case = t->name;
+		t->run();
+		exit(0);
+	}
+	if (pid < 0)
+		printf("FAIL %s: fork returned %d\n", t->name, pid);
+	else if (wait(pid, &status) != pid) {
+		printf("FAIL %s: lost its process\n", t->name);
+		pid = -1;
+	}
+	if (guard > 0) {
+		kill(guard);
+		wait(guard, NULL);
+	}
+	if (pid < 0)
+		return 0;
+	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
+		printf("PASS %s\n", t->name);
+		return 1;
+	}
+	reap_orphans();
+	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+		return 0;
+	status_describe(status, text, sizeof(text));
+	if (WAIT_HOW(status) == WAIT_KILLED && clock_ns() - started >= timeout_ms * 1000000ul)
+		printf("FAIL %s: timed out after %lu s\n", t->name, timeout_ms / 1000);
+	else
+		printf("FAIL %s: %s\n", t->name, text);
+	return 0;
+}
+
+/* The pages and IPC objects the cases took must all be back. Processes
+ * are freed a moment after wait() returns, so give them time. */
+static int check_no_leaks(const struct mem_info *before)
+{
+	struct mem_info now = mem_now();
+
+	fflush(stdout);
+	for (int ms = 0; ms < SETTLE_MAX_MS; ms += POLL_MS) {
+		if (now.free_pages == before->free_pages && now.ipc_objects == before->ipc_objects)
+			break;
+		sleep_ms(POLL_MS);
+		now = mem_now();
+	}
+	if (now.free_pages != before->free_pages || now.ipc_objects != before->ipc_objects) {
+		printf("FAIL %s: free pages %lu -> %lu, IPC objects %lu -> %lu\n", NO_LEAKS_NAME,
+		       before->free_pages, now.free_pages, before->ipc_objects, now.ipc_objects);
+		return 0;
+	}
+	printf("PASS %s\n", NO_LEAKS_NAME);
+	return 1;
+}
+
+static bool wanted(const char *name, int argc, char **argv)
+{
+	if (argc < 2)
+		return true;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	current_case = "ipctests";
+	for (int i = 1; i < argc; i++) {
+		bool known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
+		for (size_t c = 0; c < CASE_COUNT; c++)
+			known |= strcmp(argv[i], cases[c].name) == 0;
+		if (!known) {
+			printf("FAIL %s: no such case\n", argv[i]);
+			failed++;
+		}
+	}
+	struct mem_info before = mem_now();
+	for (size_t c = 0; c < CASE_COUNT; c++) {
+		if (!wanted(cases[c].name, argc, argv))
+			continue;
+		if (run_case(&cases[c]))
+			passed++;
+		else
+			failed++;
+	}
+	if (wanted(NO_LEAKS_NAME, argc, argv)) {
+		if (check_no_leaks(&before))
+			passed++;
+		else
+			failed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
