@@ -7,9 +7,13 @@
  * than the buffer are the exception). Before stdin waits for input, and
  * before stderr writes, pending stdout output is flushed so prompts and
  * messages appear in the order the program produced them. exit() flushes
- * everything through the destructor at the end of this file.
+ * the output through the destructor at the end of this file.
  *
- * Single-threaded: one process, one buffer per stream, no lock.
+ * Threads: each thread buffers its stdout and stderr output in its own
+ * thread-local line buffer, so printf needs no lock and lines written by
+ * different threads never mix mid-line. exit() flushes the buffers of the
+ * thread that calls it (thread_exit flushes its own). stdin keeps one
+ * buffer: read it from one thread at a time.
  */
 #include <stdio.h>
 
@@ -20,10 +24,18 @@
 struct console_stream {
 	FILE file; /* first, so a FILE * is a struct console_stream * */
 	int fd;
-	int len; /* bytes held in buf */
+	int len; /* input only: bytes held in buf */
 	int pos; /* input only: next byte of buf to hand out */
 	char buf[CONSOLE_BUFFER_BYTES];
 };
+
+/* One thread's pending output for one stream. */
+struct console_line {
+	int len; /* bytes held in buf */
+	char buf[CONSOLE_BUFFER_BYTES];
+};
+
+static _Thread_local struct console_line console_lines[2]; /* stdout, stderr */
 
 static int console_flush(FILE *file);
 static int console_put(char c, FILE *file);
@@ -50,28 +62,30 @@ FILE *const stderr = &console_err.file;
 static int console_flush(FILE *file)
 {
 	struct console_stream *s = (struct console_stream *)file;
+	struct console_line *l = &console_lines[s == &console_err];
 	int done = 0;
 
 	if (s == &console_err)
 		console_flush(stdout);
-	while (done < s->len) {
-		long n = write(s->fd, s->buf + done, s->len - done);
+	while (done < l->len) {
+		long n = write(s->fd, l->buf + done, l->len - done);
 		if (n <= 0) {
-			s->len = 0;
+			l->len = 0;
 			return EOF;
 		}
 		done += n;
 	}
-	s->len = 0;
+	l->len = 0;
 	return 0;
 }
 
 static int console_put(char c, FILE *file)
 {
 	struct console_stream *s = (struct console_stream *)file;
+	struct console_line *l = &console_lines[s == &console_err];
 
-	s->buf[s->len++] = c;
-	if (c == '\n' || s->len == CONSOLE_BUFFER_BYTES) {
+	l->buf[l->len++] = c;
+	if (c == '\n' || l->len == CONSOLE_BUFFER_BYTES) {
 		if (console_flush(file) < 0)
 			return _FDEV_ERR;
 	}

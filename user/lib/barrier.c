@@ -1,0 +1,33 @@
+/*
+ * Barriers on a futex: `count` threads wait until all have arrived.
+ *
+ * Each thread notes the generation, then counts itself in. The last to
+ * arrive resets the count for the next round and only then bumps the
+ * generation, the word everyone else sleeps on. A thread cannot come
+ * round again before the generation changes, so the reset never races
+ * with the next round's arrivals.
+ */
+#include "atomic.h"
+#include "weft_thread.h"
+
+void barrier_init(struct barrier *b, int count)
+{
+	b->count = count;
+	atomic_write(&b->arrived, 0);
+	atomic_write(&b->generation, 0);
+}
+
+int barrier_wait(struct barrier *b)
+{
+	int generation = atomic_read(&b->generation);
+
+	if (atomic_add(&b->arrived, 1) == b->count) {
+		atomic_write(&b->arrived, 0);
+		atomic_add(&b->generation, 1);
+		futex_wake(&b->generation, __INT_MAX__);
+		return BARRIER_SERIAL_THREAD;
+	}
+	while (atomic_read(&b->generation) == generation)
+		futex_wait(&b->generation, generation, 0);
+	return 0;
+}
