@@ -1,0 +1,1570 @@
+/*
+ * threadtests: the in-guest tests of threads, futexes, mmap and libweft's
+ * locks.
+ *
+ *   threadtests            run every case
+ *   threadtests name...    run only the named cases
+ *
+ * The same shape as usertests: each case runs in its own forked child
+ * with a watchdog beside it, so a case that crashes or hangs fails alone.
+ * Output: "PASS name" or "FAIL name: reason" per case, then
+ * "N passed, N failed"; the exit status is 0 only if no case failed.
+ *
+ * Cases whose threads must fault, be killed or end the process run them
+ * in a process of their own (a grandchild, see in_process()) and check
+ * how it ended. A FAIL line printed there ends the case too.
+ */
+#include <fenv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "weft_thread.h"
+
+extern __thread int errno; /* picolibc's, in thread-local storage */
+
+#define CASE_TIMEOUT_MS 300000
+#define CASE_REPORTED 1
+#define PAGE_BYTES 4096ul
+#define NS_PER_MS 1000000ul
+#define SETTLE_POLL_MS 10
+#define SETTLE_MAX_MS 2000
+/* How long a process may take to end once it must (fault, exit, kill). */
+#define PROMPT_END_MS 3000
+#define PS_MAX 64
+
+/* Addresses a futex may not name: a kernel address of each architecture
+ * (the kernel image), and one far above any heap and below every stack. */
+#if defined(__riscv)
+#define KERNEL_ADDRESS 0xffffffc080200000ul
+#else
+#define KERNEL_ADDRESS 0xffffff8040200000ul
+#endif
+#define UNMAPPED_USER 0x2000000000ul
+
+static const char *current_case;
+
+/* ---- reporting ---------------------------------------------------------- */
+
+static _Noreturn void fail(const char *fmt, ...)
+{
+	char reason[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	printf("FAIL %s: %s\n", current_case, reason);
+	exit(CASE_REPORTED);
+}
+
+#define CHECK(cond, ...)                   \
+	do {                               \
+		if (!(cond))               \
+			fail(__VA_ARGS__); \
+	} while (0)
+
+/* "-11 (EAGAIN)" or "7"; one buffer per thread, so threads may use it. */
+static const char *result_text(long r)
+{
+	static _Thread_local char text[48];
+
+	if (r < 0 && r >= -4095)
+		snprintf(text, sizeof(text), "%ld (%s)", r, error_name((int)r));
+	else
+		snprintf(text, sizeof(text), "%ld", r);
+	return text;
+}
+
+static void expect(long got, long want, const char *what)
+{
+	if (got != want) {
+		char got_text[48];
+
+		snprintf(got_text, sizeof(got_text), "%s", result_text(got));
+		fail("%s returned %s, expected %s", what, got_text, result_text(want));
+	}
+}
+
+static const char *status_text(int status)
+{
+	static _Thread_local char text[64];
+
+	status_describe(status, text, sizeof(text));
+	return text;
+}
+
+static void expect_status(int status, int want, const char *what)
+{
+	if (status != want) {
+		char got_text[64];
+
+		snprintf(got_text, sizeof(got_text), "%s", status_text(status));
+		fail("%s: %s, expected %s", what, got_text, status_text(want));
+	}
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static unsigned long ms_since(unsigned long t0_ns)
+{
+	return (clock_ns() - t0_ns) / NS_PER_MS;
+}
+
+static int online_cpus(void)
+{
+	return CPU_INFO_ONLINE(cpu_info());
+}
+
+static int current_cpu(void)
+{
+	return CPU_INFO_CURRENT(cpu_info());
+}
+
+static unsigned long free_pages(void)
+{
+	struct mem_info info;
+
+	CHECK(meminfo(&info) == 0, "meminfo failed");
+	return info.free_pages;
+}
+
+/* Waits (a little) until the free page count is back to `want`: a process
+ * is freed a moment after its parent's wait() may return. */
+static unsigned long free_pages_settle(unsigned long want)
+{
+	unsigned long now = free_pages();
+
+	for (int ms = 0; now != want && ms < SETTLE_MAX_MS; ms += SETTLE_POLL_MS) {
+		sleep_ms(SETTLE_POLL_MS);
+		now = free_pages();
+	}
+	return now;
+}
+
+/* What ps says about process `pid`; 0 if it is not listed. */
+static int ps_find(int pid, struct proc_info *out)
+{
+	struct proc_info procs[PS_MAX];
+	int n = ps(procs, PS_MAX);
+
+	for (int i = 0; i < n; i++) {
+		if (procs[i].pid == pid) {
+			*out = procs[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int my_thread_count(void)
+{
+	struct proc_info me;
+
+	CHECK(ps_find(getpid(), &me), "ps does not list the caller");
+	return me.threads;
+}
+
+static int spawn(long (*fn)(void *), void *arg)
+{
+	int tid = thread_spawn(fn, arg);
+
+	CHECK(tid > 0, "thread_spawn returned %s", result_text(tid));
+	return tid;
+}
+
+static long join(int tid)
+{
+	long value = 0;
+	int err = thread_join(tid, &value);
+
+	CHECK(err == 0, "thread_join(%d) returned %s", tid, result_text(err));
+	return value;
+}
+
+/*
+ * Runs fn in a new process and returns its wait status, with the time it
+ * took in *took_ms (if not NULL). If that process reported a failure
+ * itself, the case ends here with it.
+ */
+static int in_process(void (*fn)(void), unsigned long *took_ms)
+{
+	unsigned long t0 = clock_ns();
+	int status;
+	int pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		fn();
+		exit(0);
+	}
+	CHECK(pid > 0, "fork returned %s", result_text(pid));
+	expect(wait(pid, &status), pid, "wait for the test process");
+	if (took_ms)
+		*took_ms = ms_since(t0);
+	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+		exit(CASE_REPORTED);
+	return status;
+}
+
+/* Sleeps on *word until it is no longer 0. */
+static void wait_for_release(int *word)
+{
+	while (atomic_read(word) == 0)
+		futex_wait(word, 0, 0);
+}
+
+static void release(int *word)
+{
+	atomic_write(word, 1);
+	futex_wake(word, __INT_MAX__);
+}
+
+/* Spins (yielding) until *word reaches want, for at most a few seconds. */
+static void wait_until_count(int *word, int want, const char *what)
+{
+	unsigned long t0 = clock_ns();
+
+	while (atomic_read(word) < want) {
+		CHECK(ms_since(t0) < PROMPT_END_MS, "%s: %d of %d after %d ms", what,
+		      atomic_read(word), want, PROMPT_END_MS);
+		yield();
+	}
+}
+
+/* ---- mutex -------------------------------------------------------------- */
+
+#define COUNT_THREADS 64
+#define COUNT_ITERATIONS 1000
+
+static struct mutex count_lock = MUTEX_INIT;
+static long count_total;
+
+static long count_worker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < COUNT_ITERATIONS; i++) {
+		mutex_lock(&count_lock);
+		count_total++;
+		mutex_unlock(&count_lock);
+	}
+	return 0;
+}
+
+/* 64 threads x 1,000 increments under one mutex: exactly 64,000. */
+static void case_mutex_64_threads(void)
+{
+	int tids[COUNT_THREADS];
+
+	for (int i = 0; i < COUNT_THREADS; i++)
+		tids[i] = spawn(count_worker, NULL);
+	for (int i = 0; i < COUNT_THREADS; i++)
+		join(tids[i]);
+	CHECK(count_total == COUNT_THREADS * COUNT_ITERATIONS,
+	      "counter is %ld, expected %d: the mutex let updates get lost", count_total,
+	      COUNT_THREADS * COUNT_ITERATIONS);
+	CHECK(atomic_read(&count_lock.state) == MUTEX_UNLOCKED, "mutex left in state %d",
+	      atomic_read(&count_lock.state));
+	CHECK(mutex_trylock(&count_lock), "trylock failed on a free mutex");
+	CHECK(!mutex_trylock(&count_lock), "trylock took a held mutex");
+	mutex_unlock(&count_lock);
+}
+
+/* ---- join --------------------------------------------------------------- */
+
+#define JOIN_RETURN_VALUE 12345l
+#define JOIN_EXIT_VALUE (-0x123456789abcdl)
+
+static long return_value(void *arg)
+{
+	return (long)arg;
+}
+
+/* Calls thread_exit `depth` calls down (a negative depth returns). */
+static void exit_deep(int depth)
+{
+	if (depth < 0)
+		return;
+	if (depth == 0)
+		thread_exit(JOIN_EXIT_VALUE);
+	exit_deep(depth - 1);
+	fail("thread_exit returned");
+}
+
+static long exit_from_nested_call(void *arg)
+{
+	(void)arg;
+	exit_deep(5);
+	return 0;
+}
+
+/* Returning from the thread function and calling thread_exit both give
+ * join the value, all 64 bits of it. */
+static void case_join_value(void)
+{
+	int a = spawn(return_value, (void *)JOIN_RETURN_VALUE);
+	int b = spawn(exit_from_nested_call, NULL);
+	long value = 0;
+
+	CHECK(a != b, "two threads got the same tid %d", a);
+	expect(thread_join(a, &value), 0, "thread_join(returning thread)");
+	expect(value, JOIN_RETURN_VALUE, "the returning thread's value");
+	expect(thread_join(b, &value), 0, "thread_join(thread_exit thread)");
+	expect(value, JOIN_EXIT_VALUE, "the thread_exit thread's value");
+	expect(thread_join(spawn(return_value, NULL), NULL), 0, "thread_join(tid, NULL)");
+}
+
+static int finished_flag;
+
+static long finish_at_once(void *arg)
+{
+	(void)arg;
+	atomic_write(&finished_flag, 1);
+	return 99;
+}
+
+/* A thread that ended long before the join still hands over its value. */
+static void case_join_finished(void)
+{
+	int tid = spawn(finish_at_once, NULL);
+	unsigned long t0 = clock_ns();
+
+	wait_until_count(&finished_flag, 1, "thread start");
+	while (my_thread_count() != 1) {
+		CHECK(ms_since(t0) < PROMPT_END_MS, "the thread did not end");
+		sleep_ms(5);
+	}
+	sleep_ms(20);
+	expect(join(tid), 99, "join of a finished thread");
+	expect(my_thread_count(), 1, "threads after the join");
+}
+
+/* Tids that are not threads of this process: never joinable. */
+static void case_join_unknown(void)
+{
+	int me = gettid();
+	int child;
+	int status;
+
+	expect(thread_join(999999, NULL), -ESRCH, "thread_join(999999)");
+	expect(thread_join(-1, NULL), -ESRCH, "thread_join(-1)");
+	expect(thread_join(0, NULL), -ESRCH, "thread_join(0)");
+	/* Another process's threads: a child's main thread takes one of the
+	 * next tids; joining any of them must refuse at once, not wait. */
+	child = fork();
+	if (child == 0) {
+		sleep_ms(200);
+		_exit(0);
+	}
+	CHECK(child > 0, "fork returned %s", result_text(child));
+	for (int tid = me + 1; tid <= me + 3; tid++)
+		expect(thread_join(tid, NULL), -ESRCH, "thread_join(a tid of another process)");
+	expect(wait(child, &status), child, "wait for the child");
+}
+
+static long join_self(void *arg)
+{
+	(void)arg;
+	return thread_join(gettid(), NULL);
+}
+
+/* Joining oneself would wait forever: -EDEADLK, from any thread. */
+static void case_join_self(void)
+{
+	expect(thread_join(gettid(), NULL), -EDEADLK, "thread_join(own tid) in main");
+	expect(join(spawn(join_self, NULL)), -EDEADLK, "thread_join(own tid) in a thread");
+}
+
+/* The first join collects the thread; after that the tid means nothing. */
+static void case_join_twice(void)
+{
+	int tid = spawn(return_value, (void *)7);
+	long value = 0;
+
+	expect(thread_join(tid, &value), 0, "first thread_join");
+	expect(value, 7, "value from the first join");
+	expect(thread_join(tid, &value), -ESRCH, "second thread_join");
+	expect(sys_thread_join(tid, &value), -ESRCH, "second join, raw system call");
+}
+
+/* ---- stack guard -------------------------------------------------------- */
+
+/* Bytes of stack below the caller's frame: walks down a page at a time
+ * until futex_wake, which checks its address, calls a page unmapped. */
+static long stack_room(void *arg)
+{
+	volatile char here = 0;
+	uintptr_t page = (uintptr_t)&here & ~(PAGE_BYTES - 1);
+
+	(void)arg;
+	for (int i = 0; i < 64 && futex_wake((int *)page, 0) == 0; i++)
+		page -= PAGE_BYTES;
+	return (long)((uintptr_t)&here - (page + PAGE_BYTES));
+}
+
+static long recurse(long depth)
+{
+	volatile char frame[512];
+
+	frame[0] = (char)depth;
+	if (depth > 1000000) /* never: the stack ends long before */
+		return 0;
+	return recurse(depth + 1) + frame[0];
+}
+
+static long overflow_stack(void *arg)
+{
+	(void)arg;
+	return recurse(0);
+}
+
+static void overflow_in_thread(void)
+{
+	join(spawn(overflow_stack, NULL));
+	fail("the stack overflow did not fault");
+}
+
+/* Each thread's stack ends at an unmapped guard page; running into it is
+ * a page fault that ends the process. */
+static void case_stack_guard(void)
+{
+	long room = join(spawn(stack_room, NULL));
+
+	/* The stack also has the part of its top page that TLS leaves free. */
+	CHECK(room > (long)(THREAD_STACK_BYTES - PAGE_BYTES) &&
+		      room < (long)(THREAD_STACK_BYTES + PAGE_BYTES),
+	      "a thread has %ld bytes of stack below its first frame, expected about %d", room,
+	      THREAD_STACK_BYTES);
+	expect_status(in_process(overflow_in_thread, NULL), WAIT_STATUS(WAIT_FAULTED, FAULT_PAGE),
+		      "process whose thread overflowed its stack");
+}
+
+/* ---- futex -------------------------------------------------------------- */
+
+/* Addresses that are not a futex word: -EFAULT or -EINVAL, never a fault. */
+static void case_futex_bad_address(void)
+{
+	static int words[2];
+	static const struct {
+		const char *what;
+		uintptr_t addr;
+		int err;
+	} bad[] = {
+		{ "NULL", 0, -EFAULT },
+		{ "kernel address", KERNEL_ADDRESS, -EFAULT },
+		{ "unmapped user address", UNMAPPED_USER, -EFAULT },
+		{ "last page of the address space", -PAGE_BYTES, -EFAULT },
+		{ "unaligned address", 1, -EINVAL },
+	};
+	char what[80];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uintptr_t addr = bad[i].addr == 1 ? (uintptr_t)words + 2 : bad[i].addr;
+
+		snprintf(what, sizeof(what), "futex_wait(%s)", bad[i].what);
+		expect(futex_wait((int *)addr, 0, 0), bad[i].err, what);
+		snprintf(what, sizeof(what), "futex_wait(%s, timeout)", bad[i].what);
+		expect(futex_wait((int *)addr, 0, NS_PER_MS), bad[i].err, what);
+		snprintf(what, sizeof(what), "futex_wake(%s)", bad[i].what);
+		expect(futex_wake((int *)addr, 1), bad[i].err, what);
+	}
+	expect(futex_wake(&words[0], 1), 0, "futex_wake on a good word nobody waits on");
+}
+
+/* The kernel sleeps only if the word still holds the expected value. */
+static void case_futex_wrong_value(void)
+{
+	int word = 5;
+	unsigned long t0 = clock_ns();
+
+	expect(futex_wait(&word, 4, 0), -EAGAIN, "futex_wait(5 != 4)");
+	expect(futex_wait(&word, -5, 1000 * NS_PER_MS), -EAGAIN, "futex_wait(5 != -5, 1 s)");
+	CHECK(ms_since(t0) < 500, "futex_wait with a wrong value took %lu ms", ms_since(t0));
+}
+
+/* A timed wait nobody wakes returns -ETIMEDOUT, never early. */
+static void case_futex_timeout(void)
+{
+	static const unsigned long timeouts_ns[] = { 1, 15 * NS_PER_MS, 60 * NS_PER_MS };
+	int word = 0;
+
+	for (size_t i = 0; i < sizeof(timeouts_ns) / sizeof(timeouts_ns[0]); i++) {
+		unsigned long t0 = clock_ns();
+		int r = futex_wait(&word, 0, timeouts_ns[i]);
+		unsigned long took = clock_ns() - t0;
+
+		CHECK(r == -ETIMEDOUT, "futex_wait(timeout %lu ns) returned %s", timeouts_ns[i],
+		      result_text(r));
+		CHECK(took >= timeouts_ns[i], "timeout of %lu ns came after only %lu ns",
+		      timeouts_ns[i], took);
+		CHECK(took < timeouts_ns[i] + 2000 * NS_PER_MS,
+		      "timeout of %lu ns came after %lu ns", timeouts_ns[i], took);
+	}
+}
+
+#define WAKE_WAITERS 3
+
+static int wake_word;
+static int wake_ready;
+static int wake_done;
+
+static long one_futex_wait(void *arg)
+{
+	(void)arg;
+	atomic_add(&wake_ready, 1);
+	long r = futex_wait(&wake_word, 0, 0);
+	atomic_add(&wake_done, 1);
+	return r;
+}
+
+/* futex_wake wakes at most `count` sleepers and says how many it woke. */
+static void case_futex_wake_count(void)
+{
+	int tids[WAKE_WAITERS];
+
+	for (int i = 0; i < WAKE_WAITERS; i++)
+		tids[i] = spawn(one_futex_wait, NULL);
+	wait_until_count(&wake_ready, WAKE_WAITERS, "waiters ready");
+	sleep_ms(100); /* long enough for each to be asleep in the kernel */
+	expect(futex_wake(&wake_word, 0), 0, "futex_wake(count 0)");
+	expect(futex_wake(&wake_word, 1), 1, "futex_wake(count 1)");
+	sleep_ms(50);
+	expect(atomic_read(&wake_done), 1, "threads woken by futex_wake(count 1)");
+	expect(futex_wake(&wake_word, __INT_MAX__), WAKE_WAITERS - 1, "futex_wake(all)");
+	for (int i = 0; i < WAKE_WAITERS; i++)
+		expect(join(tids[i]), 0, "a woken futex_wait");
+	expect(futex_wake(&wake_word, __INT_MAX__), 0, "futex_wake with nobody left");
+}
+
+/* ---- running out -------------------------------------------------------- */
+
+#define SPAWN_MAX 4096
+/* Page-table pages an address range may need: one per 2 MiB it spans,
+ * plus the tables above those. */
+#define TABLE_PAGES(bytes) ((bytes) / (2ul << 20) + 3)
+#define THREAD_REGION_BYTES (THREAD_STACK_BYTES + 2 * PAGE_BYTES)
+/* The kernel gives each thread a 16 KiB stack in a slot with a guard page,
+ * and keeps the page tables of that area once they exist (they are
+ * reused): the first time this many threads live at once they grow. */
+#define KSTACK_SLOT_BYTES (20 * 1024ul)
+#define SPAWN_TABLE_PAGES(threads) \
+	(TABLE_PAGES((threads)*THREAD_REGION_BYTES) + TABLE_PAGES((threads)*KSTACK_SLOT_BYTES))
+
+static int spawn_release;
+static int spawn_tids[SPAWN_MAX];
+
+static long wait_then_return(void *arg)
+{
+	wait_for_release(&spawn_release);
+	return (long)arg;
+}
+
+/*
+ * Spawns threads that wait until released, until thread_spawn fails;
+ * then releases and joins them all. Returns how many it made and stores
+ * the error in *err. Every page the threads took must be free again
+ * (page tables aside: the addresses are never used again).
+ */
+static int spawn_until_failure(int *err)
+{
+	unsigned long before = free_pages();
+	int n;
+
+	atomic_write(&spawn_release, 0);
+	for (n = 0; n < SPAWN_MAX; n++) {
+		int tid = thread_spawn(wait_then_return, (void *)(long)n);
+		if (tid < 0) {
+			*err = tid;
+			break;
+		}
+		spawn_tids[n] = tid;
+	}
+	CHECK(n < SPAWN_MAX, "%d threads and no failure", n);
+	CHECK(n > 0, "no thread at all: %s", result_text(*err));
+	expect(my_thread_count(), n + 1, "threads alive at the limit");
+	release(&spawn_release);
+	for (int i = 0; i < n; i++)
+		expect(join(spawn_tids[i]), i, "a thread's value");
+	unsigned long after = free_pages();
+	unsigned long tables = SPAWN_TABLE_PAGES((unsigned long)n + 1);
+	CHECK(after + tables >= before,
+	      "%d threads joined, but %lu of %lu free pages are missing (page tables: %lu)", n,
+	      before - after, before, tables);
+	/* Failing cleanly: the process goes on, and can make threads again. */
+	expect(join(spawn(return_value, (void *)3)), 3, "a thread after the failure");
+	return n;
+}
+
+static void spawn_to_the_limit(void)
+{
+	int err = 0;
+
+	spawn_until_failure(&err);
+	CHECK(err == -EAGAIN || err == -ENOMEM, "thread_spawn failed with %s", result_text(err));
+}
+
+/*
+ * Threads until the per-process limit (or memory) runs out: the failure
+ * is an error code, and every page comes back. Twice: the first run may
+ * leave the kernel's stack-area page tables grown (see KSTACK_SLOT_BYTES),
+ * the second must give back exactly what it took.
+ */
+static void case_spawn_until_limit(void)
+{
+	unsigned long before = free_pages();
+	int status = in_process(spawn_to_the_limit, NULL);
+
+	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process spawning to the limit");
+	unsigned long after = free_pages_settle(before);
+	CHECK(after + TABLE_PAGES(SPAWN_MAX * KSTACK_SLOT_BYTES) >= before,
+	      "%lu free pages before, %lu after the process ended", before, after);
+	before = after;
+	status = in_process(spawn_to_the_limit, NULL);
+	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "second process spawning to the limit");
+	after = free_pages_settle(before);
+	CHECK(after == before, "%lu free pages before, %lu after the second process ended", before,
+	      after);
+}
+
+#define HOG_CHUNK_BYTES (256 * 1024ul)
+#define HOG_MAX_CHUNKS 8192 /* 2 GiB */
+#define HOG_SPARE_PAGES 120ul
+
+static void spawn_out_of_memory(void)
+{
+	static long hogs[HOG_MAX_CHUNKS];
+	int nhogs = 0;
+	int err = 0;
+	long a;
+
+	/* Take nearly all memory, in chunks, then hand back a little. */
+	while (nhogs < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
+		hogs[nhogs++] = a;
+	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", result_text(a));
+	for (unsigned long freed = 0; nhogs > 0 && freed < HOG_SPARE_PAGES;
+	     freed += HOG_CHUNK_BYTES / PAGE_BYTES)
+		munmap((void *)hogs[--nhogs], HOG_CHUNK_BYTES);
+	int n = spawn_until_failure(&err);
+	CHECK(err == -ENOMEM, "with memory short, thread_spawn failed with %s after %d threads",
+	      result_text(err), n);
+	while (nhogs > 0)
+		munmap((void *)hogs[--nhogs], HOG_CHUNK_BYTES);
+}
+
+/* Threads until memory runs out: -ENOMEM, no crash, nothing leaked. */
+static void case_spawn_until_enomem(void)
+{
+	unsigned long before = free_pages();
+	int status = in_process(spawn_out_of_memory, NULL);
+
+	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process spawning without memory");
+	unsigned long after = free_pages_settle(before);
+	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
+}
+
+#define CYCLE_THREADS 500
+
+/* Spawn and join, one after the other, many times: join frees it all. */
+static void case_spawn_join_cycle(void)
+{
+	unsigned long before = free_pages();
+
+	for (int i = 0; i < CYCLE_THREADS; i++)
+		expect(join(spawn(return_value, (void *)(long)i)), i, "a thread's value");
+	unsigned long after = free_pages();
+	unsigned long tables = SPAWN_TABLE_PAGES(CYCLE_THREADS);
+	CHECK(after + tables >= before, "%d threads spawned and joined: %lu pages missing",
+	      CYCLE_THREADS, before - after);
+}
+
+/* ---- how a threaded process ends ---------------------------------------- */
+
+static int spinners_started;
+
+static long spin_forever(void *arg)
+{
+	int cpu = (int)(long)arg;
+
+	if (cpu >= 0)
+		cpu_pin(cpu);
+	atomic_add(&spinners_started, 1);
+	for (;;)
+		cpu_relax();
+	return 0;
+}
+
+/* Through a volatile pointer, so the compiler cannot see the NULL and
+ * put a trap instruction in place of the load. */
+static long *volatile null_pointer;
+
+static long null_dereference(void *arg)
+{
+	(void)arg;
+	return *null_pointer;
+}
+
+/* One spinning thread per CPU; once all spin, one more thread faults. */
+static void fault_among_spinners(void)
+{
+	int n = online_cpus();
+
+	if (n < 2)
+		n = 2;
+	for (int i = 0; i < n; i++)
+		spawn(spin_forever, (void *)(long)(i % online_cpus()));
+	wait_until_count(&spinners_started, n, "spinners started");
+	join(spawn(null_dereference, NULL));
+	fail("the faulting thread was joined");
+}
+
+/* A fault in one thread ends every thread of the process, at once. */
+static void case_fault_kills_all(void)
+{
+	unsigned long took;
+	int status = in_process(fault_among_spinners, &took);
+
+	expect_status(status, WAIT_STATUS(WAIT_FAULTED, FAULT_PAGE), "process with a fault");
+	CHECK(took < PROMPT_END_MS, "the process took %lu ms to end", took);
+}
+
+#define EXIT_CODE 42
+
+static long exit_after_a_while(void *arg)
+{
+	(void)arg;
+	sleep_ms(10);
+	exit(EXIT_CODE);
+}
+
+static void exit_in_a_thread(void)
+{
+	spawn(spin_forever, (void *)-1l);
+	join(spawn(exit_after_a_while, NULL));
+	fail("the thread that called exit() was joined");
+}
+
+/* exit() from any thread ends the whole process with that status. */
+static void case_exit_from_thread(void)
+{
+	unsigned long took;
+	int status = in_process(exit_in_a_thread, &took);
+
+	expect_status(status, WAIT_STATUS(WAIT_EXITED, EXIT_CODE), "process whose thread exited");
+	CHECK(took < PROMPT_END_MS, "the process took %lu ms to end", took);
+}
+
+#define KILL_WAITERS 4
+
+static long sleep_on_futex(void *arg)
+{
+	int never = 0;
+
+	(void)arg;
+	for (;;)
+		futex_wait(&never, 0, 0);
+	return 0;
+}
+
+static void all_in_futex_wait(void)
+{
+	for (int i = 0; i < KILL_WAITERS; i++)
+		spawn(sleep_on_futex, NULL);
+	sleep_on_futex(NULL);
+}
+
+/* kill() ends a process whose threads all sleep in futex_wait. */
+static void case_kill_futex_waiters(void)
+{
+	unsigned long before = free_pages();
+	unsigned long t0 = clock_ns();
+	struct proc_info info;
+	int status;
+	int pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		all_in_futex_wait();
+		_exit(0);
+	}
+	CHECK(pid > 0, "fork returned %s", result_text(pid));
+	for (;;) {
+		CHECK(ps_find(pid, &info), "the process vanished");
+		if (info.threads == KILL_WAITERS + 1 && info.state == PROC_SLEEPING)
+			break;
+		if (ms_since(t0) > PROMPT_END_MS) {
+			kill(pid);
+			fail("threads never all slept: %d threads, state %d", info.threads,
+			     info.state);
+		}
+		sleep_ms(10);
+	}
+	t0 = clock_ns();
+	expect(kill(pid), 0, "kill");
+	expect(wait(pid, &status), pid, "wait");
+	expect_status(status, WAIT_STATUS(WAIT_KILLED, 0), "killed process");
+	CHECK(ms_since(t0) < PROMPT_END_MS, "the killed process took %lu ms to end", ms_since(t0));
+	unsigned long after = free_pages_settle(before);
+	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
+}
+
+static long outlive_main(void *arg)
+{
+	(void)arg;
+	sleep_ms(30);
+	if (my_thread_count() != 1)
+		exit(3); /* main is still there */
+	thread_exit(9);
+}
+
+static void main_exits_first(void)
+{
+	spawn(outlive_main, NULL);
+	thread_exit(5);
+}
+
+/* When the last thread calls thread_exit, the process ends with status 0,
+ * whatever values the threads exited with. */
+static void case_last_thread_exit(void)
+{
+	int status = in_process(main_exits_first, NULL);
+
+	CHECK(status != WAIT_STATUS(WAIT_EXITED, 3), "main's thread_exit did not end main");
+	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process whose threads all exited");
+}
+
+/* ---- parallelism --------------------------------------------------------- */
+
+#define PING_WINDOW_MS 2000
+/* With one CPU the ball changes hands only when the timer takes the CPU
+ * from one thread to give it to the other (TICK_HZ: 100 times a second),
+ * so at most 50 round trips a second. Three times that many prove the
+ * two threads ran at the same time. */
+#define PING_SERIAL_MAX_PER_S 50
+#define PING_MIN_ROUND_TRIPS (3 * PING_SERIAL_MAX_PER_S * PING_WINDOW_MS / 1000)
+#define CPU_CHECKS 20
+
+struct pinned {
+	int cpu;      /* where to run */
+	int seen_cpu; /* where cpu_info said it ran (-1: not always there) */
+	int pin_err;  /* what cpu_pin said */
+};
+
+static int ping_ball; /* even: the thread on CPU 0 moves it; odd: CPU 1 */
+static int ping_stop;
+static struct barrier pinned_ready;
+
+static long pinned_player(void *arg)
+{
+	struct pinned *p = arg;
+	long trips = 0;
+
+	p->pin_err = cpu_pin(p->cpu);
+	p->seen_cpu = current_cpu();
+	for (int i = 0; i < CPU_CHECKS; i++)
+		if (current_cpu() != p->cpu)
+			p->seen_cpu = -1;
+	/* Nobody spins until every thread is where it belongs. */
+	barrier_wait(&pinned_ready);
+	if (p->cpu > 1)
+		return 0;
+	/* CPUs 0 and 1 bounce the ball through memory, with no system call. */
+	while (!atomic_read(&ping_stop)) {
+		int ball = atomic_read(&ping_ball);
+		if (ball % 2 == p->cpu) {
+			atomic_write(&ping_ball, ball + 1);
+			trips++;
+		} else {
+			cpu_relax();
+		}
+	}
+	return trips;
+}
+
+/* Threads pinned one per CPU run on that CPU, all at the same time. */
+static void case_parallel_cpus(void)
+{
+	struct pinned players[16];
+	int tids[16];
+	int n = online_cpus();
+	long trips = 0;
+
+	CHECK(n >= 1 && n <= 16, "cpu_info says %d CPUs are online", n);
+	expect(cpu_pin(n), -EINVAL, "cpu_pin(one past the last CPU)");
+	expect(cpu_pin(-2), -EINVAL, "cpu_pin(-2)");
+	barrier_init(&pinned_ready, n + 1);
+	for (int i = 0; i < n; i++) {
+		players[i] = (struct pinned){ .cpu = i };
+		tids[i] = spawn(pinned_player, &players[i]);
+	}
+	barrier_wait(&pinned_ready);
+	sleep_ms(PING_WINDOW_MS);
+	atomic_write(&ping_stop, 1);
+	for (int i = 0; i < n; i++) {
+		trips += join(tids[i]);
+		expect(players[i].pin_err, 0, "cpu_pin");
+		CHECK(players[i].seen_cpu == i, "thread pinned to CPU %d ran on CPU %d", i,
+		      players[i].seen_cpu);
+	}
+	if (n >= 2)
+		CHECK(trips / 2 >= PING_MIN_ROUND_TRIPS,
+		      "threads on CPUs 0 and 1 made only %ld round trips in %d ms: not in parallel",
+		      trips / 2, PING_WINDOW_MS);
+}
+
+/* ---- per-thread state ---------------------------------------------------- */
+
+#define ERRNO_THREADS 4
+#define ERRNO_BASE 1000
+
+static struct barrier errno_barrier;
+
+static long errno_worker(void *arg)
+{
+	int id = (int)(long)arg;
+
+	CHECK(errno == 0, "a new thread's errno is %d, expected 0", errno);
+	errno = ERRNO_BASE + id;
+	barrier_wait(&errno_barrier); /* every thread has set its own */
+	for (int i = 0; i < 20; i++) {
+		yield();
+		CHECK(errno == ERRNO_BASE + id, "thread %d's errno changed to %d", id, errno);
+	}
+	if (id % 2) {
+		strtol("99999999999999999999999999", NULL, 10);
+		CHECK(errno == ERANGE, "strtol overflow set errno to %d", errno);
+	}
+	barrier_wait(&errno_barrier);
+	CHECK(errno == (id % 2 ? ERANGE : ERRNO_BASE + id), "thread %d's errno changed to %d", id,
+	      errno);
+	return (long)&errno;
+}
+
+/* errno is thread-local: a C library call in one thread leaves the
+ * others' errno alone. */
+static void case_errno_per_thread(void)
+{
+	int tids[ERRNO_THREADS];
+	long where[ERRNO_THREADS];
+
+	errno = 7;
+	barrier_init(&errno_barrier, ERRNO_THREADS);
+	for (int i = 0; i < ERRNO_THREADS; i++)
+		tids[i] = spawn(errno_worker, (void *)(long)i);
+	for (int i = 0; i < ERRNO_THREADS; i++) {
+		where[i] = join(tids[i]);
+		CHECK(where[i] != (long)&errno, "thread %d's errno is main's", i);
+		for (int j = 0; j < i; j++)
+			CHECK(where[i] != where[j], "threads %d and %d share errno", i, j);
+	}
+	CHECK(errno == 7, "main's errno changed to %d", errno);
+}
+
+static _Thread_local int tls_counter = 1234;
+static _Thread_local long tls_zeroed;
+static _Thread_local _Alignas(64) char tls_aligned[8] = "aligned";
+
+static long tls_check(void *arg)
+{
+	(void)arg;
+	CHECK(tls_counter == 1234, "a new thread's initialised TLS variable is %d", tls_counter);
+	CHECK(tls_zeroed == 0, "a new thread's zeroed TLS variable is %ld", tls_zeroed);
+	CHECK((uintptr_t)tls_aligned % 64 == 0, "a 64-byte aligned TLS variable is at %p",
+	      (void *)tls_aligned);
+	CHECK(strcmp(tls_aligned, "aligned") == 0, "a TLS string reads \"%s\"", tls_aligned);
+	tls_counter = 1;
+	tls_zeroed = 2;
+	return (long)&tls_counter;
+}
+
+/* Each thread starts with a fresh copy of the TLS template, whatever the
+ * other threads did to theirs. */
+static void case_tls_per_thread(void)
+{
+	tls_counter = 99;
+	tls_zeroed = 7;
+	long a = join(spawn(tls_check, NULL));
+	long b = join(spawn(tls_check, NULL));
+	CHECK(a != b && a != (long)&tls_counter, "two threads share a TLS block");
+	CHECK(tls_counter == 99 && tls_zeroed == 7, "main's TLS changed to %d, %ld", tls_counter,
+	      tls_zeroed);
+	CHECK((uintptr_t)tls_aligned % 64 == 0, "main's 64-byte aligned TLS variable is at %p",
+	      (void *)tls_aligned);
+}
+
+/* Rounds and sums in doubles: a result that depends on every bit of every
+ * step, so a register clobbered by another thread shows. */
+__attribute__((noinline)) static double fp_series(double seed, int steps, int yield_every)
+{
+	double sum = 0.0, x = seed;
+
+	for (int k = 1; k <= steps; k++) {
+		sum += 1.0 / (k * x + 0.5);
+		x = x * 1.0000001 + 0.25;
+		if (yield_every && k % yield_every == 0)
+			yield();
+	}
+	return sum;
+}
+
+#define FP_STEPS 200000
+#define FP_YIELD_EVERY 1000
+
+struct fp_job {
+	double seed;
+	int round_up; /* run with the rounding mode set upwards */
+	double result;
+	int round_ok;
+};
+
+static long fp_worker(void *arg)
+{
+	struct fp_job *job = arg;
+
+	cpu_pin(0);
+	job->round_ok = fegetround() == FE_TONEAREST;
+	if (job->round_up)
+		fesetround(FE_UPWARD);
+	job->result = fp_series(job->seed, FP_STEPS, FP_YIELD_EVERY);
+	job->round_ok &= fegetround() == (job->round_up ? FE_UPWARD : FE_TONEAREST);
+	return 0;
+}
+
+/* Two threads sharing one CPU compute with doubles; each keeps its own
+ * floating-point registers and rounding mode. */
+static void case_fp_per_thread(void)
+{
+	struct fp_job jobs[2] = { { .seed = 3.0 }, { .seed = 7.0, .round_up = 1 } };
+	double want[2];
+	int tids[2];
+
+	fesetround(FE_UPWARD);
+	want[1] = fp_series(jobs[1].seed, FP_STEPS, 0);
+	fesetround(FE_TONEAREST);
+	want[0] = fp_series(jobs[0].seed, FP_STEPS, 0);
+	CHECK(want[0] != want[1], "the two series agree: the test proves nothing");
+	for (int i = 0; i < 2; i++)
+		tids[i] = spawn(fp_worker, &jobs[i]);
+	for (int i = 0; i < 2; i++) {
+		join(tids[i]);
+		CHECK(jobs[i].round_ok, "thread %d saw the wrong rounding mode", i);
+		CHECK(jobs[i].result == want[i], "thread %d computed %.17g, expected %.17g", i,
+		      jobs[i].result, want[i]);
+	}
+	CHECK(fegetround() == FE_TONEAREST, "main's rounding mode changed");
+}
+
+/* ---- the C library from many threads ---------------------------------- */
+
+#define HEAP_THREADS 8
+#define HEAP_ROUNDS 400
+#define HEAP_LIVE 16
+#define HEAP_MAX_BYTES 3000
+
+static int heap_start_line;
+
+static long heap_worker(void *arg)
+{
+	int id = (int)(long)arg;
+	unsigned char *live[HEAP_LIVE] = { 0 };
+	size_t size[HEAP_LIVE] = { 0 };
+	unsigned seed = 12345u + (unsigned)id;
+	char text[64], want[64];
+
+	for (int round = 0; round < HEAP_ROUNDS; round++) {
+		int slot = round % HEAP_LIVE;
+		unsigned char mark = (unsigned char)(id * 16 + slot);
+
+		if (live[slot]) {
+			for (size_t i = 0; i < size[slot]; i++)
+				CHECK(live[slot][i] == mark, "thread %d: block %d byte %u is %#x",
+				      id, slot, (unsigned)i, live[slot][i]);
+			free(live[slot]);
+		}
+		seed = seed * 1103515245u + 12345u;
+		size[slot] = 1 + (seed >> 8) % HEAP_MAX_BYTES;
+		live[slot] = malloc(size[slot]);
+		CHECK(live[slot], "thread %d: malloc(%u) failed", id, (unsigned)size[slot]);
+		memset(live[slot], mark, size[slot]);
+
+		snprintf(text, sizeof(text), "%d:%d:%.3f:%s", id, round, round / 8.0, "x");
+		strcpy(want, "");
+		sprintf(want + strlen(want), "%d:", id);
+		sprintf(want + strlen(want), "%d:", round);
+		sprintf(want + strlen(want), "%d.%03d:x", round / 8, round % 8 * 125);
+		CHECK(strcmp(text, want) == 0, "thread %d: snprintf gave \"%s\", expected \"%s\"",
+		      id, text, want);
+	}
+	for (int slot = 0; slot < HEAP_LIVE; slot++)
+		free(live[slot]);
+	wait_for_release(&heap_start_line);
+	printf("  thread %d of %d: %d blocks allocated, checked and freed\n", id, HEAP_THREADS,
+	       HEAP_ROUNDS);
+	return 0;
+}
+
+/* malloc, free and printf from many threads at once: no crash, and every
+ * block keeps what its thread wrote. */
+static void case_malloc_printf_threads(void)
+{
+	int tids[HEAP_THREADS];
+
+	for (int i = 0; i < HEAP_THREADS; i++)
+		tids[i] = spawn(heap_worker, (void *)(long)i);
+	release(&heap_start_line); /* and all print together */
+	for (int i = 0; i < HEAP_THREADS; i++)
+		join(tids[i]);
+	void *big = malloc(1 << 20);
+	CHECK(big, "malloc(1 MiB) after the threads failed");
+	free(big);
+}
+
+/* ---- condition variables, semaphores, barriers ---------------------------- */
+
+#define QUEUE_SLOTS 8
+#define PRODUCERS 4
+#define CONSUMERS 4
+#define ITEMS_EACH 1000
+
+static struct {
+	struct mutex lock;
+	struct condvar not_full, not_empty;
+	long items[QUEUE_SLOTS];
+	int head, count;
+} queue = { MUTEX_INIT, CONDVAR_INIT, CONDVAR_INIT, { 0 }, 0, 0 };
+
+static long producer(void *arg)
+{
+	long base = (long)arg * ITEMS_EACH;
+
+	for (long i = 1; i <= ITEMS_EACH; i++) {
+		mutex_lock(&queue.lock);
+		while (queue.count == QUEUE_SLOTS)
+			condvar_wait(&queue.not_full, &queue.lock);
+		queue.items[(queue.head + queue.count) % QUEUE_SLOTS] = base + i;
+		queue.count++;
+		condvar_signal(&queue.not_empty);
+		mutex_unlock(&queue.lock);
+	}
+	return 0;
+}
+
+static long consumer(void *arg)
+{
+	long sum = 0;
+
+	(void)arg;
+	for (int i = 0; i < ITEMS_EACH * PRODUCERS / CONSUMERS; i++) {
+		mutex_lock(&queue.lock);
+		while (queue.count == 0)
+			condvar_wait(&queue.not_empty, &queue.lock);
+		sum += queue.items[queue.head];
+		queue.head = (queue.head + 1) % QUEUE_SLOTS;
+		queue.count--;
+		condvar_signal(&queue.not_full);
+		mutex_unlock(&queue.lock);
+	}
+	return sum;
+}
+
+/* A bounded queue with a mutex and two condition variables: every item
+ * produced is consumed once. */
+static void case_condvar(void)
+{
+	int tids[PRODUCERS + CONSUMERS];
+	long sum = 0, want = 0;
+
+	for (int i = 0; i < CONSUMERS; i++)
+		tids[i] = spawn(consumer, NULL);
+	for (int i = 0; i < PRODUCERS; i++)
+		tids[CONSUMERS + i] = spawn(producer, (void *)(long)i);
+	for (int i = 0; i < PRODUCERS + CONSUMERS; i++)
+		sum += join(tids[i]);
+	for (long p = 0; p < PRODUCERS; p++)
+		for (long i = 1; i <= ITEMS_EACH; i++)
+			want += p * ITEMS_EACH + i;
+	CHECK(sum == want, "consumers took items summing to %ld, expected %ld", sum, want);
+	CHECK(queue.count == 0, "%d items left in the queue", queue.count);
+
+	/* Nobody signals: the timed wait times out, holding the mutex again. */
+	struct condvar quiet = CONDVAR_INIT;
+	unsigned long t0 = clock_ns();
+	mutex_lock(&queue.lock);
+	expect(condvar_timedwait(&quiet, &queue.lock, 30 * NS_PER_MS), -ETIMEDOUT,
+	       "condvar_timedwait with no signal");
+	CHECK(ms_since(t0) >= 30, "condvar_timedwait timed out after %lu ms", ms_since(t0));
+	CHECK(!mutex_trylock(&queue.lock), "condvar_timedwait returned without the mutex");
+	mutex_unlock(&queue.lock);
+}
+
+#define SEM_SLOTS 2
+#define SEM_THREADS 6
+#define SEM_ROUNDS 10
+
+static struct semaphore sem = SEMAPHORE_INIT(SEM_SLOTS);
+static int sem_inside, sem_most;
+
+static long sem_worker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < SEM_ROUNDS; i++) {
+		semaphore_wait(&sem);
+		int inside = atomic_add(&sem_inside, 1);
+		int most = atomic_read(&sem_most);
+		while (inside > most && !atomic_cas(&sem_most, most, inside))
+			most = atomic_read(&sem_most);
+		sleep_ms(2);
+		atomic_add(&sem_inside, -1);
+		semaphore_post(&sem);
+	}
+	return 0;
+}
+
+/* A semaphore of 2 lets at most two threads in at once, and does let two. */
+static void case_semaphore(void)
+{
+	int tids[SEM_THREADS];
+	struct semaphore empty = SEMAPHORE_INIT(0);
+
+	expect(semaphore_trywait(&empty), -EAGAIN, "semaphore_trywait at 0");
+	semaphore_post(&empty);
+	expect(semaphore_trywait(&empty), 0, "semaphore_trywait after a post");
+	for (int i = 0; i < SEM_THREADS; i++)
+		tids[i] = spawn(sem_worker, NULL);
+	for (int i = 0; i < SEM_THREADS; i++)
+		join(tids[i]);
+	CHECK(sem_most == SEM_SLOTS, "at most %d threads were inside at once, expected %d",
+	      sem_most, SEM_SLOTS);
+	CHECK(sem.value == SEM_SLOTS, "the semaphore ended at %d, expected %d", sem.value,
+	      SEM_SLOTS);
+}
+
+#define BARRIER_THREADS 6
+#define BARRIER_ROUNDS 200
+
+static struct barrier rounds_barrier;
+static int barrier_arrivals, barrier_serials;
+
+static long barrier_worker(void *arg)
+{
+	(void)arg;
+	for (int r = 0; r < BARRIER_ROUNDS; r++) {
+		atomic_add(&barrier_arrivals, 1);
+		if (barrier_wait(&rounds_barrier) == BARRIER_SERIAL_THREAD)
+			atomic_add(&barrier_serials, 1);
+		int arrived = atomic_read(&barrier_arrivals);
+		CHECK(arrived >= BARRIER_THREADS * (r + 1),
+		      "left round %d when only %d arrivals of %d had happened", r, arrived,
+		      BARRIER_THREADS * (r + 1));
+	}
+	return 0;
+}
+
+/* No thread leaves a round of the barrier before all have arrived, and
+ * each round has one serial thread. */
+static void case_barrier(void)
+{
+	int tids[BARRIER_THREADS];
+
+	barrier_init(&rounds_barrier, BARRIER_THREADS);
+	for (int i = 0; i < BARRIER_THREADS; i++)
+		tids[i] = spawn(barrier_worker, NULL);
+	for (int i = 0; i < BARRIER_THREADS; i++)
+		join(tids[i]);
+	expect(barrier_serials, BARRIER_ROUNDS, "serial threads over all rounds");
+	expect(barrier_arrivals, BARRIER_THREADS * BARRIER_ROUNDS, "arrivals");
+}
+
+/* ---- mmap ----------------------------------------------------------------- */
+
+static void touch_after_munmap(void)
+{
+	long a = mmap(PAGE_BYTES);
+
+	CHECK(a > 0, "mmap returned %s", result_text(a));
+	*(volatile int *)a = 1;
+	expect(munmap((void *)a, PAGE_BYTES), 0, "munmap");
+	*(volatile int *)a = 2;
+	fail("wrote to memory after munmap");
+}
+
+static int overlaps(long a, size_t a_len, long b, size_t b_len)
+{
+	return a < b + (long)b_len && b < a + (long)a_len;
+}
+
+/* mmap gives zeroed, writable, page-aligned memory, never the same
+ * address twice; munmap gives the pages back, and touching them faults. */
+static void case_mmap_munmap(void)
+{
+	size_t len = 3 * PAGE_BYTES + 1, pages = 4;
+	unsigned long free0 = free_pages();
+	long a = mmap(len);
+	unsigned long free1 = free_pages();
+
+	expect(mmap(0), -EINVAL, "mmap(0)");
+	expect(mmap(1ul << 45), -ENOMEM, "mmap(32 TiB)");
+	CHECK(a > 0, "mmap(%u) returned %s", (unsigned)len, result_text(a));
+	CHECK(a % PAGE_BYTES == 0, "mmap returned %#lx, not page aligned", a);
+	CHECK(free0 - free1 >= pages && free0 - free1 <= pages + 3,
+	      "mmap of %u pages took %lu pages", (unsigned)pages, free0 - free1);
+	for (size_t i = 0; i < pages * PAGE_BYTES; i++)
+		CHECK(((unsigned char *)a)[i] == 0, "mmap'd byte %u is %#x, not zero", (unsigned)i,
+		      ((unsigned char *)a)[i]);
+	memset((void *)a, 0x5a, pages * PAGE_BYTES);
+	expect(munmap((void *)(a + 1), PAGE_BYTES), -EINVAL, "munmap(unaligned address)");
+	expect(munmap((void *)a, pages * PAGE_BYTES), 0, "munmap");
+	expect(free_pages() - free1, pages, "pages munmap gave back");
+	long b = mmap(pages * PAGE_BYTES);
+	CHECK(b > 0, "second mmap returned %s", result_text(b));
+	CHECK(!overlaps(a, pages * PAGE_BYTES, b, pages * PAGE_BYTES),
+	      "mmap reused the address %#lx", b);
+	expect(munmap((void *)b, pages * PAGE_BYTES), 0, "second munmap");
+	expect_status(in_process(touch_after_munmap, NULL), WAIT_STATUS(WAIT_FAULTED, FAULT_PAGE),
+		      "process writing to munmapped memory");
+}
+
+/* ---- fork ----------------------------------------------------------------- */
+
+#define FORK_THREADS 3
+
+static int fork_release;
+
+static long fork_sleeper(void *arg)
+{
+	wait_for_release(&fork_release);
+	return (long)arg;
+}
+
+/* fork in a threaded process copies only the calling thread. */
+static void case_fork_one_thread(void)
+{
+	int tids[FORK_THREADS];
+	int status;
+	int pid;
+
+	for (int i = 0; i < FORK_THREADS; i++)
+		tids[i] = spawn(fork_sleeper, (void *)(long)i);
+	expect(my_thread_count(), FORK_THREADS + 1, "threads before fork");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		expect(my_thread_count(), 1, "threads in the child");
+		for (int i = 0; i < FORK_THREADS; i++)
+			expect(sys_thread_join(tids[i], NULL), -ESRCH,
+			       "joining a parent's thread in the child");
+		exit(0);
+	}
+	CHECK(pid > 0, "fork returned %s", result_text(pid));
+	expect(wait(pid, &status), pid, "wait for the child");
+	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+		exit(CASE_REPORTED);
+	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "child");
+	expect(my_thread_count(), FORK_THREADS + 1, "threads in the parent after fork");
+	release(&fork_release);
+	for (int i = 0; i < FORK_THREADS; i++)
+		expect(join(tids[i]), i, "a thread's value after fork");
+}
+
+/* ---- the runner -------------------------------------------------------- */
+
+struct test_case {
+	const char *name;
+	void (*run)(void);
+};
+
+static const struct test_case cases[] = {
+	{ "mutex_64_threads", case_mutex_64_threads },
+	{ "join_value", case_join_value },
+	{ "join_finished", case_join_finished },
+	{ "join_unknown", case_join_unknown },
+	{ "join_self", case_join_self },
+	{ "join_twice", case_join_twice },
+	{ "stack_guard", case_stack_guard },
+	{ "futex_bad_address", case_futex_bad_address },
+	{ "futex_wrong_value", case_futex_wrong_value },
+	{ "futex_timeout", case_futex_timeout },
+	{ "futex_wake_count", case_futex_wake_count },
+	{ "spawn_until_limit", case_spawn_until_limit },
+	{ "spawn_until_enomem", case_spawn_until_enomem },
+	{ "spawn_join_cycle", case_spawn_join_cycle },
+	{ "fault_kills_all", case_fault_kills_all },
+	{ "exit_from_thread", case_exit_from_thread },
+	{ "kill_futex_waiters", case_kill_futex_waiters },
+	{ "last_thread_exit", case_last_thread_exit },
+	{ "parallel_cpus", case_parallel_cpus },
+	{ "errno_per_thread", case_errno_per_thread },
+	{ "tls_per_thread", case_tls_per_thread },
+	{ "fp_per_thread", case_fp_per_thread },
+	{ "malloc_printf_threads", case_malloc_printf_threads },
+	{ "condvar", case_condvar },
+	{ "semaphore", case_semaphore },
+	{ "barrier", case_barrier },
+	{ "mmap_munmap", case_mmap_munmap },
+	{ "fork_one_thread", case_fork_one_thread },
+};
+
+#define CASE_COUNT (sizeof(cases) / sizeof(cases[0]))
+/* Not in the table: it runs in the runner itself, after the others. */
+#define NO_LEAKS_NAME "no_leaks"
+
+/* Is process `pid` a descendant of `ancestor`, by the ps list? */
+static int descends_from(const struct proc_info *procs, int n, int pid, int ancestor)
+{
+	for (int hops = 0; hops < n && pid != ancestor; hops++) {
+		int i;
+		for (i = 0; i < n && procs[i].pid != pid; i++)
+			;
+		if (i == n)
+			return 0;
+		pid = procs[i].ppid;
+	}
+	return pid == ancestor;
+}
+
+/* Kills the runner's other descendants (the case, and any process the
+ * case made) once the case has had its time. It is forked before the
+ * case, so its own pages are taken before the case counts free pages. */
+static _Noreturn void watchdog(int runner)
+{
+	static struct proc_info procs[PS_MAX];
+
+	sleep_ms(CASE_TIMEOUT_MS);
+	int n = ps(procs, PS_MAX);
+	for (int i = 0; i < n; i++)
+		if (procs[i].pid != getpid() && procs[i].pid != runner &&
+		    descends_from(procs, n, procs[i].pid, runner))
+			kill(procs[i].pid);
+	_exit(0);
+}
+
+/* Runs one case in a child under a watchdog; returns 1 if it passed. */
+static int run_case(const struct test_case *t)
+{
+	unsigned long t0 = clock_ns();
+	int runner = getpid();
+	int status = 0, guard_status;
+	int pid, guard;
+
+	fflush(stdout);
+	guard = fork();
+	if (guard == 0)
+		watchdog(runner);
+	pid = fork();
+	if (pid == 0) {
+		current_case = t->name;
+		t->run();
+		exit(0);
+	}
+	if (pid < 0)
+		printf("FAIL %s: fork returned %s\n", t->name, result_text(pid));
+	else if (wait(pid, &status) != pid) {
+		printf("FAIL %s: lost its process\n", t->name);
+		pid = -1;
+	}
+	if (guard > 0) {
+		kill(guard);
+		wait(guard, &guard_status);
+	}
+	if (pid < 0)
+		return 0;
+	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
+		printf("PASS %s\n", t->name);
+		return 1;
+	}
+	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+		return 0;
+	if (WAIT_HOW(status) == WAIT_KILLED && ms_since(t0) >= CASE_TIMEOUT_MS)
+		printf("FAIL %s: timed out after %d s\n", t->name, CASE_TIMEOUT_MS / 1000);
+	else
+		printf("FAIL %s: %s\n", t->name, status_text(status));
+	return 0;
+}
+
+/* Every page the cases took must be free again. */
+static int check_no_leaks(unsigned long before)
+{
+	unsigned long after;
+
+	fflush(stdout);
+	after = free_pages_settle(before);
+	if (after != before) {
+		printf("FAIL %s: %lu free pages before the cases, %lu after\n", NO_LEAKS_NAME,
+		       before, after);
+		return 0;
+	}
+	printf("PASS %s\n", NO_LEAKS_NAME);
+	return 1;
+}
+
+/*
+ * Before no_leaks counts: one process with threads to the limit, so the
+ * kernel's stack-area page tables (kept once grown, see
+ * KSTACK_SLOT_BYTES) are already as large as spawn_until_limit makes them.
+ */
+static void warm_up_kernel_stacks(void)
+{
+	int status;
+	int pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int err = 0;
+		current_case = NO_LEAKS_NAME;
+		spawn_until_failure(&err);
+		exit(0);
+	}
+	if (pid > 0)
+		wait(pid, &status);
+}
+
+static int selected(const char *name, int argc, char **argv)
+{
+	if (argc < 2)
+		return 1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+	unsigned long before;
+
+	current_case = "threadtests";
+	for (int i = 1; i < argc; i++) {
+		int known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
+		for (size_t c = 0; c < CASE_COUNT; c++)
+			known |= strcmp(argv[i], cases[c].name) == 0;
+		if (!known) {
+			printf("FAIL %s: no such case\n", argv[i]);
+			failed++;
+		}
+	}
+	if (selected("spawn_until_limit", argc, argv) && selected(NO_LEAKS_NAME, argc, argv))
+		warm_up_kernel_stacks();
+	before = free_pages();
+	for (size_t c = 0; c < CASE_COUNT; c++) {
+		if (!selected(cases[c].name, argc, argv))
+			continue;
+		if (run_case(&cases[c]))
+			passed++;
+		else
+			failed++;
+	}
+	if (selected(NO_LEAKS_NAME, argc, argv)) {
+		if (check_no_leaks(before))
+			passed++;
+		else
+			failed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
