@@ -237,15 +237,35 @@ static int status_of(int pid, const char *who)
 	return status;
 }
 
-static void expect_helper_ok(int pid, const char *who)
+static void expect_exited_ok(int status, const char *who)
 {
-	int status = status_of(pid, who);
 	char text[64];
 
 	if (status == WAIT_STATUS(WAIT_EXITED, HELPER_FAILED))
 		fail("the %s failed (its line is above)", who);
 	status_describe(status, text, sizeof(text));
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "the %s %s", who, text);
+}
+
+static void expect_helper_ok(int pid, const char *who)
+{
+	expect_exited_ok(status_of(pid, who), who);
+}
+
+/* Waits for n helpers in whatever order they end, and fails at the first
+ * one that failed: the others may be waiting for it in vain. */
+static void expect_helpers_ok(const int *pids, const char *const *who, int n)
+{
+	for (int done = 0; done < n; done++) {
+		int status;
+		int pid = wait(-1, &status);
+		int i = 0;
+		while (i < n && pids[i] != pid)
+			i++;
+		CHECK(pid > 0, "wait returned %d with helpers running", pid);
+		CHECK(i < n, "pid %d, not one of the helpers waited for, ended first", pid);
+		expect_exited_ok(status, who[i]);
+	}
 }
 
 static void expect_killed(int pid, const char *who)
@@ -669,11 +689,13 @@ static void words_client(long unused)
 static void run_pair(const char *first_role, void (*first)(long), const char *second_role,
 		     void (*second)(long), long arg)
 {
-	int a = spawn(first_role, first, arg);
-	wait_blocked(a, first_role);
-	int b = spawn(second_role, second, arg);
-	expect_helper_ok(b, second_role);
-	expect_helper_ok(a, first_role);
+	const char *roles[2] = { first_role, second_role };
+	int pids[2];
+
+	pids[0] = spawn(first_role, first, arg);
+	wait_blocked(pids[0], first_role);
+	pids[1] = spawn(second_role, second, arg);
+	expect_helpers_ok(pids, roles, 2);
 }
 
 static void case_label_and_words_intact(void)
@@ -1111,19 +1133,21 @@ static void kill_server_under(const long *ops, int count, const char *const *rol
 {
 	unsigned long seen = 0;
 	int clients[3];
+	const char *who[3];
 
 	snprintf(death_name, sizeof(death_name), "%s", unique_name("death"));
 	int server = spawn("server", dying_server, 0);
 	await_bits(shared_notification, BIT_READY, &seen, "server ready");
-	for (int i = 0; i < count; i++)
-		clients[i] = spawn(roles[ops[i]], doomed_client, ops[i]);
+	for (int i = 0; i < count; i++) {
+		who[i] = roles[ops[i]];
+		clients[i] = spawn(who[i], doomed_client, ops[i]);
+	}
 	for (int i = 0; i < count; i++)
 		wait_blocked(clients[i], roles[ops[i]]);
 	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup");
 	expect(kill(server), 0, "kill(server)");
 	expect_killed(server, "server");
-	for (int i = 0; i < count; i++)
-		expect_helper_ok(clients[i], roles[ops[i]]);
+	expect_helpers_ok(clients, who, count);
 	expect(ipc_lookup(death_name), -ENOENT, "ipc_lookup of a dead server's name");
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
 	expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on our handle to it");
@@ -1340,8 +1364,9 @@ static void stress_client(long id)
 
 static void case_many_clients_in_order(void)
 {
-	int clients[STRESS_CLIENTS + 1];
-	char who[STRESS_CLIENTS + 1][16];
+	int clients[STRESS_CLIENTS];
+	char names[STRESS_CLIENTS][16];
+	const char *who[STRESS_CLIENTS];
 
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	for (int i = 1; i <= STRESS_CLIENTS; i++)
@@ -1349,12 +1374,12 @@ static void case_many_clients_in_order(void)
 			(int)ok(handle_mint(shared_ep, (unsigned long)i), "handle_mint");
 	int server = spawn("server", stress_server, 0);
 	unsigned long start = clock_ns();
-	for (int i = 1; i <= STRESS_CLIENTS; i++) {
-		snprintf(who[i], sizeof(who[i]), "client %d", i);
-		clients[i] = spawn(who[i], stress_client, i);
+	for (int i = 0; i < STRESS_CLIENTS; i++) {
+		snprintf(names[i], sizeof(names[i]), "client %d", i + 1);
+		who[i] = names[i];
+		clients[i] = spawn(who[i], stress_client, i + 1);
 	}
-	for (int i = 1; i <= STRESS_CLIENTS; i++)
-		expect_helper_ok(clients[i], who[i]);
+	expect_helpers_ok(clients, who, STRESS_CLIENTS);
 	unsigned long ns = clock_ns() - start;
 
 	static struct stress_report report;
