@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
-"""Boot-time benchmark: how long from starting QEMU to "weft: N cpus online".
+"""Weft's benchmarks: `make bench`.
 
     python3 scripts/bench.py [riscv64|aarch64]
 
-For each architecture (or the one named) whose kernel is built, boots
-RUNS times with 1 CPU and with 4 CPUs (512 MiB), one boot at a time, and
-measures the wall-clock milliseconds from starting QEMU to the kernel's
-weft: line. This covers QEMU's own start-up and the firmware (OpenSBI on
-RISC-V) as well as the kernel, which is what a student waits for. Prints
-the median and each run, and writes build/bench-boot-<arch>.json.
+For each architecture (or the one named) whose kernel is built:
+
+1. Boot time: boots RUNS times with 1 CPU and with 4 CPUs (512 MiB), one
+   boot at a time, and measures the wall-clock milliseconds from starting
+   QEMU to the kernel's weft: line. This covers QEMU's own start-up and the
+   firmware (OpenSBI on RISC-V) as well as the kernel, which is what a
+   student waits for. Writes build/bench-boot-<arch>.json.
+2. Kernel paths: runs the guest program `bench` (user/bin/bench.c) twice
+   over: once under `-icount shift=0,sleep=off` with one CPU, where the
+   guest clock advances one nanosecond per guest instruction, so its
+   figures are exact guest instructions per operation; and RUNS times
+   without icount (2 CPUs) for nanoseconds per operation (the median).
+   The second runs also measure the speedup of a compute-only workload on
+   1, 2 and 4 threads. Writes build/bench-<arch>.json: a list of
+   {"name", "instructions", "ns"}.
 
 Standard library only.
 """
 
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -28,6 +38,16 @@ CPU_COUNTS = (1, 4)
 MEM = "512M"
 TIMEOUT_S = 60
 GOAL_MS = 150  # with 4 CPUs
+# The guest benchmark: iterations per operation, and how long a run may take.
+BENCH_ITERATIONS = 2000
+BENCH_TIMEOUT_S = 300
+BENCH_CPUS = 2
+BENCH_LINE = r"bench: (\w+) (\d+)"
+SPEEDUP_LINE = r"speedup: (\d+) threads (\d+\.\d+)"
+POWEROFF_LINE = r"weft: poweroff \(exit status (\d+)\)"
+# Targets, in guest instructions per operation (docs/bench.md).
+TARGETS = {"null_syscall": 150, "yield_switch": 600, "ipc_call_reply": 800,
+           "fork_exit_wait": 150000}
 
 
 def boot_ms(arch, cpus):
@@ -80,6 +100,59 @@ def print_table(rec):
     print(f"  goal: under {GOAL_MS} ms with 4 cpus: {verdict}")
 
 
+def guest_bench(arch, icount):
+    """One run of the guest's `bench`: ({name: value}, {threads: speedup})."""
+    args = ("-icount", "shift=0,sleep=off") if icount else ()
+    append = f"bench {BENCH_ITERATIONS}" + ("" if icount else " speedup")
+    with Session(arch, cpus=1 if icount else BENCH_CPUS, mem="256M",
+                 append=append + " panic=poweroff", args=args) as s:
+        m = s.expect(POWEROFF_LINE, BENCH_TIMEOUT_S)
+        if not m or m.group(1) != "0":
+            print(f"  bench run failed: {s.command()}", file=sys.stderr)
+            for line in s.tail(15):
+                print("  | " + line, file=sys.stderr)
+            return None, None
+        text = "\n".join(s.text())
+    values = {n: int(v) for n, v in re.findall(BENCH_LINE, text)}
+    speedups = {int(k): float(v) for k, v in re.findall(SPEEDUP_LINE, text)}
+    return values, speedups
+
+
+def bench_paths(arch):
+    """Instructions (icount) and median ns per operation; None on failure."""
+    instructions, _ = guest_bench(arch, icount=True)
+    if instructions is None:
+        return None
+    ns_runs, speedup_runs = {}, {}
+    for _ in range(RUNS):
+        values, speedups = guest_bench(arch, icount=False)
+        if values is None:
+            return None
+        for name, v in values.items():
+            ns_runs.setdefault(name, []).append(v)
+        for k, v in speedups.items():
+            speedup_runs.setdefault(k, []).append(v)
+    rows = [{"name": name, "instructions": instructions.get(name),
+             "ns": statistics.median(ns_runs[name]) if name in ns_runs else None}
+            for name in instructions]
+    speedup = {k: statistics.median(v) for k, v in sorted(speedup_runs.items())}
+    return rows, speedup
+
+
+def print_paths(arch, rows, speedup):
+    print(f"{arch}: per operation; instructions under -icount (1 cpu), "
+          f"ns median of {RUNS} ({BENCH_CPUS} cpus)")
+    print(f"  {'benchmark':<20} {'instructions':>12} {'ns':>10}  target")
+    for r in rows:
+        target = TARGETS.get(r["name"])
+        mark = "" if target is None else (
+            f"<= {target}: " + ("met" if r["instructions"] <= target else "NOT met"))
+        print(f"  {r['name']:<20} {r['instructions']:>12} {r['ns']:>10}  {mark}")
+    if speedup:
+        print("  compute-only speedup (wall clock): " +
+              ", ".join(f"{k} threads {v:.2f}x" for k, v in speedup.items()))
+
+
 def main():
     if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1] not in ARCHES):
         print(f"usage: {sys.argv[0]} [{'|'.join(ARCHES)}]", file=sys.stderr)
@@ -98,6 +171,18 @@ def main():
         print_table(rec)
         out = ROOT / "build" / f"bench-boot-{arch}.json"
         out.write_text(json.dumps(rec, indent=2) + "\n")
+        print(f"  written to {out.relative_to(ROOT)}")
+        paths = bench_paths(arch)
+        if paths is None:
+            print(f"{arch}: the guest benchmark did not complete")
+            failed = True
+            continue
+        rows, speedup = paths
+        print_paths(arch, rows, speedup)
+        boot = {"name": "boot_to_weft_line_4cpus_ms", "instructions": None,
+                "ns": rec["median_ms"]["4"] * 1000000}
+        out = ROOT / "build" / f"bench-{arch}.json"
+        out.write_text(json.dumps(rows + [boot], indent=2) + "\n")
         print(f"  written to {out.relative_to(ROOT)}")
     return 1 if failed else 0
 
