@@ -418,10 +418,16 @@ class Checks:
             rects = [r for r in g.iter(ns + "rect") if r.get("class")]
             if not rects or {r.get("class") for r in rects} - set(trace_convert.STATES):
                 raise self.Failure(f"lane {g.get('data-cpu')}: no state rectangles")
-            width = sum(float(r.get("width")) for r in rects)
-            if abs(width - trace_convert.SVG_PLOT_WIDTH) > 1:
-                raise self.Failure(f"lane {g.get('data-cpu')}: states cover {width:.1f} px "
-                                   f"of {trace_convert.SVG_PLOT_WIDTH}")
+            # The states cover the lane from end to end, without a gap.
+            spans = sorted((float(r.get("x")), float(r.get("x")) + float(r.get("width")))
+                           for r in rects)
+            left = trace_convert.SVG_LEFT
+            right = left + trace_convert.SVG_PLOT_WIDTH
+            gaps = [a for (_, end), (a, _) in zip(spans, spans[1:]) if a > end + 0.01]
+            if abs(spans[0][0] - left) > 0.01 or abs(max(e for _, e in spans) - right) > 0.01 \
+                    or gaps:
+                raise self.Failure(f"lane {g.get('data-cpu')}: the states do not cover "
+                                   f"{left}..{right} px" + (f" (gap at {gaps[0]})" if gaps else ""))
         legend = [g for g in root.iter(ns + "g") if g.get("class") == "legend"]
         texts = [x.text for g in legend for x in g.iter(ns + "text")]
         if texts != [trace_convert.STATE_LABELS[st] for st in trace_convert.STATES]:

@@ -211,17 +211,6 @@ def cpu_intervals(trace, cpu):
     return out
 
 
-def merged(intervals):
-    """Adjacent intervals of the same state joined (the thread dropped)."""
-    out = []
-    for start, end, st, _ in intervals:
-        if out and out[-1][2] == st and out[-1][1] == start:
-            out[-1] = (out[-1][0], end, st)
-        else:
-            out.append((start, end, st))
-    return out
-
-
 def to_us(trace, ns):
     return round((ns - trace.start) / 1000, 3)
 
@@ -280,6 +269,46 @@ def nice_step(span):
     return step * 10
 
 
+def blend(shares):
+    """The colour of a pixel whose time is shared between states: each
+    state's colour weighted by its share."""
+    total = sum(shares.values())
+    rgb = [0.0, 0.0, 0.0]
+    for st, t in shares.items():
+        colour = STATE_COLOURS[st]
+        for i in range(3):
+            rgb[i] += int(colour[1 + 2 * i:3 + 2 * i], 16) * t / total
+    return "#" + "".join(f"{round(c):02x}" for c in rgb)
+
+
+def lane_pixels(intervals, lo, hi):
+    """One lane as runs of pixel columns: [(x0, x1, colour, state)], x in
+    pixels from the plot's left edge, state the one that had most of the
+    run's first pixel. Why pixels and not one rectangle per interval: a
+    state shorter than a pixel would otherwise be drawn by anti-aliasing
+    as a hairline of any weight; here a pixel's colour mixes the states
+    by the time each took."""
+    ns_per_px = (hi - lo) / SVG_PLOT_WIDTH
+    pixels = [dict() for _ in range(SVG_PLOT_WIDTH)]
+    for start, end, st, _ in intervals:
+        start, end = max(start, lo), min(end, hi)
+        px = int((start - lo) / ns_per_px)
+        while start < end and px < SVG_PLOT_WIDTH:
+            edge = min(end, lo + (px + 1) * ns_per_px)
+            pixels[px][st] = pixels[px].get(st, 0) + edge - start
+            start, px = edge, px + 1
+    runs = []
+    for px, shares in enumerate(pixels):
+        if not shares:
+            continue  # no data: the lane stays white
+        colour, st = blend(shares), max(shares, key=shares.get)
+        if runs and runs[-1][1] == px and runs[-1][2] == colour:
+            runs[-1][1] = px + 1
+        else:
+            runs.append([px, px + 1, colour, st])
+    return [tuple(r) for r in runs]
+
+
 def svg_timeline(trace, title, from_ms=None, to_ms=None):
     """The trace as an SVG document (a string)."""
     lo = trace.start + int((from_ms or 0) * 1e6)
@@ -324,12 +353,9 @@ def svg_timeline(trace, title, from_ms=None, to_ms=None):
                    f'text-anchor="end">CPU {cpu}</text>')
         out.append(f'<rect x="{SVG_LEFT}" y="{y}" width="{SVG_PLOT_WIDTH}" '
                    f'height="{SVG_LANE_HEIGHT}" fill="white" stroke="#999"/>')
-        for start, end, st in merged(cpu_intervals(trace, cpu)):
-            if end <= lo or start >= hi:
-                continue
-            x0, x1 = x(start), x(end)
-            out.append(f'<rect class="{st}" x="{x0:.2f}" y="{y}" width="{x1 - x0:.3f}" '
-                       f'height="{SVG_LANE_HEIGHT}" fill="{STATE_COLOURS[st]}"/>')
+        for x0, x1, colour, st in lane_pixels(cpu_intervals(trace, cpu), lo, hi):
+            out.append(f'<rect class="{st}" x="{SVG_LEFT + x0}" y="{y}" width="{x1 - x0}" '
+                       f'height="{SVG_LANE_HEIGHT}" fill="{colour}"/>')
         out.append("</g>")
     axis_y = lanes_top + lanes_height
     out.append('<g class="axis">')
@@ -358,6 +384,9 @@ def svg_timeline(trace, title, from_ms=None, to_ms=None):
         out.append(f'<text x="{lx + 20}" y="{legend_y + 12}">{STATE_LABELS[st]}</text>')
         lx += 40 + 7 * len(STATE_LABELS[st])
     out.append("</g>")
+    out.append(f'<text class="note" x="{SVG_LEFT + SVG_PLOT_WIDTH}" y="{legend_y + 12}" '
+               'text-anchor="end" font-size="10">a pixel shared by several states mixes '
+               'their colours by time</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
