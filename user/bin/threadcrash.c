@@ -64,7 +64,7 @@ static _Noreturn void crasher(void)
 	for (int i = 0; i < CRASHER_THREADS - 1; i++)
 		thread_spawn(spin, (void *)(long)i);
 	while (atomic_read(&spinning) < CRASHER_THREADS - 1)
-		yield();
+		sleep_ms(1);
 	printf("  [crasher pid %d] main thread (tid %d) waits for the faulting thread\n", getpid(),
 	       gettid());
 	thread_join(thread_spawn(crash, NULL), NULL);
