@@ -17,7 +17,7 @@
 #include "atomic.h"
 #include "weft_thread.h"
 
-#define DEFAULT_ITERATIONS 2000000
+#define DEFAULT_ITERATIONS 5000000
 #define MAX_THREADS 64
 #define START_DELAY_MS 20 /* for every thread to be spinning at the start line */
 

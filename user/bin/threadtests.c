@@ -33,7 +33,7 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 #define SETTLE_POLL_MS 10
 #define SETTLE_MAX_MS 2000
 /* How long a process may take to end once it must (fault, exit, kill). */
-#define PROMPT_END_MS 3000
+#define PROMPT_END_MS 5000
 #define PS_MAX 64
 
 /* Addresses a futex may not name: a kernel address of each architecture
@@ -540,16 +540,29 @@ static long one_futex_wait(void *arg)
 static void case_futex_wake_count(void)
 {
 	int tids[WAKE_WAITERS];
+	int woken;
+	unsigned long t0;
 
 	for (int i = 0; i < WAKE_WAITERS; i++)
 		tids[i] = spawn(one_futex_wait, NULL);
 	wait_until_count(&wake_ready, WAKE_WAITERS, "waiters ready");
-	sleep_ms(100); /* long enough for each to be asleep in the kernel */
+	sleep_ms(100); /* long enough for them to be asleep in the kernel */
 	expect(futex_wake(&wake_word, 0), 0, "futex_wake(count 0)");
 	expect(futex_wake(&wake_word, 1), 1, "futex_wake(count 1)");
 	sleep_ms(50);
 	expect(atomic_read(&wake_done), 1, "threads woken by futex_wake(count 1)");
-	expect(futex_wake(&wake_word, __INT_MAX__), WAKE_WAITERS - 1, "futex_wake(all)");
+	/* The rest, however many calls it takes if one was slow to fall
+	 * asleep: never more than are left. */
+	t0 = clock_ns();
+	for (woken = 0; woken < WAKE_WAITERS - 1; sleep_ms(10)) {
+		int r = futex_wake(&wake_word, __INT_MAX__);
+		CHECK(r >= 0 && woken + r <= WAKE_WAITERS - 1,
+		      "futex_wake(all) returned %s with %d of %d sleepers left", result_text(r),
+		      WAKE_WAITERS - 1 - woken, WAKE_WAITERS);
+		woken += r;
+		CHECK(ms_since(t0) < PROMPT_END_MS, "only %d of %d sleepers woken", woken,
+		      WAKE_WAITERS - 1);
+	}
 	for (int i = 0; i < WAKE_WAITERS; i++)
 		expect(join(tids[i]), 0, "a woken futex_wait");
 	expect(futex_wake(&wake_word, __INT_MAX__), 0, "futex_wake with nobody left");
@@ -681,7 +694,7 @@ static void case_spawn_until_enomem(void)
 	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
 }
 
-#define CYCLE_THREADS 500
+#define CYCLE_THREADS 300
 
 /* Spawn and join, one after the other, many times: join frees it all. */
 static void case_spawn_join_cycle(void)

@@ -160,5 +160,6 @@ int thread_join(int tid, long *value)
 void thread_exit(long value)
 {
 	fflush(stdout);
+	fflush(stderr);
 	sys_thread_exit(value);
 }

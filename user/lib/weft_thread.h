@@ -86,7 +86,7 @@ int thread_spawn(long (*fn)(void *arg), void *arg);
  */
 int thread_join(int tid, long *value);
 
-/* Ends the calling thread with `value` (flushing its pending stdout line).
+/* Ends the calling thread with `value` (flushing its pending output lines).
  * Never returns. The last thread to exit ends the process with status 0. */
 _Noreturn void thread_exit(long value);
 
