@@ -3,6 +3,7 @@
 
     python3 scripts/trace_convert.py LOG [--json OUT.json] [--svg OUT.svg]
                                          [--from MS] [--to MS] [--title TEXT]
+                                         [--summary]
 
 The `trace` program has the kernel print its per-CPU event rings on the
 console (kernel/trace.c):
@@ -35,7 +36,9 @@ whose first event is IDLE_EXIT was idle); a CPU whose ring filled up has
 lost its oldest events, and its lane is left empty before its first one.
 
 If the log also holds `gil -v` lines ("gil-raw <workload> threads=<k>
-start_ns=<ns> elapsed_ns=<ns> ..."), each run is marked above the lanes.
+start_ns=<ns> elapsed_ns=<ns> ..."), each run is marked above the lanes,
+and --summary prints the share of each run's time every CPU spent in
+each state.
 
 Standard library only.
 """
@@ -391,6 +394,24 @@ def svg_timeline(trace, title, from_ms=None, to_ms=None):
     return "\n".join(out) + "\n"
 
 
+def run_summary(trace):
+    """For each marked gil run, the share of its time each CPU spent in
+    each state, as lines of text."""
+    lines = []
+    for label, start, end in trace.runs:
+        if start < trace.start or end > trace.end:
+            continue
+        cells = []
+        for cpu in range(trace.ncpus):
+            spent = dict.fromkeys(STATES, 0)
+            for a, b, st, _ in cpu_intervals(trace, cpu):
+                spent[st] += max(0, min(b, end) - max(a, start))
+            cells.append(f"cpu {cpu}: " + " ".join(
+                f"{st} {100 * spent[st] / (end - start):3.0f}%" for st in STATES))
+        lines.append(f"{label:12} {(end - start) / 1e6:8.2f} ms   " + "   ".join(cells))
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Weft trace dump to Chrome JSON and SVG.")
     ap.add_argument("log", help="captured console output holding a trace dump")
@@ -402,6 +423,8 @@ def main(argv=None):
                     help="SVG: end this many ms after the first event")
     ap.add_argument("--title", default="Weft: what each CPU did",
                     help="SVG title")
+    ap.add_argument("--summary", action="store_true",
+                    help="print each gil run's share of time per state, per CPU")
     args = ap.parse_args(argv)
     try:
         with open(args.log, errors="replace") as f:
@@ -418,6 +441,8 @@ def main(argv=None):
     except (OSError, TraceError) as e:
         print(f"trace_convert: {e}", file=sys.stderr)
         return 1
+    if args.summary:
+        print("\n".join(run_summary(trace)))
     counts = ", ".join(f"cpu {c}: {len(e)}" for c, e in trace.events.items())
     span = (trace.end - trace.start) / 1e6
     print(f"trace_convert: {trace.ncpus} CPUs, {span:.3f} ms, events {counts}")

@@ -44,6 +44,6 @@ if ! grep -q '^trace: end' "$log"; then
 	exit 1
 fi
 sed -n '/^gil: /,/^trace: begin/p' "$log" | grep -v '^gil-raw \|^trace: begin'
-python3 "$here/trace_convert.py" "$log" --json "$out/trace.json" --svg "$out/trace.svg" \
+python3 "$here/trace_convert.py" "$log" --json "$out/trace.json" --svg "$out/trace.svg" --summary \
 	--title "trace gil $gil_args: $arch, $cpus CPUs"
 echo "trace: wrote $out/trace.json (open it in ui.perfetto.dev) and $out/trace.svg"
