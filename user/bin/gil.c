@@ -50,9 +50,10 @@
 #define NS_PER_MS 1000000.0
 #define PERCENT 100.0
 
-/* The work, at -s 100: about a quarter of a second each with one thread
- * under QEMU. Unit counts divide by 1..8 (840 = lcm(1..8)) or by 1..6 and
- * 8 (120), so runs split them evenly. */
+/* The work, at -s 100. With one thread under QEMU the compute and kernel
+ * work take about 50 ms each, the 120 sleeps 250 ms. Unit counts divide by
+ * 1..8 (840 = lcm(1..8)) or by 1..6 and 8 (120), so runs split them
+ * evenly. */
 #define COMPUTE_UNITS 840
 #define COMPUTE_ITERATIONS_PER_UNIT 80000 /* user-mode LCG steps */
 #define KERNEL_UNITS 840
