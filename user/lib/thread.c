@@ -7,7 +7,7 @@
  *
  *   base                guard page (unmapped: an overflow faults here)
  *   base + page         the stack, growing down from stack_top
- *   stack_top           [AArch64: the 16-byte TLS control block]
+ *   stack_top           [AArch64: the TLS control block, __tls_tcb_bytes]
  *                       the TLS block (a copy of .tdata/.tbss)
  *                       struct thread_record
  *   base + region_bytes
