@@ -161,6 +161,7 @@ static void start_secondaries(void)
 	uint64_t deadline = arch_timer_now() +
 			    CPU_START_TIMEOUT_MS * arch_timer_freq() / 1000;
 	while (cpus_online() < ncpus && arch_timer_now() < deadline) {
+		arch_timer_set(deadline); /* the idle tick is off: wake by then */
 		bkl_release();
 		arch_wait_for_interrupt();
 		bkl_acquire();
