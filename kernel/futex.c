@@ -45,7 +45,9 @@ long futex_wait(uintptr_t uaddr, int expected, uint64_t timeout_ns)
 		return -EAGAIN;
 	timeout_ns = MIN(timeout_ns, FUTEX_MAX_TIMEOUT_NS);
 	/* Round up: never wake before the timeout. */
-	uint64_t ticks = (timeout_ns * (arch_timer_freq() / 1000) + 999999) / 1000000;
+	uint64_t f = arch_timer_freq(); /* split so that ns * f cannot overflow */
+	uint64_t ticks = timeout_ns / 1000000000ull * f +
+			 (timeout_ns % 1000000000ull * f + 999999999ull) / 1000000000ull;
 	thread_current()->futex_addr = uaddr;
 	return sched_block(bucket(process_current()->as, uaddr), timeout_ns ? MAX(ticks, 1) : 0);
 }

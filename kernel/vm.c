@@ -23,9 +23,10 @@ static struct mem_range early_devices[MAX_EARLY_DEVICES];
 static int nearly_devices;
 static uintptr_t next_kstack = KSTACK_AREA;
 #define KSTACK_SLOT (KSTACK_SIZE + PAGE_SIZE) /* stack plus guard page */
-#define MAX_FREE_KSTACKS 1024
-static uintptr_t free_kstacks[MAX_FREE_KSTACKS]; /* slot bases to reuse */
-static int nfree_kstacks;
+/* Freed slots, one bit each, reused before the area grows: no cap, so no
+ * slot (and none of the page tables under it) is ever lost. */
+#define KSTACK_SLOTS ((1ul << 30) / KSTACK_SLOT) /* in the shared 1 GiB entry */
+static uint64_t free_kstacks[(KSTACK_SLOTS + 63) / 64];
 
 /* The entry for va at `level`, creating tables on the way if `alloc`. */
 static pte_t *pte_lookup(pte_t *root, uintptr_t va, int level, bool alloc)
@@ -166,8 +167,9 @@ static void unmap_kstack_pages(uintptr_t base, uintptr_t end)
 
 static void release_slot(uintptr_t slot)
 {
-	if (nfree_kstacks < MAX_FREE_KSTACKS)
-		free_kstacks[nfree_kstacks++] = slot;
+	size_t i = (slot - KSTACK_AREA) / KSTACK_SLOT;
+
+	free_kstacks[i / 64] |= 1ull << (i % 64);
 }
 
 void vm_reclaim(void)
@@ -194,7 +196,18 @@ static void free_kstack_slot(uintptr_t slot)
 
 void *vm_alloc_kstack(void)
 {
-	uintptr_t slot = nfree_kstacks ? free_kstacks[--nfree_kstacks] : next_kstack;
+	uintptr_t slot = next_kstack;
+
+	for (size_t w = 0; w < ARRAY_SIZE(free_kstacks); w++) {
+		if (free_kstacks[w]) {
+			int b = 0;
+			while (!(free_kstacks[w] >> b & 1))
+				b++;
+			free_kstacks[w] &= ~(1ull << b);
+			slot = KSTACK_AREA + (w * 64 + b) * KSTACK_SLOT;
+			break;
+		}
+	}
 	uintptr_t base = slot + PAGE_SIZE; /* guard page below */
 
 	/* Stay under the one top-level entry every address space shares. */
