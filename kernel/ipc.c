@@ -195,7 +195,7 @@ static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 	if (n && vm_copy_between(to->proc->as, (uintptr_t)re.recv_buf, from->proc->as,
 				 (uintptr_t)se.send_buf, n))
 		return -EFAULT;
-	if (se.send_handle >= 0 && se.send_handle < HANDLE_MAX &&
+	if (rext && se.send_handle >= 0 && se.send_handle < HANDLE_MAX &&
 	    from->proc->handles[se.send_handle].obj) {
 		const struct handle *h = &from->proc->handles[se.send_handle];
 		int nh = handle_install(to->proc, h->obj, h->badge);
@@ -206,9 +206,23 @@ static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 	return 0;
 }
 
-/* A call was received: the receiver owes the caller a reply. */
+/* Caller c waits for a reply that will never come: wake it with err. */
+static void fail_caller(struct thread *c, int err)
+{
+	c->served_by = NULL;
+	c->reply_ready = true;
+	c->reply_err = err;
+	if (c->waiting_on == &c->reply_wait)
+		sched_wake(c);
+}
+
+/* A call was received: the receiver owes the caller a reply. A thread owes
+ * one reply at a time; a call it received earlier and never answered ends
+ * here, or its caller would wait forever. */
 static void start_call(struct thread *server, struct thread *caller)
 {
+	if (server->reply_to)
+		fail_caller(server->reply_to, -EPIPE);
 	server->reply_to = caller;
 	server->reply_owed = true;
 	caller->served_by = server;
@@ -310,12 +324,7 @@ static void endpoint_kill(struct endpoint *ep)
 void ipc_thread_exit(struct thread *t)
 {
 	if (t->reply_to) { /* its caller waits in vain: tell it */
-		struct thread *c = t->reply_to;
-		c->served_by = NULL;
-		c->reply_ready = true;
-		c->reply_err = -EPIPE;
-		if (c->waiting_on == &c->reply_wait)
-			sched_wake(c);
+		fail_caller(t->reply_to, -EPIPE);
 		t->reply_to = NULL;
 	}
 	if (t->served_by) { /* the server's reply will fail cleanly */
@@ -408,6 +417,8 @@ static long ipc_register(uintptr_t uname, long h)
 		return -EINVAL;
 	if (!hd)
 		return -EBADF;
+	if (((struct endpoint *)hd->obj)->dead)
+		return -EPIPE;
 	for (int i = REGISTRY_SIZE - 1; i >= 0; i--) {
 		if (registry[i].ep && strcmp(registry[i].name, name) == 0)
 			return -EEXIST;
