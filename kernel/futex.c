@@ -9,6 +9,7 @@
 #include "futex.h"
 
 #include "arch.h"
+#include "cpu.h"
 #include "proc.h"
 #include "sched.h"
 #include "uapi/errno.h"

@@ -19,6 +19,7 @@
 #include "ipc.h"
 
 #include "arch.h"
+#include "cpu.h"
 #include "klib.h"
 #include "pmm.h"
 #include "printk.h"
@@ -144,26 +145,25 @@ static unsigned long arg(const struct thread *t, int i)
 	return arch_syscall_arg(t->tf, i);
 }
 
-/* Check the caller's own struct ipc_ext and the buffers it names. */
-static long check_ext(struct ipc_ext *ext)
+/* Check the caller's own struct ipc_ext, if any, and the buffers it names. */
+static long check_ext(void)
 {
 	uintptr_t uext = arg(thread_current(), ARG_EXT);
 	const struct address_space *as = process_current()->as;
+	struct ipc_ext ext;
 
-	memset(ext, 0, sizeof(*ext));
-	ext->send_handle = IPC_NO_HANDLE;
 	if (!uext)
 		return 0;
-	if (copyin(ext, uext, sizeof(*ext)))
+	if (copyin(&ext, uext, sizeof(ext)))
 		return -EFAULT;
-	if (ext->send_len > IPC_BUF_MAX)
+	if (ext.send_len > IPC_BUF_MAX)
 		return -EMSGSIZE;
-	if (!vm_user_access_ok(as, (uintptr_t)ext->send_buf, ext->send_len, false) ||
-	    !vm_user_access_ok(as, (uintptr_t)ext->recv_buf, ext->recv_cap, true))
+	if (!vm_user_access_ok(as, (uintptr_t)ext.send_buf, ext.send_len, false) ||
+	    !vm_user_access_ok(as, (uintptr_t)ext.recv_buf, ext.recv_cap, true))
 		return -EFAULT;
-	if (ext->send_handle != IPC_NO_HANDLE &&
-	    (ext->send_handle < 0 || ext->send_handle >= HANDLE_MAX ||
-	     !process_current()->handles[ext->send_handle].obj))
+	if (ext.send_handle != IPC_NO_HANDLE &&
+	    (ext.send_handle < 0 || ext.send_handle >= HANDLE_MAX ||
+	     !process_current()->handles[ext.send_handle].obj))
 		return -EBADF;
 	return 0;
 }
@@ -182,10 +182,10 @@ static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 	for (int i = 1; i <= IPC_WORDS + 1; i++)
 		arch_syscall_set_reg(to->tf, i, arg(from, i));
 	arch_syscall_set_reg(to->tf, BADGE_REG, badge);
-
-	struct ipc_ext se = { .send_handle = IPC_NO_HANDLE }, re = { 0 };
 	if (!sext && !rext)
 		return 0;
+
+	struct ipc_ext se = { .send_handle = IPC_NO_HANDLE }, re = { 0 };
 	if ((sext && vm_copy_from(from->proc->as, &se, sext, sizeof(se))) ||
 	    (rext && vm_copy_from(to->proc->as, &re, rext, sizeof(re))))
 		return -EFAULT;
@@ -450,10 +450,9 @@ static long ipc_lookup(uintptr_t uname)
  * by the handle in register 0. */
 static long endpoint_op(int nr, struct trap_frame *tf)
 {
-	struct ipc_ext ext;
 	struct handle *hd = handle_lookup(process_current(), (long)arch_syscall_arg(tf, ARG_HANDLE),
 					  KOBJ_ENDPOINT);
-	long err = check_ext(&ext);
+	long err = check_ext();
 
 	if (err)
 		return err;
@@ -487,7 +486,6 @@ static long endpoint_op(int nr, struct trap_frame *tf)
 long sys_ipc(int nr, struct trap_frame *tf)
 {
 	unsigned long a0 = arch_syscall_arg(tf, 0), a1 = arch_syscall_arg(tf, 1);
-	struct ipc_ext ext;
 	struct handle *hd;
 	long err;
 
@@ -500,7 +498,7 @@ long sys_ipc(int nr, struct trap_frame *tf)
 		hd = handle_lookup(process_current(), (long)a0, KOBJ_ENDPOINT);
 		return hd ? handle_install(process_current(), hd->obj, a1) : -EBADF;
 	case SYS_ipc_reply:
-		err = check_ext(&ext);
+		err = check_ext();
 		return err ? err : do_reply();
 	case SYS_notify_create:
 		return notify_create();

@@ -14,7 +14,14 @@
 #include "printk.h"
 #include "trace.h"
 
+/* Spins before a BKL waiter naps (see bkl_wait). */
+#define SPINS_BEFORE_NAP 2000
+
 struct spinlock big_kernel_lock = SPINLOCK_INIT("big kernel lock");
+
+/* CPUs napping in bkl_wait, one bit each, and the ticket each waits for. */
+static uint64_t bkl_nappers;
+static uint32_t nap_ticket[MAX_CPUS];
 
 static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
 {
@@ -27,38 +34,43 @@ static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
 	      lock->name, holder, (void *)READ_ONCE(lock->holder_pc));
 }
 
-/* Take the lock; returns the ticks spent waiting. */
-static uint64_t lock_ticket(struct spinlock *lock, uintptr_t pc, bool traced)
+static bool served(struct spinlock *lock, uint32_t ticket)
+{
+	return __atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) == ticket;
+}
+
+/* Panic if this CPU already holds the lock; else take a ticket. */
+static uint32_t take_ticket(struct spinlock *lock)
 {
 	if (spin_holding(lock))
 		panic("recursive lock: cpu %d already holds the %s (taken at pc %p)",
 		      cpu_id(), lock->name, (void *)lock->holder_pc);
+	return __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
+}
 
-	uint32_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
-	uint64_t start = 0, waited = 0;
+/* Spin until the ticket is served; returns the ticks spent waiting. */
+static __noinline uint64_t spin_wait(struct spinlock *lock, uint32_t ticket)
+{
+	uint64_t start = arch_timer_now();
+	uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
 
-	if (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket) {
-		if (traced)
-			trace(TRACE_LOCK_WAIT, 0);
-		start = arch_timer_now();
-		uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
-		while (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket) {
-			if (panic_in_progress)
-				arch_cpu_stop();
-			waited = arch_timer_now() - start;
-			if (waited > limit && !panic_in_progress)
-				spin_timeout(lock, waited);
-		}
-		waited = arch_timer_now() - start;
+	while (!served(lock, ticket)) {
+		if (panic_in_progress)
+			arch_cpu_stop();
+		if (arch_timer_now() - start > limit && !panic_in_progress)
+			spin_timeout(lock, arch_timer_now() - start);
 	}
-	lock->holder = cpu_id();
-	lock->holder_pc = pc;
-	return waited;
+	return arch_timer_now() - start;
 }
 
 void spin_lock(struct spinlock *lock)
 {
-	lock_ticket(lock, (uintptr_t)__builtin_return_address(0), false);
+	uint32_t ticket = take_ticket(lock);
+
+	if (!served(lock, ticket))
+		spin_wait(lock, ticket);
+	lock->holder = cpu_id();
+	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
 }
 
 void spin_unlock(struct spinlock *lock)
@@ -75,29 +87,98 @@ bool spin_holding(const struct spinlock *lock)
 	return READ_ONCE(lock->holder) == cpu_id();
 }
 
+/*
+ * Wait for the BKL: spin a while, then nap. Why nap: under QEMU each CPU
+ * is a host thread, and a host with fewer cores than the guest has CPUs
+ * deschedules some of them. A waiter that spins on then burns the host
+ * core the holder needs to finish, and with tickets everyone behind a
+ * descheduled waiter waits too: one hand-over can cost a host time slice
+ * (milliseconds). A napping waiter sleeps in wfi, which frees its host
+ * core, until the CPU that releases the lock sends it an IPI (bkl_release)
+ * or the tick or an interrupt wakes it. Real hardware rarely naps here:
+ * kernel work under the BKL is short, the first spins nearly always win.
+ *
+ * The nap cannot miss its wake-up: the waiter announces itself, then
+ * checks the ticket once more; the releaser advances the ticket, then
+ * looks for nappers. Full barriers on both sides order these steps, so
+ * at least one of them sees the other. A wake-up IPI still pending when
+ * the lock comes is taken later and does nothing (ipi_handle).
+ */
+static __noinline uint64_t bkl_wait(struct cpu *c, uint32_t ticket)
+{
+	struct spinlock *lock = &big_kernel_lock;
+	uint64_t start = arch_timer_now();
+	uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
+	uint64_t me = 1ull << c->id;
+
+	trace(TRACE_LOCK_WAIT, 0);
+	for (int spins = 0; !served(lock, ticket); spins++) {
+		if (panic_in_progress)
+			arch_cpu_stop();
+		uint64_t waited = arch_timer_now() - start;
+		if (waited > limit)
+			spin_timeout(lock, waited);
+		if (spins < SPINS_BEFORE_NAP)
+			continue;
+		nap_ticket[c->id] = ticket;
+		__atomic_fetch_or(&bkl_nappers, me, __ATOMIC_SEQ_CST);
+		if (!served(lock, ticket)) {
+			/* Wake for the spin timeout at the latest. */
+			arch_timer_set(MIN(c->timer_at, start + limit + 1));
+			arch_wait_for_interrupt();
+			arch_timer_set(c->timer_at);
+		}
+		__atomic_fetch_and(&bkl_nappers, ~me, __ATOMIC_SEQ_CST);
+	}
+	return arch_timer_now() - start;
+}
+
 void bkl_acquire(void)
 {
-	struct lock_stats *st = &this_cpu()->bkl_stats;
-	uint64_t waited = lock_ticket(&big_kernel_lock,
-				      (uintptr_t)__builtin_return_address(0), true);
+	struct cpu *c = this_cpu();
+	struct spinlock *lock = &big_kernel_lock;
+	uint32_t ticket = take_ticket(lock);
 
-	trace(TRACE_LOCK_ACQUIRE, 0);
-	st->acquired++;
-	if (waited) {
-		st->contended++;
-		st->spin_ticks += waited;
+	if (!served(lock, ticket)) {
+		uint64_t waited = bkl_wait(c, ticket);
+		c->bkl_stats.contended++;
+		c->bkl_stats.spin_ticks += waited;
 	}
-	big_kernel_lock.since = arch_timer_now();
+	lock->holder = c->id;
+	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
+	lock->since = arch_timer_now();
+	c->bkl_stats.acquired++;
+	trace(TRACE_LOCK_ACQUIRE, 0);
+}
+
+/* After a release: wake the napping CPU whose ticket is now served. */
+static __noinline void bkl_wake_next(uint32_t serving)
+{
+	uint64_t nappers = __atomic_load_n(&bkl_nappers, __ATOMIC_RELAXED);
+
+	for (int i = 0; nappers; i++, nappers >>= 1)
+		if ((nappers & 1) && READ_ONCE(nap_ticket[i]) == serving) {
+			arch_send_ipi(&cpus[i]);
+			return;
+		}
 }
 
 void bkl_release(void)
 {
-	struct lock_stats *st = &this_cpu()->bkl_stats;
-	uint64_t held = arch_timer_now() - big_kernel_lock.since;
+	struct cpu *c = this_cpu();
+	struct spinlock *lock = &big_kernel_lock;
+	uint64_t held = arch_timer_now() - lock->since;
+	uint32_t serving = lock->serving + 1;
 
-	st->held_ticks += held;
-	if (held > st->max_hold)
-		st->max_hold = held;
+	if (lock->holder != c->id)
+		panic("bkl_release by cpu %d, which does not hold the lock", c->id);
+	c->bkl_stats.held_ticks += held;
+	if (held > c->bkl_stats.max_hold)
+		c->bkl_stats.max_hold = held;
 	trace(TRACE_LOCK_RELEASE, 0);
-	spin_unlock(&big_kernel_lock);
+	lock->holder = -1;
+	__atomic_store_n(&lock->serving, serving, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with bkl_wait */
+	if (__atomic_load_n(&bkl_nappers, __ATOMIC_RELAXED))
+		bkl_wake_next(serving);
 }

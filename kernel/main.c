@@ -161,7 +161,7 @@ static void start_secondaries(void)
 	uint64_t deadline = arch_timer_now() +
 			    CPU_START_TIMEOUT_MS * arch_timer_freq() / 1000;
 	while (cpus_online() < ncpus && arch_timer_now() < deadline) {
-		arch_timer_set(deadline); /* the idle tick is off: wake by then */
+		timer_set(deadline); /* the idle tick is off: wake by then */
 		bkl_release();
 		arch_wait_for_interrupt();
 		bkl_acquire();
@@ -249,9 +249,15 @@ void cpu_secondary_main(struct cpu *cpu)
 	sched_idle();
 }
 
+void timer_set(uint64_t deadline)
+{
+	this_cpu()->timer_at = deadline;
+	arch_timer_set(deadline);
+}
+
 void timer_start(void)
 {
-	arch_timer_set(arch_timer_now() + arch_timer_freq() / TICK_HZ);
+	timer_set(arch_timer_now() + arch_timer_freq() / TICK_HZ);
 }
 
 /* The tick runs only while the CPU runs a thread: an idle CPU sets its
@@ -263,7 +269,7 @@ void timer_tick(void)
 	if (this_cpu()->current != &this_cpu()->idle)
 		timer_start();
 	else
-		arch_timer_set(UINT64_MAX); /* quiet until the idle loop sets it */
+		timer_set(UINT64_MAX); /* quiet until the idle loop sets it */
 	sched_tick();
 }
 

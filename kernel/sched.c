@@ -21,6 +21,7 @@
 
 static struct waitq run_queue;
 static struct thread *sleepers; /* unordered: a tick scans it */
+static int sleeping_idle_cpus;   /* idle CPUs that let go of the lock to sleep */
 static int next_tid = 1;
 
 static void waitq_push(struct waitq *q, struct thread *t)
@@ -63,11 +64,6 @@ static struct thread *runq_take(void)
 		}
 	}
 	return NULL;
-}
-
-struct thread *thread_current(void)
-{
-	return this_cpu()->current;
 }
 
 void sched_init_cpu(void)
@@ -172,7 +168,7 @@ void sched_make_runnable(struct thread *t)
  * itself a moment later (a parent woken by its exiting child, a server
  * woken by a call), and an IPI then would only wake a CPU for nothing.
  */
-void sched_kick_idle(void)
+static __noinline void kick_idle_cpus(void)
 {
 	uint64_t kicked = 0;
 
@@ -187,6 +183,12 @@ void sched_kick_idle(void)
 			}
 		}
 	}
+}
+
+void sched_kick_idle(void)
+{
+	if (run_queue.head && sleeping_idle_cpus)
+		kick_idle_cpus();
 }
 
 void sched_yield(void)
@@ -365,14 +367,16 @@ __noreturn void sched_idle(void)
 		}
 		sched_kick_idle();
 		uint64_t wakeup = next_wakeup();
-		arch_timer_set(wakeup ? wakeup : UINT64_MAX);
+		timer_set(wakeup ? wakeup : UINT64_MAX);
 		/* Why the lock is released before sleeping: a sleeping CPU
 		 * holding it would keep every other CPU out of the kernel. */
+		sleeping_idle_cpus++;
 		bkl_release();
 		trace(TRACE_IDLE_ENTER, 0);
 		arch_wait_for_interrupt();
 		trace(TRACE_IDLE_EXIT, 0);
 		bkl_acquire();
+		sleeping_idle_cpus--;
 		arch_irq_enable(); /* take the pending interrupt here */
 		arch_irq_disable();
 	}

@@ -24,7 +24,6 @@
 #include "uapi/syscall.h"
 #include "vm.h"
 
-#define SYSCALL_ARGS 6
 #define WRITE_CHUNK 256
 #define PS_MAX 64
 #define SLEEP_MAX_MS (1000ul * 1000 * 1000)
@@ -339,18 +338,16 @@ static const syscall_fn syscalls[SYS_COUNT] = {
 
 void syscall_dispatch(struct trap_frame *tf)
 {
-	unsigned long args[SYSCALL_ARGS];
-	long nr = arch_syscall_number(tf);
-
-	assert(bkl_held());
-	trace(TRACE_SYSCALL_ENTER, (unsigned long)nr);
-	for (int i = 0; i < SYSCALL_ARGS; i++)
-		args[i] = arch_syscall_arg(tf, i);
+	unsigned long nr = (unsigned long)arch_syscall_number(tf);
 	long result;
+
+	trace(TRACE_SYSCALL_ENTER, nr);
 	if (nr >= SYS_endpoint_create && nr <= SYS_ipc_lookup)
 		result = sys_ipc((int)nr, tf); /* IPC reads and writes more registers */
+	else if (nr < SYS_COUNT && syscalls[nr])
+		result = syscalls[nr](arch_syscall_args(tf));
 	else
-		result = nr >= 0 && nr < SYS_COUNT && syscalls[nr] ? syscalls[nr](args) : -ENOSYS;
+		result = -ENOSYS;
 	arch_syscall_set_result(tf, result);
-	trace(TRACE_SYSCALL_EXIT, (unsigned long)nr);
+	trace(TRACE_SYSCALL_EXIT, nr);
 }

@@ -7,6 +7,7 @@
  */
 #include "vm.h"
 
+#include "cpu.h"
 #include "klib.h"
 #include "printk.h"
 #include "proc.h"

@@ -415,13 +415,10 @@ def check_usertests(t):
 
 
 # The in-guest test programs (processes, threads, IPC) and the CPU counts
-# each runs with. threadtests and ipctests run with one CPU only for now:
-# with 4 CPUs their cross-CPU cases (8 clients x 5,000 calls, futex
-# ping-pong) take minutes under QEMU when the host has fewer cores than
-# the guest, each hand-over of the big kernel lock waiting for a vCPU
-# thread the host has descheduled. Run them by hand with -smp 4 meanwhile.
-GUEST_TEST_PROGRAMS = {"usertests": USERTESTS_CPU_COUNTS, "threadtests": (1,),
-                       "ipctests": (1,)}
+# each runs with.
+GUEST_TEST_PROGRAMS = {"usertests": USERTESTS_CPU_COUNTS,
+                       "threadtests": USERTESTS_CPU_COUNTS,
+                       "ipctests": USERTESTS_CPU_COUNTS}
 
 
 def usertests_tests(arch):

@@ -126,12 +126,6 @@ void arch_send_ipi(struct cpu *cpu)
 	gic_send_sgi(cpu, SGI_IPI);
 }
 
-uint64_t arch_timer_now(void)
-{
-	isb(); /* do not let the read run ahead of earlier instructions */
-	return sysreg_read(cntvct_el0);
-}
-
 uint64_t arch_timer_freq(void)
 {
 	return sysreg_read(cntfrq_el0);

@@ -67,12 +67,3 @@ void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t t
 	t->tpidr_el0 = tls;
 }
 
-void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
-{
-	tf->x[i] = value;
-}
-
-void arch_syscall_set_result(struct trap_frame *tf, long result)
-{
-	tf->x[0] = (uint64_t)result;
-}

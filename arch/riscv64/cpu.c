@@ -109,14 +109,6 @@ void arch_send_ipi(struct cpu *cpu)
 	sbi_call(SBI_EXT_IPI, 0, 1, (long)cpu->hwid, 0);
 }
 
-uint64_t arch_timer_now(void)
-{
-	uint64_t t;
-
-	asm volatile("rdtime %0" : "=r"(t));
-	return t;
-}
-
 uint64_t arch_timer_freq(void)
 {
 	return timebase_hz;

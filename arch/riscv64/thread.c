@@ -6,7 +6,9 @@
  * stay live in the CPU while it is in the kernel. sstatus.FS tracks them:
  * the hardware sets it to Dirty when user code writes an f-register. On a
  * switch we save them only if Dirty, then load the next thread's (or zeros
- * for a thread that has none saved) and mark them Clean.
+ * for a thread that has none saved) and mark them Clean. Zeros already in
+ * the registers are not loaded again: most threads never touch floating
+ * point, and a switch between two of them then costs nothing here.
  */
 #include "arch.h"
 #include "cpu.h"
@@ -29,24 +31,31 @@ static void fp_save_if_dirty(struct arch_thread *t)
 	if ((csr_read(sstatus) & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
 		fp_save(t);
 		t->fp_saved = true;
+		this_cpu()->arch.fp_zero = false;
 		fp_enable(); /* saved: Clean again */
 	}
+}
+
+/* Load a thread's f-registers, or zeros. */
+static void fp_load(const struct arch_thread *t)
+{
+	fp_enable();
+	fp_restore(t->fp_saved ? t : &zero_fp);
+	this_cpu()->arch.fp_zero = !t->fp_saved;
 }
 
 void arch_thread_switch(struct arch_thread *prev, struct arch_thread *next)
 {
 	fp_save_if_dirty(prev);
-	fp_enable();
-	fp_restore(next->fp_saved ? next : &zero_fp);
+	if (next->fp_saved || !this_cpu()->arch.fp_zero)
+		fp_load(next);
 }
 
 void arch_thread_reset(struct arch_thread *t)
 {
 	memset(t, 0, sizeof(*t));
-	if (t == &thread_current()->arch) { /* exec: clear the live registers */
-		fp_enable();
-		fp_restore(&zero_fp);
-	}
+	if (t == &thread_current()->arch) /* exec: clear the live registers */
+		fp_load(t);
 }
 
 void arch_thread_copy(struct arch_thread *dst, const struct arch_thread *src)
@@ -84,12 +93,3 @@ void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t t
 	tf->tp = tls;
 }
 
-void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
-{
-	(&tf->a0)[i] = value;
-}
-
-void arch_syscall_set_result(struct trap_frame *tf, long result)
-{
-	tf->a0 = (uint64_t)result;
-}

@@ -96,7 +96,7 @@ void arch_send_ipi(struct cpu *cpu);
 
 /* ---- Time ------------------------------------------------------------ */
 
-uint64_t arch_timer_now(void);              /* ticks since boot (monotonic) */
+/* arch_timer_now(): ticks since boot (monotonic), inline in arch_types.h. */
 uint64_t arch_timer_freq(void);             /* ticks per second */
 void arch_timer_set(uint64_t deadline);     /* interrupt at this tick count */
 
@@ -193,11 +193,11 @@ void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp
 void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t tls);
 
 /* System call arguments and result in a trap frame. */
-/* arch_syscall_number(tf) and arch_syscall_arg(tf, i) (i: 0..6) are
- * inline in arch_types.h. */
-void arch_syscall_set_result(struct trap_frame *tf, long result);
-/* Result register i (0..6; 0 is the result): IPC returns a whole message. */
-void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value);
+/* arch_syscall_number(tf), arch_syscall_arg(tf, i) (i: 0..6),
+ * arch_syscall_args(tf) (the six arguments as an array),
+ * arch_syscall_set_result(tf, result) and arch_syscall_set_reg(tf, i, v)
+ * (result register i, 0..6: IPC returns a whole message) are inline in
+ * arch_types.h: every system call uses them. */
 
 /* ---- Traps and debugging --------------------------------------------- */
 

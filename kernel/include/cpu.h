@@ -30,6 +30,7 @@ struct cpu {
 	struct thread idle;      /* this CPU's idle thread: its boot stack */
 	struct thread *to_free;  /* a dead thread to free once off this CPU */
 	bool resched;            /* the time slice is over */
+	uint64_t timer_at;       /* when its timer is set to fire */
 	struct arch_cpu arch;    /* architecture-private state */
 };
 
@@ -50,9 +51,28 @@ static inline int cpu_id(void)
 	return arch_cpu_self()->id;
 }
 
+/* The thread running on this CPU, and its process. */
+static inline struct thread *thread_current(void)
+{
+	return arch_cpu_self()->current;
+}
+
+static inline struct process *process_current(void)
+{
+	return thread_current()->proc;
+}
+
+/* Whether this CPU holds the big kernel lock (for assertions). */
+static inline bool bkl_held(void)
+{
+	return READ_ONCE(big_kernel_lock.holder) == cpu_id();
+}
+
 /* Set once a CPU panics; every other CPU stops at its next chance. */
 extern volatile int panic_in_progress;
 
+/* Arm the calling CPU's timer (and remember when it fires). */
+void timer_set(uint64_t deadline);
 /* Arm the calling CPU's periodic tick. */
 void timer_start(void);
 /* Called from the architecture's interrupt handlers. */

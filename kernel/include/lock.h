@@ -47,6 +47,6 @@ extern struct spinlock big_kernel_lock;
 
 void bkl_acquire(void);
 void bkl_release(void);
-#define bkl_held() spin_holding(&big_kernel_lock)
+/* bkl_held() (by this CPU?) is inline in cpu.h. */
 
 #endif

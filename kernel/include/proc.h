@@ -98,12 +98,8 @@ struct process {
 	struct handle handles[HANDLE_MAX]; /* IPC objects it can name */
 };
 
-/* The thread running on this CPU. */
-struct thread *thread_current(void);
-static inline struct process *process_current(void)
-{
-	return thread_current()->proc;
-}
+/* thread_current() and process_current(), the running thread and its
+ * process, are inline in cpu.h. */
 
 /* Start init (pid 1) with the given argument words. */
 void proc_start_init(const char *args);

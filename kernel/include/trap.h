@@ -9,8 +9,13 @@
 #define WEFT_TRAP_H
 
 #include "arch.h"
+#include "lock.h"
 
-void trap_user_enter(void);
+static inline void trap_user_enter(void)
+{
+	bkl_acquire();
+}
+
 void trap_user_exit(void);
 
 /* Run a system call: arguments from the trap frame, result into it. */

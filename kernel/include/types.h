@@ -24,6 +24,7 @@ typedef uint64_t paddr_t; /* a physical address */
 
 #define __noreturn __attribute__((noreturn))
 #define __unused __attribute__((unused))
+#define __noinline __attribute__((noinline))
 #define __aligned(n) __attribute__((aligned(n)))
 #define __section(s) __attribute__((section(s)))
 

@@ -57,6 +57,17 @@ static inline struct cpu *arch_cpu_self(void)
 	return cpu;
 }
 
+/* The timer counter (see arch.h), inline: the lock statistics read it on
+ * every kernel entry and exit. The isb keeps the read from running ahead
+ * of earlier instructions. */
+static inline uint64_t arch_timer_now(void)
+{
+	uint64_t t;
+
+	asm volatile("isb; mrs %0, cntvct_el0" : "=r"(t) :: "memory");
+	return t;
+}
+
 /* System call number and arguments in a trap frame (see arch.h). */
 static inline long arch_syscall_number(const struct trap_frame *tf)
 {
@@ -65,7 +76,25 @@ static inline long arch_syscall_number(const struct trap_frame *tf)
 
 static inline unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
 {
-	return tf->x[i];
+	return (&tf->x[0])[i];
+}
+
+/* The argument registers sit side by side in the frame, so a system call
+ * reads its arguments where they are. */
+static inline const unsigned long *arch_syscall_args(const struct trap_frame *tf)
+{
+	return (const unsigned long *)&tf->x[0];
+}
+
+/* Result register i (0: the result; IPC returns a whole message). */
+static inline void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
+{
+	(&tf->x[0])[i] = value;
+}
+
+static inline void arch_syscall_set_result(struct trap_frame *tf, long result)
+{
+	tf->x[0] = (uint64_t)result;
 }
 
 /* Per-CPU state only this port uses. */

@@ -59,6 +59,16 @@ static inline struct cpu *arch_cpu_self(void)
 	return cpu;
 }
 
+/* The timer counter (see arch.h), inline: the lock statistics read it on
+ * every kernel entry and exit. */
+static inline uint64_t arch_timer_now(void)
+{
+	uint64_t t;
+
+	asm volatile("rdtime %0" : "=r"(t));
+	return t;
+}
+
 /* System call number and arguments in a trap frame (see arch.h). */
 static inline long arch_syscall_number(const struct trap_frame *tf)
 {
@@ -70,12 +80,31 @@ static inline unsigned long arch_syscall_arg(const struct trap_frame *tf, int i)
 	return (&tf->a0)[i];
 }
 
+/* The argument registers sit side by side in the frame, so a system call
+ * reads its arguments where they are. */
+static inline const unsigned long *arch_syscall_args(const struct trap_frame *tf)
+{
+	return (const unsigned long *)&tf->a0;
+}
+
+/* Result register i (0: the result; IPC returns a whole message). */
+static inline void arch_syscall_set_reg(struct trap_frame *tf, int i, unsigned long value)
+{
+	(&tf->a0)[i] = value;
+}
+
+static inline void arch_syscall_set_result(struct trap_frame *tf, long result)
+{
+	tf->a0 = (uint64_t)result;
+}
+
 /* Per-CPU state only this port uses. */
 struct arch_cpu {
 	int plic_context;    /* PLIC context of this hart's S-mode, or -1 */
 	bool sstc;           /* stimecmp usable (else the SBI timer) */
 	bool probing;        /* an illegal instruction now means "absent" */
 	bool probe_failed;
+	bool fp_zero;        /* the f-registers hold zeros (thread.c) */
 };
 #endif
 
