@@ -4,10 +4,11 @@
  *   ipctests             run every case
  *   ipctests name...     run only the named cases
  *
- * Output as usertests: "PASS name" or "FAIL name: reason" per case, then
- * "N passed, N failed"; the exit status is 0 only if no case failed. Every
- * case runs in a forked child under a watchdog, so a case that hangs in a
- * rendezvous nobody comes to, or crashes, fails alone.
+ * Output as usertests, whose runner it shares (weft_test.h): "PASS name"
+ * or "FAIL name: reason" per case, then "N passed, N failed"; the exit
+ * status is 0 only if no case failed. Every case runs in a forked child
+ * under a watchdog, so a case that hangs in a rendezvous nobody comes to,
+ * or crashes, fails alone.
  *
  * Most cases need a peer: helper children forked by the case, with a role
  * ("server", "client 3"). A helper that finds something wrong prints
@@ -28,6 +29,7 @@
 
 #include "weft.h"
 #include "weft_ipc.h"
+#include "weft_test.h"
 
 /* Time a case may take before the watchdog kills it. The stress case gets
  * far longer: with 4 CPUs on a 2-core host, a CPU holding the big kernel
@@ -38,18 +40,15 @@
 #define CASE_TIMEOUT_MS 60000
 #define STRESS_TIMEOUT_MS 3600000
 #define STALL_MS 120000
-#define CASE_REPORTED 1
 #define HELPER_FAILED 3
 #define PAGE_BYTES 4096ul
 #define POLL_MS 2
 #define BLOCK_WAIT_MS 10000
-#define SETTLE_MAX_MS 3000
 #define PS_MAX 64
 
 /* The last page of the address space: far above any user mapping. */
 #define TOP_PAGE (-PAGE_BYTES)
 
-static const char *current_case;
 static const char *role; /* set in helper children only */
 
 /* ---- reporting ----------------------------------------------------------- */
@@ -60,9 +59,9 @@ static _Noreturn void fail(const char *fmt, ...)
 	va_list ap;
 
 	if (role)
-		printf("ipctests: %s: %s: ", current_case, role);
+		printf("ipctests: %s: %s: ", test_case_name, role);
 	else
-		printf("FAIL %s: ", current_case);
+		printf("FAIL %s: ", test_case_name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -1432,7 +1431,7 @@ static void case_many_clients_in_order(void)
 		CHECK(report.calls[i] == STRESS_CALLS, "client %d: the server counted %lu calls", i,
 		      report.calls[i]);
 	printf("ipctests: %s: %d calls from %d clients, %d CPU(s), %lu ms, %lu ns per call\n",
-	       current_case, STRESS_CLIENTS * STRESS_CALLS, STRESS_CLIENTS, cpus_online(),
+	       test_case_name, STRESS_CLIENTS * STRESS_CALLS, STRESS_CLIENTS, cpus_online(),
 	       ns / 1000000, ns / (STRESS_CLIENTS * STRESS_CALLS));
 }
 
@@ -1534,12 +1533,7 @@ static void case_registry_lookup_unrelated(void)
 	expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup after the service ended");
 }
 
-/* ---- the runner ---------------------------------------------------------- */
-
-struct test_case {
-	const char *name;
-	void (*run)(void);
-};
+/* ---- the cases, in the order they run ------------------------------------ */
 
 static const struct test_case cases[] = {
 	{ "bad_handle_ebadf", case_bad_handle_ebadf },
@@ -1571,148 +1565,17 @@ static const struct test_case cases[] = {
 	{ "registry_lookup_unrelated", case_registry_lookup_unrelated },
 };
 
-#define CASE_COUNT (sizeof(cases) / sizeof(cases[0]))
-#define NO_LEAKS_NAME "no_leaks"
-
-/* Forked before each case, so its own pages are taken before the case
- * counts anything; kills the runner's other children when time is up. */
-static _Noreturn void watchdog(int runner, unsigned long timeout_ms)
-{
-	static struct proc_info procs[PS_MAX];
-
-	sleep_ms(timeout_ms);
-	int n = ps(procs, PS_MAX);
-	for (int i = 0; i < n; i++)
-		if (procs[i].ppid == runner && procs[i].pid != getpid())
-			kill(procs[i].pid);
-	_exit(0);
-}
-
-/* Kills what a failed case left behind: helpers it did not wait for were
- * handed to init when it ended, and one blocked for good would hold its
- * pages and fail no_leaks as well. They are orphans with our name. */
-static void reap_orphans(void)
-{
-	static struct proc_info procs[PS_MAX];
-	char me[PROC_NAME_MAX] = "";
-	int n = ps(procs, PS_MAX);
-
-	for (int i = 0; i < n; i++)
-		if (procs[i].pid == getpid())
-			memcpy(me, procs[i].name, sizeof(me));
-	for (int i = 0; i < n; i++)
-		if (procs[i].ppid == 1 && procs[i].pid != getpid() &&
-		    strncmp(procs[i].name, me, sizeof(me)) == 0 && procs[i].state != PROC_ZOMBIE)
-			kill(procs[i].pid);
-}
-
-static int run_case(const struct test_case *t)
-{
-	int status = 0;
-	int runner = getpid();
-	unsigned long started = clock_ns();
-	unsigned long timeout_ms =
-		t->run == case_many_clients_in_order ? STRESS_TIMEOUT_MS : CASE_TIMEOUT_MS;
-	char text[64];
-
-	fflush(stdout);
-	int guard = fork();
-	if (guard == 0)
-		watchdog(runner, timeout_ms);
-	int pid = fork();
-	if (pid == 0) {
-		current_case = t->name;
-		t->run();
-		exit(0);
-	}
-	if (pid < 0)
-		printf("FAIL %s: fork returned %d\n", t->name, pid);
-	else if (wait(pid, &status) != pid) {
-		printf("FAIL %s: lost its process\n", t->name);
-		pid = -1;
-	}
-	if (guard > 0) {
-		kill(guard);
-		wait(guard, NULL);
-	}
-	if (pid < 0)
-		return 0;
-	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
-		printf("PASS %s\n", t->name);
-		return 1;
-	}
-	reap_orphans();
-	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
-		return 0;
-	status_describe(status, text, sizeof(text));
-	if (WAIT_HOW(status) == WAIT_KILLED && clock_ns() - started >= timeout_ms * 1000000ul)
-		printf("FAIL %s: timed out after %lu s\n", t->name, timeout_ms / 1000);
-	else
-		printf("FAIL %s: %s\n", t->name, text);
-	return 0;
-}
-
-/* The pages and IPC objects the cases took must all be back. Processes
- * are freed a moment after wait() returns, so give them time. */
-static int check_no_leaks(const struct mem_info *before)
-{
-	struct mem_info now = mem_now();
-
-	fflush(stdout);
-	for (int ms = 0; ms < SETTLE_MAX_MS; ms += POLL_MS) {
-		if (now.free_pages == before->free_pages && now.ipc_objects == before->ipc_objects)
-			break;
-		sleep_ms(POLL_MS);
-		now = mem_now();
-	}
-	if (now.free_pages != before->free_pages || now.ipc_objects != before->ipc_objects) {
-		printf("FAIL %s: free pages %lu -> %lu, IPC objects %lu -> %lu\n", NO_LEAKS_NAME,
-		       before->free_pages, now.free_pages, before->ipc_objects, now.ipc_objects);
-		return 0;
-	}
-	printf("PASS %s\n", NO_LEAKS_NAME);
-	return 1;
-}
-
-static bool wanted(const char *name, int argc, char **argv)
-{
-	if (argc < 2)
-		return true;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
+	static const struct test_suite suite = {
+		.name = "ipctests",
+		.cases = cases,
+		.count = sizeof(cases) / sizeof(cases[0]),
+		.timeout_ms = CASE_TIMEOUT_MS,
+		.slow_run = case_many_clients_in_order,
+		.slow_timeout_ms = STRESS_TIMEOUT_MS,
+		.counts_ipc_objects = true,
+	};
 
-	current_case = "ipctests";
-	for (int i = 1; i < argc; i++) {
-		bool known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
-		for (size_t c = 0; c < CASE_COUNT; c++)
-			known |= strcmp(argv[i], cases[c].name) == 0;
-		if (!known) {
-			printf("FAIL %s: no such case\n", argv[i]);
-			failed++;
-		}
-	}
-	struct mem_info before = mem_now();
-	for (size_t c = 0; c < CASE_COUNT; c++) {
-		if (!wanted(cases[c].name, argc, argv))
-			continue;
-		if (run_case(&cases[c]))
-			passed++;
-		else
-			failed++;
-	}
-	if (wanted(NO_LEAKS_NAME, argc, argv)) {
-		if (check_no_leaks(&before))
-			passed++;
-		else
-			failed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_main(&suite, argc, argv);
 }

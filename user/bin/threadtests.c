@@ -5,10 +5,11 @@
  *   threadtests            run every case
  *   threadtests name...    run only the named cases
  *
- * The same shape as usertests: each case runs in its own forked child
- * with a watchdog beside it, so a case that crashes or hangs fails alone.
- * Output: "PASS name" or "FAIL name: reason" per case, then
- * "N passed, N failed"; the exit status is 0 only if no case failed.
+ * The same shape as usertests, under the same runner (weft_test.h): each
+ * case runs in its own forked child with a watchdog beside it, so a case
+ * that crashes or hangs fails alone. Output: "PASS name" or
+ * "FAIL name: reason" per case, then "N passed, N failed"; the exit
+ * status is 0 only if no case failed.
  *
  * Cases whose threads must fault, be killed or end the process run them
  * in a process of their own (a grandchild, see in_process()) and check
@@ -22,12 +23,12 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "weft_test.h"
 #include "weft_thread.h"
 
 extern __thread int errno; /* picolibc's, in thread-local storage */
 
 #define CASE_TIMEOUT_MS 300000
-#define CASE_REPORTED 1
 #define PAGE_BYTES 4096ul
 #define NS_PER_MS 1000000ul
 #define SETTLE_POLL_MS 10
@@ -45,8 +46,6 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 #endif
 #define UNMAPPED_USER 0x2000000000ul
 
-static const char *current_case;
-
 /* ---- reporting ---------------------------------------------------------- */
 
 static _Noreturn void fail(const char *fmt, ...)
@@ -57,7 +56,7 @@ static _Noreturn void fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	printf("FAIL %s: %s\n", current_case, reason);
+	printf("FAIL %s: %s\n", test_case_name, reason);
 	exit(CASE_REPORTED);
 }
 
@@ -1405,12 +1404,7 @@ static void case_fork_one_thread(void)
 		expect(join(tids[i]), i, "a thread's value after fork");
 }
 
-/* ---- the runner -------------------------------------------------------- */
-
-struct test_case {
-	const char *name;
-	void (*run)(void);
-};
+/* ---- the cases, in the order they run ---------------------------------- */
 
 static const struct test_case cases[] = {
 	{ "mutex_64_threads", case_mutex_64_threads },
@@ -1443,99 +1437,6 @@ static const struct test_case cases[] = {
 	{ "fork_one_thread", case_fork_one_thread },
 };
 
-#define CASE_COUNT (sizeof(cases) / sizeof(cases[0]))
-/* Not in the table: it runs in the runner itself, after the others. */
-#define NO_LEAKS_NAME "no_leaks"
-
-/* Is process `pid` a descendant of `ancestor`, by the ps list? */
-static int descends_from(const struct proc_info *procs, int n, int pid, int ancestor)
-{
-	for (int hops = 0; hops < n && pid != ancestor; hops++) {
-		int i;
-		for (i = 0; i < n && procs[i].pid != pid; i++)
-			;
-		if (i == n)
-			return 0;
-		pid = procs[i].ppid;
-	}
-	return pid == ancestor;
-}
-
-/* Kills the runner's other descendants (the case, and any process the
- * case made) once the case has had its time. It is forked before the
- * case, so its own pages are taken before the case counts free pages. */
-static _Noreturn void watchdog(int runner)
-{
-	static struct proc_info procs[PS_MAX];
-
-	sleep_ms(CASE_TIMEOUT_MS);
-	int n = ps(procs, PS_MAX);
-	for (int i = 0; i < n; i++)
-		if (procs[i].pid != getpid() && procs[i].pid != runner &&
-		    descends_from(procs, n, procs[i].pid, runner))
-			kill(procs[i].pid);
-	_exit(0);
-}
-
-/* Runs one case in a child under a watchdog; returns 1 if it passed. */
-static int run_case(const struct test_case *t)
-{
-	unsigned long t0 = clock_ns();
-	int runner = getpid();
-	int status = 0, guard_status;
-	int pid, guard;
-
-	fflush(stdout);
-	guard = fork();
-	if (guard == 0)
-		watchdog(runner);
-	pid = fork();
-	if (pid == 0) {
-		current_case = t->name;
-		t->run();
-		exit(0);
-	}
-	if (pid < 0)
-		printf("FAIL %s: fork returned %s\n", t->name, result_text(pid));
-	else if (wait(pid, &status) != pid) {
-		printf("FAIL %s: lost its process\n", t->name);
-		pid = -1;
-	}
-	if (guard > 0) {
-		kill(guard);
-		wait(guard, &guard_status);
-	}
-	if (pid < 0)
-		return 0;
-	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
-		printf("PASS %s\n", t->name);
-		return 1;
-	}
-	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
-		return 0;
-	if (WAIT_HOW(status) == WAIT_KILLED && ms_since(t0) >= CASE_TIMEOUT_MS)
-		printf("FAIL %s: timed out after %d s\n", t->name, CASE_TIMEOUT_MS / 1000);
-	else
-		printf("FAIL %s: %s\n", t->name, status_text(status));
-	return 0;
-}
-
-/* Every page the cases took must be free again. */
-static int check_no_leaks(unsigned long before)
-{
-	unsigned long after;
-
-	fflush(stdout);
-	after = free_pages_settle(before);
-	if (after != before) {
-		printf("FAIL %s: %lu free pages before the cases, %lu after\n", NO_LEAKS_NAME,
-		       before, after);
-		return 0;
-	}
-	printf("PASS %s\n", NO_LEAKS_NAME);
-	return 1;
-}
-
 /*
  * Before no_leaks counts: one process with threads to the limit, so the
  * kernel's stack-area page tables (kept once grown, see
@@ -1546,11 +1447,13 @@ static void warm_up_kernel_stacks(void)
 	int status;
 	int pid;
 
+	if (!test_selected("spawn_until_limit") || !test_selected(NO_LEAKS_NAME))
+		return;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
 		int err = 0;
-		current_case = NO_LEAKS_NAME;
+		test_case_name = NO_LEAKS_NAME;
 		spawn_until_failure(&err);
 		exit(0);
 	}
@@ -1558,48 +1461,15 @@ static void warm_up_kernel_stacks(void)
 		wait(pid, &status);
 }
 
-static int selected(const char *name, int argc, char **argv)
-{
-	if (argc < 2)
-		return 1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return 1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-	unsigned long before;
+	static const struct test_suite suite = {
+		.name = "threadtests",
+		.cases = cases,
+		.count = sizeof(cases) / sizeof(cases[0]),
+		.timeout_ms = CASE_TIMEOUT_MS,
+		.warm_up = warm_up_kernel_stacks,
+	};
 
-	current_case = "threadtests";
-	for (int i = 1; i < argc; i++) {
-		int known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
-		for (size_t c = 0; c < CASE_COUNT; c++)
-			known |= strcmp(argv[i], cases[c].name) == 0;
-		if (!known) {
-			printf("FAIL %s: no such case\n", argv[i]);
-			failed++;
-		}
-	}
-	if (selected("spawn_until_limit", argc, argv) && selected(NO_LEAKS_NAME, argc, argv))
-		warm_up_kernel_stacks();
-	before = free_pages();
-	for (size_t c = 0; c < CASE_COUNT; c++) {
-		if (!selected(cases[c].name, argc, argv))
-			continue;
-		if (run_case(&cases[c]))
-			passed++;
-		else
-			failed++;
-	}
-	if (selected(NO_LEAKS_NAME, argc, argv)) {
-		if (check_no_leaks(before))
-			passed++;
-		else
-			failed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_main(&suite, argc, argv);
 }
