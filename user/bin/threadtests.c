@@ -567,6 +567,54 @@ static void case_futex_wake_count(void)
 	expect(futex_wake(&wake_word, __INT_MAX__), 0, "futex_wake with nobody left");
 }
 
+/*
+ * Timeouts near the longest the kernel takes. It turns nanoseconds into
+ * timer ticks; a 64-bit product of the two wraps round for timeouts past
+ * 2^64 / (ticks per ms), and a wrapped product is a tiny timeout. At
+ * 62.5 MHz (QEMU's AArch64 timer) the first such timeout is 2^64 / 62,500
+ * ns, rounded up below.
+ */
+static const unsigned long long_timeouts_ns[] = {
+	1000000000000000ul, /* 10^15 ns, about 11.6 days: the kernel's limit */
+	295147905179353ul,  /* 2^64 / 62,500, about 2.95 * 10^14 ns */
+};
+/* When the other thread wakes the waiter: long before any timeout. */
+#define LATE_WAKE_MS 75
+
+static int long_wait_word;
+static int long_wait_over;
+
+/* Wakes the main thread in its futex_wait after LATE_WAKE_MS, however many
+ * tries it takes (more than one if it was slow to fall asleep); gives up
+ * if the wait ended by itself. */
+static long wake_late(void *arg)
+{
+	(void)arg;
+	sleep_ms(LATE_WAKE_MS);
+	while (!atomic_read(&long_wait_over) && futex_wake(&long_wait_word, 1) != 1)
+		sleep_ms(1);
+	return 0;
+}
+
+/* A wait with a timeout of days sleeps until it is woken, not a moment
+ * less: it returns 0, not -ETIMEDOUT at once. */
+static void case_futex_long_timeout(void)
+{
+	for (size_t i = 0; i < sizeof(long_timeouts_ns) / sizeof(long_timeouts_ns[0]); i++) {
+		atomic_write(&long_wait_over, 0);
+		int waker = spawn(wake_late, NULL);
+		unsigned long t0 = clock_ns();
+		int r = futex_wait(&long_wait_word, 0, long_timeouts_ns[i]);
+		unsigned long took = ms_since(t0);
+
+		atomic_write(&long_wait_over, 1);
+		join(waker);
+		CHECK(r == 0,
+		      "futex_wait(timeout %lu ns) returned %s after %lu ms, expected 0 (woken)",
+		      long_timeouts_ns[i], result_text(r), took);
+	}
+}
+
 /* ---- running out -------------------------------------------------------- */
 
 #define SPAWN_MAX 4096
@@ -706,6 +754,106 @@ static void case_spawn_join_cycle(void)
 	unsigned long tables = SPAWN_TABLE_PAGES(CYCLE_THREADS);
 	CHECK(after + tables >= before, "%d threads spawned and joined: %lu pages missing",
 	      CYCLE_THREADS, before - after);
+}
+
+/*
+ * More kernel stacks alive at once than ever before, then all freed, then
+ * as many again: the kernel must reuse every freed stack slot, however
+ * many there are, and so need no new page tables. Three processes of 400
+ * threads: 1,200 threads at once (no process may have more than 512).
+ */
+#define CROWD_PROCESSES 3
+#define CROWD_THREADS 400
+#define CROWD_ROUNDS 3
+/* The warm-up's crowd is this much larger in each process, for what lives
+ * beside the case's own crowd (its watchdog, the case's process). */
+#define CROWD_WARM_UP_EXTRA 8
+#define CROWD_START_MS 60000
+#define GATE_POLL_MS 10
+#define GATE_SLEEP_MS 1000000 /* until killed */
+
+/* Has process `pid` ended (or gone)? */
+static int process_ended(int pid)
+{
+	struct proc_info info;
+
+	return !ps_find(pid, &info) || info.state == PROC_ZOMBIE;
+}
+
+/* One process of the crowd: `threads` threads that wait until the gate
+ * process ends, then are joined. */
+static void crowd_member(int gate, int threads)
+{
+	atomic_write(&spawn_release, 0);
+	for (int i = 0; i < threads; i++)
+		spawn_tids[i] = spawn(wait_then_return, (void *)(long)i);
+	while (!process_ended(gate))
+		sleep_ms(GATE_POLL_MS);
+	release(&spawn_release);
+	for (int i = 0; i < threads; i++)
+		expect(join(spawn_tids[i]), i, "a thread's value");
+}
+
+/* Starts CROWD_PROCESSES processes of `threads` threads each, waits until
+ * all of them live at once, then lets them end. The gate is a process
+ * whose end is the signal: the crowd cannot see this process's memory. */
+static void crowd_round(int threads)
+{
+	int members[CROWD_PROCESSES];
+	unsigned long t0 = clock_ns();
+	int status;
+	int gate;
+
+	fflush(stdout);
+	gate = fork();
+	if (gate == 0)
+		for (;;)
+			sleep_ms(GATE_SLEEP_MS);
+	CHECK(gate > 0, "fork returned %s", result_text(gate));
+	for (int m = 0; m < CROWD_PROCESSES; m++) {
+		members[m] = fork();
+		if (members[m] == 0) {
+			crowd_member(gate, threads);
+			exit(0);
+		}
+		CHECK(members[m] > 0, "fork returned %s", result_text(members[m]));
+	}
+	for (int m = 0; m < CROWD_PROCESSES && ms_since(t0) < CROWD_START_MS;) {
+		struct proc_info info;
+		if (!ps_find(members[m], &info) || info.state == PROC_ZOMBIE ||
+		    info.threads == threads + 1)
+			m++;
+		else
+			sleep_ms(GATE_POLL_MS);
+	}
+	kill(gate);
+	wait(gate, &status);
+	for (int m = 0; m < CROWD_PROCESSES; m++) {
+		expect(wait(members[m], &status), members[m], "wait for a crowd process");
+		if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+			exit(CASE_REPORTED);
+		expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "crowd process");
+	}
+	CHECK(ms_since(t0) < CROWD_START_MS, "%d threads in %d processes not all started in %d s",
+	      threads * CROWD_PROCESSES, CROWD_PROCESSES, CROWD_START_MS / 1000);
+}
+
+/* 3 rounds of 1,200 threads alive at once, every one made and joined:
+ * after the first round, not a page goes missing. */
+static void case_kernel_stacks_reused(void)
+{
+	unsigned long start = free_pages();
+
+	crowd_round(CROWD_THREADS);
+	/* The first round may grow the stack area's page tables for good
+	 * (unless no_leaks' warm-up did), and then takes its time to settle. */
+	unsigned long before = free_pages_settle(start);
+	for (int round = 2; round <= CROWD_ROUNDS; round++) {
+		crowd_round(CROWD_THREADS);
+		unsigned long after = free_pages_settle(before);
+		CHECK(after == before, "round %d of %d threads: %lu free pages before, %lu after",
+		      round, CROWD_THREADS * CROWD_PROCESSES, before, after);
+	}
 }
 
 /* ---- how a threaded process ends ---------------------------------------- */
@@ -1418,9 +1566,11 @@ static const struct test_case cases[] = {
 	{ "futex_wrong_value", case_futex_wrong_value },
 	{ "futex_timeout", case_futex_timeout },
 	{ "futex_wake_count", case_futex_wake_count },
+	{ "futex_long_timeout", case_futex_long_timeout },
 	{ "spawn_until_limit", case_spawn_until_limit },
 	{ "spawn_until_enomem", case_spawn_until_enomem },
 	{ "spawn_join_cycle", case_spawn_join_cycle },
+	{ "kernel_stacks_reused", case_kernel_stacks_reused },
 	{ "fault_kills_all", case_fault_kills_all },
 	{ "exit_from_thread", case_exit_from_thread },
 	{ "kill_futex_waiters", case_kill_futex_waiters },
@@ -1438,23 +1588,23 @@ static const struct test_case cases[] = {
 };
 
 /*
- * Before no_leaks counts: one process with threads to the limit, so the
- * kernel's stack-area page tables (kept once grown, see
- * KSTACK_SLOT_BYTES) are already as large as spawn_until_limit makes them.
+ * Before no_leaks counts: a crowd of threads larger than any case makes,
+ * so the kernel's stack-area page tables (kept once grown, see
+ * KSTACK_SLOT_BYTES) are already as large as the cases make them.
  */
 static void warm_up_kernel_stacks(void)
 {
 	int status;
 	int pid;
 
-	if (!test_selected("spawn_until_limit") || !test_selected(NO_LEAKS_NAME))
+	if (!test_selected(NO_LEAKS_NAME) ||
+	    !(test_selected("spawn_until_limit") || test_selected("kernel_stacks_reused")))
 		return;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		int err = 0;
 		test_case_name = NO_LEAKS_NAME;
-		spawn_until_failure(&err);
+		crowd_round(CROWD_THREADS + CROWD_WARM_UP_EXTRA);
 		exit(0);
 	}
 	if (pid > 0)
