@@ -162,6 +162,17 @@ static struct mem_info mem_now(void)
 	return info;
 }
 
+/* The free pages and IPC objects are back to *before (given a moment:
+ * helpers are freed just after wait() returns). */
+static void expect_mem_back(const struct mem_info *before, const char *what)
+{
+	struct mem_info now = test_mem_settle(before, true);
+
+	CHECK(now.free_pages == before->free_pages && now.ipc_objects == before->ipc_objects,
+	      "%s: free pages %lu -> %lu, IPC objects %lu -> %lu", what, before->free_pages,
+	      now.free_pages, before->ipc_objects, now.ipc_objects);
+}
+
 /* ---- messages ------------------------------------------------------------ */
 
 /* An ext that sends nothing and receives nothing: note send_handle, which
@@ -1015,6 +1026,61 @@ static void case_last_close_frees(void)
 	      pages);
 }
 
+#define LABEL_WITH_HANDLE 0x4a
+
+/* Sends a handle to its own notification, then closes that handle: the
+ * notification lives on only if the receiver got a handle too. */
+static void handle_sender(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_WITH_HANDLE, 1, 2, 3, 4);
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	x.send_handle = (int)ok(notify_create(), "notify_create");
+	expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send of a handle");
+	expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
+}
+
+/* Replies to a call with a handle, the same way. */
+static void handle_replier(long unused)
+{
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	m = msg_of(LABEL_WITH_HANDLE, 5, 6, 7, 8);
+	x.send_handle = (int)ok(notify_create(), "notify_create");
+	expect(ipc_reply(&m, &x), 0, "ipc_reply with a handle");
+	expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
+}
+
+/* A receiver that gave no ext has nowhere to learn a handle's number: the
+ * message arrives, the handle is dropped, and no object is left behind. */
+static void case_handle_without_ext_dropped(void)
+{
+	struct ipc_msg m;
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	struct mem_info before = mem_now();
+	int sender = spawn("sender", handle_sender, 0);
+	wait_blocked(sender, "sender");
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv without ext");
+	struct ipc_msg want = msg_of(LABEL_WITH_HANDLE, 1, 2, 3, 4);
+	expect_msg(&m, &want, "the message that carried a handle");
+	expect_helper_ok(sender, "sender");
+	expect_mem_back(&before, "after a handle sent to a receiver without ext");
+
+	int replier = spawn("replier", handle_replier, 0);
+	wait_blocked(replier, "replier");
+	m = msg_of(1, 0, 0, 0, 0);
+	expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call without ext");
+	want = msg_of(LABEL_WITH_HANDLE, 5, 6, 7, 8);
+	expect_msg(&m, &want, "the reply that carried a handle");
+	expect_helper_ok(replier, "replier");
+	expect_mem_back(&before, "after a handle replied to a caller without ext");
+}
+
 /* ---- try operations meeting a blocked peer ------------------------------- */
 
 static void blocked_receiver(long unused)
@@ -1252,6 +1318,65 @@ static void case_client_death_mid_call(void)
 			expect_helper_ok(sender, "sender");
 	}
 	expect_helper_ok(server, "server");
+}
+
+/* ---- one reply owed at a time ------------------------------------------- */
+
+#define BIT_FIRST_WOKEN 8
+#define LABEL_FIRST 0xf1
+#define LABEL_SECOND 0xf2
+#define LABEL_ANSWER 0xa2
+
+/* Its call is ended by the server's receiving another: -EPIPE. Says so,
+ * then waits to be killed. */
+static void superseded_caller(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_FIRST, 0, 0, 0, 0);
+
+	(void)unused;
+	expect(ipc_call(shared_ep, &m, NULL), -EPIPE, "ipc_call of a server that took another");
+	expect(notify_signal(shared_notification, BIT_FIRST_WOKEN), 0, "notify_signal");
+	block_forever();
+}
+
+static void answered_caller(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_SECOND, 0, 0, 0, 0);
+
+	(void)unused;
+	expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
+	CHECK(m.label == LABEL_ANSWER, "reply label 0x%lx, expected 0x%x", m.label, LABEL_ANSWER);
+}
+
+/* A server receives a second call before it replies to the first: the
+ * first caller wakes with -EPIPE, killing it later changes nothing, and
+ * the reply goes to the second caller. */
+static void case_second_call_ends_first(void)
+{
+	struct mem_info before = mem_now();
+	unsigned long seen = 0;
+	struct ipc_msg m;
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	int first = spawn("first caller", superseded_caller, 0);
+	wait_blocked(first, "first caller");
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the first call");
+	CHECK(m.label == LABEL_FIRST, "first call's label 0x%lx", m.label);
+	int second = spawn("second caller", answered_caller, 0);
+	wait_blocked(second, "second caller");
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the second call");
+	CHECK(m.label == LABEL_SECOND, "second call's label 0x%lx", m.label);
+	await_bits(shared_notification, BIT_FIRST_WOKEN, &seen, "the first caller woken");
+	expect(kill(first), 0, "kill(first caller)");
+	expect_killed(first, "first caller");
+	m = msg_of(LABEL_ANSWER, 0, 0, 0, 0);
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply to the second caller");
+	expect(ipc_reply(&m, NULL), -EINVAL, "a second ipc_reply");
+	expect_helper_ok(second, "second caller");
+	expect(handle_close(shared_ep), 0, "handle_close(endpoint)");
+	expect(handle_close(shared_notification), 0, "handle_close(notification)");
+	expect_mem_back(&before, "after the case");
 }
 
 /* ---- many clients -------------------------------------------------------- */
@@ -1533,6 +1658,41 @@ static void case_registry_lookup_unrelated(void)
 	expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup after the service ended");
 }
 
+/* A name given to an endpoint that can never receive would be taken for
+ * good by a service nobody can reach: ipc_register refuses it, whether
+ * the handle is closed or the endpoint's creator has died. */
+static void case_register_dead_endpoint_refused(void)
+{
+	char name[IPC_NAME_MAX];
+	unsigned long seen = 0;
+
+	snprintf(name, sizeof(name), "%s", unique_name("dead"));
+	snprintf(death_name, sizeof(death_name), "%s", unique_name("owner"));
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	struct mem_info before = mem_now();
+
+	int closed = (int)ok(endpoint_create(), "endpoint_create");
+	expect(handle_close(closed), 0, "handle_close");
+	expect(ipc_register(name, closed), -EBADF, "ipc_register of a closed handle");
+	expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
+
+	int owner = spawn("owner", dying_server, 0);
+	await_bits(shared_notification, BIT_READY, &seen, "owner ready");
+	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup of the owner's endpoint");
+	expect(kill(owner), 0, "kill(owner)");
+	expect_killed(owner, "owner");
+	expect(ipc_register(name, h), -EPIPE, "ipc_register of an endpoint whose owner died");
+	expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
+	/* Our handle was the last reference: nothing is left of either. */
+	expect(handle_close(h), 0, "handle_close of the dead endpoint");
+	expect_mem_back(&before, "after closing the dead endpoint");
+
+	/* The name is still free for a live endpoint. */
+	int live = (int)ok(endpoint_create(), "endpoint_create");
+	expect(ipc_register(name, live), 0, "ipc_register of a live endpoint");
+	expect(handle_close((int)ok(ipc_lookup(name), "ipc_lookup")), 0, "handle_close(looked up)");
+}
+
 /* ---- the cases, in the order they run ------------------------------------ */
 
 static const struct test_case cases[] = {
@@ -1554,15 +1714,18 @@ static const struct test_case cases[] = {
 	{ "handles_inherited_by_fork", case_handles_inherited_by_fork },
 	{ "handle_table_full", case_handle_table_full },
 	{ "last_close_frees", case_last_close_frees },
+	{ "handle_without_ext_dropped", case_handle_without_ext_dropped },
 	{ "try_meets_blocked_peer", case_try_meets_blocked_peer },
 	{ "notify_bits_coalesce", case_notify_bits_coalesce },
 	{ "notify_wakes_other_process", case_notify_wakes_other_process },
 	{ "server_death_wakes_blocked", case_server_death_wakes_blocked },
 	{ "server_death_during_call", case_server_death_during_call },
 	{ "client_death_mid_call", case_client_death_mid_call },
+	{ "second_call_ends_first", case_second_call_ends_first },
 	{ "many_clients_in_order", case_many_clients_in_order },
 	{ "cross_cpu_wake", case_cross_cpu_wake },
 	{ "registry_lookup_unrelated", case_registry_lookup_unrelated },
+	{ "register_dead_endpoint_refused", case_register_dead_endpoint_refused },
 };
 
 int main(int argc, char **argv)

@@ -17,8 +17,7 @@
 
 #define PS_MAX 64
 #define NS_PER_MS 1000000ul
-/* How long no_leaks waits for the counts to come back: a process is
- * freed a moment after its parent's wait() returns. */
+/* How long test_mem_settle waits for the counts to come back. */
 #define SETTLE_POLL_MS 10
 #define SETTLE_MAX_MS 3000
 
@@ -147,25 +146,30 @@ static struct mem_info mem_now(void)
 	return info;
 }
 
-static bool mem_same(const struct test_suite *suite, const struct mem_info *a,
-		     const struct mem_info *b)
+static bool mem_same(const struct mem_info *a, const struct mem_info *b, bool ipc_too)
 {
-	return a->free_pages == b->free_pages &&
-	       (!suite->counts_ipc_objects || a->ipc_objects == b->ipc_objects);
+	return a->free_pages == b->free_pages && (!ipc_too || a->ipc_objects == b->ipc_objects);
+}
+
+struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too)
+{
+	struct mem_info now = mem_now();
+
+	for (int ms = 0; !mem_same(&now, want, ipc_too) && ms < SETTLE_MAX_MS;
+	     ms += SETTLE_POLL_MS) {
+		sleep_ms(SETTLE_POLL_MS);
+		now = mem_now();
+	}
+	return now;
 }
 
 /* no_leaks: the counts are back to what they were before the first case. */
 static int check_no_leaks(const struct test_suite *suite, const struct mem_info *before)
 {
-	struct mem_info now = mem_now();
-
 	fflush(stdout);
-	for (int ms = 0; !mem_same(suite, &now, before) && ms < SETTLE_MAX_MS;
-	     ms += SETTLE_POLL_MS) {
-		sleep_ms(SETTLE_POLL_MS);
-		now = mem_now();
-	}
-	if (mem_same(suite, &now, before)) {
+	struct mem_info now = test_mem_settle(before, suite->counts_ipc_objects);
+
+	if (mem_same(&now, before, suite->counts_ipc_objects)) {
 		printf("PASS %s\n", NO_LEAKS_NAME);
 		return 1;
 	}

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "uapi/proc.h"
+
 /* The exit code of a case that printed its own FAIL line. */
 #define CASE_REPORTED 1
 #define NO_LEAKS_NAME "no_leaks"
@@ -46,5 +48,13 @@ int test_main(const struct test_suite *suite, int argc, char **argv);
 
 /* Whether the command line asked for the case `name` (no names: all). */
 bool test_selected(const char *name);
+
+/*
+ * Waits, a few seconds at the most, until the free pages (and with
+ * ipc_too the IPC objects alive) are back to what *want says: a process is
+ * freed a moment after its parent's wait() returns. Returns the counts
+ * last seen.
+ */
+struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too);
 
 #endif
