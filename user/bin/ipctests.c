@@ -4,10 +4,11 @@
  *   ipctests             run every case
  *   ipctests name...     run only the named cases
  *
- * Output as usertests: "PASS name" or "FAIL name: reason" per case, then
- * "N passed, N failed"; the exit status is 0 only if no case failed. Every
- * case runs in a forked child under a watchdog, so a case that hangs in a
- * rendezvous nobody comes to, or crashes, fails alone.
+ * Output as usertests, whose runner it shares (weft_test.h): "PASS name"
+ * or "FAIL name: reason" per case, then "N passed, N failed"; the exit
+ * status is 0 only if no case failed. Every case runs in a forked child
+ * under a watchdog, so a case that hangs in a rendezvous nobody comes to,
+ * or crashes, fails alone.
  *
  * Most cases need a peer: helper children forked by the case, with a role
  * ("server", "client 3"). A helper that finds something wrong prints
@@ -28,6 +29,7 @@
 
 #include "weft.h"
 #include "weft_ipc.h"
+#include "weft_test.h"
 
 /* Time a case may take before the watchdog kills it. The stress case gets
  * far longer: with 4 CPUs on a 2-core host, a CPU holding the big kernel
@@ -38,18 +40,15 @@
 #define CASE_TIMEOUT_MS 60000
 #define STRESS_TIMEOUT_MS 3600000
 #define STALL_MS 120000
-#define CASE_REPORTED 1
 #define HELPER_FAILED 3
 #define PAGE_BYTES 4096ul
 #define POLL_MS 2
 #define BLOCK_WAIT_MS 10000
-#define SETTLE_MAX_MS 3000
 #define PS_MAX 64
 
 /* The last page of the address space: far above any user mapping. */
 #define TOP_PAGE (-PAGE_BYTES)
 
-static const char *current_case;
 static const char *role; /* set in helper children only */
 
 /* ---- reporting ----------------------------------------------------------- */
@@ -60,9 +59,9 @@ static _Noreturn void fail(const char *fmt, ...)
 	va_list ap;
 
 	if (role)
-		printf("ipctests: %s: %s: ", current_case, role);
+		printf("ipctests: %s: %s: ", test_case_name, role);
 	else
-		printf("FAIL %s: ", current_case);
+		printf("FAIL %s: ", test_case_name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -161,6 +160,17 @@ static struct mem_info mem_now(void)
 
 	expect(meminfo(&info), 0, "meminfo");
 	return info;
+}
+
+/* The free pages and IPC objects are back to *before (given a moment:
+ * helpers are freed just after wait() returns). */
+static void expect_mem_back(const struct mem_info *before, const char *what)
+{
+	struct mem_info now = test_mem_settle(before, true);
+
+	CHECK(now.free_pages == before->free_pages && now.ipc_objects == before->ipc_objects,
+	      "%s: free pages %lu -> %lu, IPC objects %lu -> %lu", what, before->free_pages,
+	      now.free_pages, before->ipc_objects, now.ipc_objects);
 }
 
 /* ---- messages ------------------------------------------------------------ */
@@ -1016,6 +1026,61 @@ static void case_last_close_frees(void)
 	      pages);
 }
 
+#define LABEL_WITH_HANDLE 0x4a
+
+/* Sends a handle to its own notification, then closes that handle: the
+ * notification lives on only if the receiver got a handle too. */
+static void handle_sender(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_WITH_HANDLE, 1, 2, 3, 4);
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	x.send_handle = (int)ok(notify_create(), "notify_create");
+	expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send of a handle");
+	expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
+}
+
+/* Replies to a call with a handle, the same way. */
+static void handle_replier(long unused)
+{
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	m = msg_of(LABEL_WITH_HANDLE, 5, 6, 7, 8);
+	x.send_handle = (int)ok(notify_create(), "notify_create");
+	expect(ipc_reply(&m, &x), 0, "ipc_reply with a handle");
+	expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
+}
+
+/* A receiver that gave no ext has nowhere to learn a handle's number: the
+ * message arrives, the handle is dropped, and no object is left behind. */
+static void case_handle_without_ext_dropped(void)
+{
+	struct ipc_msg m;
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	struct mem_info before = mem_now();
+	int sender = spawn("sender", handle_sender, 0);
+	wait_blocked(sender, "sender");
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv without ext");
+	struct ipc_msg want = msg_of(LABEL_WITH_HANDLE, 1, 2, 3, 4);
+	expect_msg(&m, &want, "the message that carried a handle");
+	expect_helper_ok(sender, "sender");
+	expect_mem_back(&before, "after a handle sent to a receiver without ext");
+
+	int replier = spawn("replier", handle_replier, 0);
+	wait_blocked(replier, "replier");
+	m = msg_of(1, 0, 0, 0, 0);
+	expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call without ext");
+	want = msg_of(LABEL_WITH_HANDLE, 5, 6, 7, 8);
+	expect_msg(&m, &want, "the reply that carried a handle");
+	expect_helper_ok(replier, "replier");
+	expect_mem_back(&before, "after a handle replied to a caller without ext");
+}
+
 /* ---- try operations meeting a blocked peer ------------------------------- */
 
 static void blocked_receiver(long unused)
@@ -1255,6 +1320,65 @@ static void case_client_death_mid_call(void)
 	expect_helper_ok(server, "server");
 }
 
+/* ---- one reply owed at a time ------------------------------------------- */
+
+#define BIT_FIRST_WOKEN 8
+#define LABEL_FIRST 0xf1
+#define LABEL_SECOND 0xf2
+#define LABEL_ANSWER 0xa2
+
+/* Its call is ended by the server's receiving another: -EPIPE. Says so,
+ * then waits to be killed. */
+static void superseded_caller(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_FIRST, 0, 0, 0, 0);
+
+	(void)unused;
+	expect(ipc_call(shared_ep, &m, NULL), -EPIPE, "ipc_call of a server that took another");
+	expect(notify_signal(shared_notification, BIT_FIRST_WOKEN), 0, "notify_signal");
+	block_forever();
+}
+
+static void answered_caller(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_SECOND, 0, 0, 0, 0);
+
+	(void)unused;
+	expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
+	CHECK(m.label == LABEL_ANSWER, "reply label 0x%lx, expected 0x%x", m.label, LABEL_ANSWER);
+}
+
+/* A server receives a second call before it replies to the first: the
+ * first caller wakes with -EPIPE, killing it later changes nothing, and
+ * the reply goes to the second caller. */
+static void case_second_call_ends_first(void)
+{
+	struct mem_info before = mem_now();
+	unsigned long seen = 0;
+	struct ipc_msg m;
+
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	int first = spawn("first caller", superseded_caller, 0);
+	wait_blocked(first, "first caller");
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the first call");
+	CHECK(m.label == LABEL_FIRST, "first call's label 0x%lx", m.label);
+	int second = spawn("second caller", answered_caller, 0);
+	wait_blocked(second, "second caller");
+	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the second call");
+	CHECK(m.label == LABEL_SECOND, "second call's label 0x%lx", m.label);
+	await_bits(shared_notification, BIT_FIRST_WOKEN, &seen, "the first caller woken");
+	expect(kill(first), 0, "kill(first caller)");
+	expect_killed(first, "first caller");
+	m = msg_of(LABEL_ANSWER, 0, 0, 0, 0);
+	expect(ipc_reply(&m, NULL), 0, "ipc_reply to the second caller");
+	expect(ipc_reply(&m, NULL), -EINVAL, "a second ipc_reply");
+	expect_helper_ok(second, "second caller");
+	expect(handle_close(shared_ep), 0, "handle_close(endpoint)");
+	expect(handle_close(shared_notification), 0, "handle_close(notification)");
+	expect_mem_back(&before, "after the case");
+}
+
 /* ---- many clients -------------------------------------------------------- */
 
 #define STRESS_CLIENTS 8
@@ -1432,7 +1556,7 @@ static void case_many_clients_in_order(void)
 		CHECK(report.calls[i] == STRESS_CALLS, "client %d: the server counted %lu calls", i,
 		      report.calls[i]);
 	printf("ipctests: %s: %d calls from %d clients, %d CPU(s), %lu ms, %lu ns per call\n",
-	       current_case, STRESS_CLIENTS * STRESS_CALLS, STRESS_CLIENTS, cpus_online(),
+	       test_case_name, STRESS_CLIENTS * STRESS_CALLS, STRESS_CLIENTS, cpus_online(),
 	       ns / 1000000, ns / (STRESS_CLIENTS * STRESS_CALLS));
 }
 
@@ -1534,12 +1658,42 @@ static void case_registry_lookup_unrelated(void)
 	expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup after the service ended");
 }
 
-/* ---- the runner ---------------------------------------------------------- */
+/* A name given to an endpoint that can never receive would be taken for
+ * good by a service nobody can reach: ipc_register refuses it, whether
+ * the handle is closed or the endpoint's creator has died. */
+static void case_register_dead_endpoint_refused(void)
+{
+	char name[IPC_NAME_MAX];
+	unsigned long seen = 0;
 
-struct test_case {
-	const char *name;
-	void (*run)(void);
-};
+	snprintf(name, sizeof(name), "%s", unique_name("dead"));
+	snprintf(death_name, sizeof(death_name), "%s", unique_name("owner"));
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	struct mem_info before = mem_now();
+
+	int closed = (int)ok(endpoint_create(), "endpoint_create");
+	expect(handle_close(closed), 0, "handle_close");
+	expect(ipc_register(name, closed), -EBADF, "ipc_register of a closed handle");
+	expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
+
+	int owner = spawn("owner", dying_server, 0);
+	await_bits(shared_notification, BIT_READY, &seen, "owner ready");
+	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup of the owner's endpoint");
+	expect(kill(owner), 0, "kill(owner)");
+	expect_killed(owner, "owner");
+	expect(ipc_register(name, h), -EPIPE, "ipc_register of an endpoint whose owner died");
+	expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
+	/* Our handle was the last reference: nothing is left of either. */
+	expect(handle_close(h), 0, "handle_close of the dead endpoint");
+	expect_mem_back(&before, "after closing the dead endpoint");
+
+	/* The name is still free for a live endpoint. */
+	int live = (int)ok(endpoint_create(), "endpoint_create");
+	expect(ipc_register(name, live), 0, "ipc_register of a live endpoint");
+	expect(handle_close((int)ok(ipc_lookup(name), "ipc_lookup")), 0, "handle_close(looked up)");
+}
+
+/* ---- the cases, in the order they run ------------------------------------ */
 
 static const struct test_case cases[] = {
 	{ "bad_handle_ebadf", case_bad_handle_ebadf },
@@ -1560,159 +1714,31 @@ static const struct test_case cases[] = {
 	{ "handles_inherited_by_fork", case_handles_inherited_by_fork },
 	{ "handle_table_full", case_handle_table_full },
 	{ "last_close_frees", case_last_close_frees },
+	{ "handle_without_ext_dropped", case_handle_without_ext_dropped },
 	{ "try_meets_blocked_peer", case_try_meets_blocked_peer },
 	{ "notify_bits_coalesce", case_notify_bits_coalesce },
 	{ "notify_wakes_other_process", case_notify_wakes_other_process },
 	{ "server_death_wakes_blocked", case_server_death_wakes_blocked },
 	{ "server_death_during_call", case_server_death_during_call },
 	{ "client_death_mid_call", case_client_death_mid_call },
+	{ "second_call_ends_first", case_second_call_ends_first },
 	{ "many_clients_in_order", case_many_clients_in_order },
 	{ "cross_cpu_wake", case_cross_cpu_wake },
 	{ "registry_lookup_unrelated", case_registry_lookup_unrelated },
+	{ "register_dead_endpoint_refused", case_register_dead_endpoint_refused },
 };
-
-#define CASE_COUNT (sizeof(cases) / sizeof(cases[0]))
-#define NO_LEAKS_NAME "no_leaks"
-
-/* Forked before each case, so its own pages are taken before the case
- * counts anything; kills the runner's other children when time is up. */
-static _Noreturn void watchdog(int runner, unsigned long timeout_ms)
-{
-	static struct proc_info procs[PS_MAX];
-
-	sleep_ms(timeout_ms);
-	int n = ps(procs, PS_MAX);
-	for (int i = 0; i < n; i++)
-		if (procs[i].ppid == runner && procs[i].pid != getpid())
-			kill(procs[i].pid);
-	_exit(0);
-}
-
-/* Kills what a failed case left behind: helpers it did not wait for were
- * handed to init when it ended, and one blocked for good would hold its
- * pages and fail no_leaks as well. They are orphans with our name. */
-static void reap_orphans(void)
-{
-	static struct proc_info procs[PS_MAX];
-	char me[PROC_NAME_MAX] = "";
-	int n = ps(procs, PS_MAX);
-
-	for (int i = 0; i < n; i++)
-		if (procs[i].pid == getpid())
-			memcpy(me, procs[i].name, sizeof(me));
-	for (int i = 0; i < n; i++)
-		if (procs[i].ppid == 1 && procs[i].pid != getpid() &&
-		    strncmp(procs[i].name, me, sizeof(me)) == 0 && procs[i].state != PROC_ZOMBIE)
-			kill(procs[i].pid);
-}
-
-static int run_case(const struct test_case *t)
-{
-	int status = 0;
-	int runner = getpid();
-	unsigned long started = clock_ns();
-	unsigned long timeout_ms =
-		t->run == case_many_clients_in_order ? STRESS_TIMEOUT_MS : CASE_TIMEOUT_MS;
-	char text[64];
-
-	fflush(stdout);
-	int guard = fork();
-	if (guard == 0)
-		watchdog(runner, timeout_ms);
-	int pid = fork();
-	if (pid == 0) {
-		current_case = t->name;
-		t->run();
-		exit(0);
-	}
-	if (pid < 0)
-		printf("FAIL %s: fork returned %d\n", t->name, pid);
-	else if (wait(pid, &status) != pid) {
-		printf("FAIL %s: lost its process\n", t->name);
-		pid = -1;
-	}
-	if (guard > 0) {
-		kill(guard);
-		wait(guard, NULL);
-	}
-	if (pid < 0)
-		return 0;
-	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
-		printf("PASS %s\n", t->name);
-		return 1;
-	}
-	reap_orphans();
-	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
-		return 0;
-	status_describe(status, text, sizeof(text));
-	if (WAIT_HOW(status) == WAIT_KILLED && clock_ns() - started >= timeout_ms * 1000000ul)
-		printf("FAIL %s: timed out after %lu s\n", t->name, timeout_ms / 1000);
-	else
-		printf("FAIL %s: %s\n", t->name, text);
-	return 0;
-}
-
-/* The pages and IPC objects the cases took must all be back. Processes
- * are freed a moment after wait() returns, so give them time. */
-static int check_no_leaks(const struct mem_info *before)
-{
-	struct mem_info now = mem_now();
-
-	fflush(stdout);
-	for (int ms = 0; ms < SETTLE_MAX_MS; ms += POLL_MS) {
-		if (now.free_pages == before->free_pages && now.ipc_objects == before->ipc_objects)
-			break;
-		sleep_ms(POLL_MS);
-		now = mem_now();
-	}
-	if (now.free_pages != before->free_pages || now.ipc_objects != before->ipc_objects) {
-		printf("FAIL %s: free pages %lu -> %lu, IPC objects %lu -> %lu\n", NO_LEAKS_NAME,
-		       before->free_pages, now.free_pages, before->ipc_objects, now.ipc_objects);
-		return 0;
-	}
-	printf("PASS %s\n", NO_LEAKS_NAME);
-	return 1;
-}
-
-static bool wanted(const char *name, int argc, char **argv)
-{
-	if (argc < 2)
-		return true;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return true;
-	return false;
-}
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
+	static const struct test_suite suite = {
+		.name = "ipctests",
+		.cases = cases,
+		.count = sizeof(cases) / sizeof(cases[0]),
+		.timeout_ms = CASE_TIMEOUT_MS,
+		.slow_run = case_many_clients_in_order,
+		.slow_timeout_ms = STRESS_TIMEOUT_MS,
+		.counts_ipc_objects = true,
+	};
 
-	current_case = "ipctests";
-	for (int i = 1; i < argc; i++) {
-		bool known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
-		for (size_t c = 0; c < CASE_COUNT; c++)
-			known |= strcmp(argv[i], cases[c].name) == 0;
-		if (!known) {
-			printf("FAIL %s: no such case\n", argv[i]);
-			failed++;
-		}
-	}
-	struct mem_info before = mem_now();
-	for (size_t c = 0; c < CASE_COUNT; c++) {
-		if (!wanted(cases[c].name, argc, argv))
-			continue;
-		if (run_case(&cases[c]))
-			passed++;
-		else
-			failed++;
-	}
-	if (wanted(NO_LEAKS_NAME, argc, argv)) {
-		if (check_no_leaks(&before))
-			passed++;
-		else
-			failed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_main(&suite, argc, argv);
 }

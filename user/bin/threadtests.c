@@ -5,10 +5,11 @@
  *   threadtests            run every case
  *   threadtests name...    run only the named cases
  *
- * The same shape as usertests: each case runs in its own forked child
- * with a watchdog beside it, so a case that crashes or hangs fails alone.
- * Output: "PASS name" or "FAIL name: reason" per case, then
- * "N passed, N failed"; the exit status is 0 only if no case failed.
+ * The same shape as usertests, under the same runner (weft_test.h): each
+ * case runs in its own forked child with a watchdog beside it, so a case
+ * that crashes or hangs fails alone. Output: "PASS name" or
+ * "FAIL name: reason" per case, then "N passed, N failed"; the exit
+ * status is 0 only if no case failed.
  *
  * Cases whose threads must fault, be killed or end the process run them
  * in a process of their own (a grandchild, see in_process()) and check
@@ -22,12 +23,12 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "weft_test.h"
 #include "weft_thread.h"
 
 extern __thread int errno; /* picolibc's, in thread-local storage */
 
 #define CASE_TIMEOUT_MS 300000
-#define CASE_REPORTED 1
 #define PAGE_BYTES 4096ul
 #define NS_PER_MS 1000000ul
 #define SETTLE_POLL_MS 10
@@ -45,8 +46,6 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 #endif
 #define UNMAPPED_USER 0x2000000000ul
 
-static const char *current_case;
-
 /* ---- reporting ---------------------------------------------------------- */
 
 static _Noreturn void fail(const char *fmt, ...)
@@ -57,7 +56,7 @@ static _Noreturn void fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	printf("FAIL %s: %s\n", current_case, reason);
+	printf("FAIL %s: %s\n", test_case_name, reason);
 	exit(CASE_REPORTED);
 }
 
@@ -568,6 +567,54 @@ static void case_futex_wake_count(void)
 	expect(futex_wake(&wake_word, __INT_MAX__), 0, "futex_wake with nobody left");
 }
 
+/*
+ * Timeouts near the longest the kernel takes. It turns nanoseconds into
+ * timer ticks; a 64-bit product of the two wraps round for timeouts past
+ * 2^64 / (ticks per ms), and a wrapped product is a tiny timeout. At
+ * 62.5 MHz (QEMU's AArch64 timer) the first such timeout is 2^64 / 62,500
+ * ns, rounded up below.
+ */
+static const unsigned long long_timeouts_ns[] = {
+	1000000000000000ul, /* 10^15 ns, about 11.6 days: the kernel's limit */
+	295147905179353ul,  /* 2^64 / 62,500, about 2.95 * 10^14 ns */
+};
+/* When the other thread wakes the waiter: long before any timeout. */
+#define LATE_WAKE_MS 75
+
+static int long_wait_word;
+static int long_wait_over;
+
+/* Wakes the main thread in its futex_wait after LATE_WAKE_MS, however many
+ * tries it takes (more than one if it was slow to fall asleep); gives up
+ * if the wait ended by itself. */
+static long wake_late(void *arg)
+{
+	(void)arg;
+	sleep_ms(LATE_WAKE_MS);
+	while (!atomic_read(&long_wait_over) && futex_wake(&long_wait_word, 1) != 1)
+		sleep_ms(1);
+	return 0;
+}
+
+/* A wait with a timeout of days sleeps until it is woken, not a moment
+ * less: it returns 0, not -ETIMEDOUT at once. */
+static void case_futex_long_timeout(void)
+{
+	for (size_t i = 0; i < sizeof(long_timeouts_ns) / sizeof(long_timeouts_ns[0]); i++) {
+		atomic_write(&long_wait_over, 0);
+		int waker = spawn(wake_late, NULL);
+		unsigned long t0 = clock_ns();
+		int r = futex_wait(&long_wait_word, 0, long_timeouts_ns[i]);
+		unsigned long took = ms_since(t0);
+
+		atomic_write(&long_wait_over, 1);
+		join(waker);
+		CHECK(r == 0,
+		      "futex_wait(timeout %lu ns) returned %s after %lu ms, expected 0 (woken)",
+		      long_timeouts_ns[i], result_text(r), took);
+	}
+}
+
 /* ---- running out -------------------------------------------------------- */
 
 #define SPAWN_MAX 4096
@@ -707,6 +754,106 @@ static void case_spawn_join_cycle(void)
 	unsigned long tables = SPAWN_TABLE_PAGES(CYCLE_THREADS);
 	CHECK(after + tables >= before, "%d threads spawned and joined: %lu pages missing",
 	      CYCLE_THREADS, before - after);
+}
+
+/*
+ * More kernel stacks alive at once than ever before, then all freed, then
+ * as many again: the kernel must reuse every freed stack slot, however
+ * many there are, and so need no new page tables. Three processes of 400
+ * threads: 1,200 threads at once (no process may have more than 512).
+ */
+#define CROWD_PROCESSES 3
+#define CROWD_THREADS 400
+#define CROWD_ROUNDS 3
+/* The warm-up's crowd is this much larger in each process, for what lives
+ * beside the case's own crowd (its watchdog, the case's process). */
+#define CROWD_WARM_UP_EXTRA 8
+#define CROWD_START_MS 60000
+#define GATE_POLL_MS 10
+#define GATE_SLEEP_MS 1000000 /* until killed */
+
+/* Has process `pid` ended (or gone)? */
+static int process_ended(int pid)
+{
+	struct proc_info info;
+
+	return !ps_find(pid, &info) || info.state == PROC_ZOMBIE;
+}
+
+/* One process of the crowd: `threads` threads that wait until the gate
+ * process ends, then are joined. */
+static void crowd_member(int gate, int threads)
+{
+	atomic_write(&spawn_release, 0);
+	for (int i = 0; i < threads; i++)
+		spawn_tids[i] = spawn(wait_then_return, (void *)(long)i);
+	while (!process_ended(gate))
+		sleep_ms(GATE_POLL_MS);
+	release(&spawn_release);
+	for (int i = 0; i < threads; i++)
+		expect(join(spawn_tids[i]), i, "a thread's value");
+}
+
+/* Starts CROWD_PROCESSES processes of `threads` threads each, waits until
+ * all of them live at once, then lets them end. The gate is a process
+ * whose end is the signal: the crowd cannot see this process's memory. */
+static void crowd_round(int threads)
+{
+	int members[CROWD_PROCESSES];
+	unsigned long t0 = clock_ns();
+	int status;
+	int gate;
+
+	fflush(stdout);
+	gate = fork();
+	if (gate == 0)
+		for (;;)
+			sleep_ms(GATE_SLEEP_MS);
+	CHECK(gate > 0, "fork returned %s", result_text(gate));
+	for (int m = 0; m < CROWD_PROCESSES; m++) {
+		members[m] = fork();
+		if (members[m] == 0) {
+			crowd_member(gate, threads);
+			exit(0);
+		}
+		CHECK(members[m] > 0, "fork returned %s", result_text(members[m]));
+	}
+	for (int m = 0; m < CROWD_PROCESSES && ms_since(t0) < CROWD_START_MS;) {
+		struct proc_info info;
+		if (!ps_find(members[m], &info) || info.state == PROC_ZOMBIE ||
+		    info.threads == threads + 1)
+			m++;
+		else
+			sleep_ms(GATE_POLL_MS);
+	}
+	kill(gate);
+	wait(gate, &status);
+	for (int m = 0; m < CROWD_PROCESSES; m++) {
+		expect(wait(members[m], &status), members[m], "wait for a crowd process");
+		if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+			exit(CASE_REPORTED);
+		expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "crowd process");
+	}
+	CHECK(ms_since(t0) < CROWD_START_MS, "%d threads in %d processes not all started in %d s",
+	      threads * CROWD_PROCESSES, CROWD_PROCESSES, CROWD_START_MS / 1000);
+}
+
+/* 3 rounds of 1,200 threads alive at once, every one made and joined:
+ * after the first round, not a page goes missing. */
+static void case_kernel_stacks_reused(void)
+{
+	unsigned long start = free_pages();
+
+	crowd_round(CROWD_THREADS);
+	/* The first round may grow the stack area's page tables for good
+	 * (unless no_leaks' warm-up did), and then takes its time to settle. */
+	unsigned long before = free_pages_settle(start);
+	for (int round = 2; round <= CROWD_ROUNDS; round++) {
+		crowd_round(CROWD_THREADS);
+		unsigned long after = free_pages_settle(before);
+		CHECK(after == before, "round %d of %d threads: %lu free pages before, %lu after",
+		      round, CROWD_THREADS * CROWD_PROCESSES, before, after);
+	}
 }
 
 /* ---- how a threaded process ends ---------------------------------------- */
@@ -1405,12 +1552,7 @@ static void case_fork_one_thread(void)
 		expect(join(tids[i]), i, "a thread's value after fork");
 }
 
-/* ---- the runner -------------------------------------------------------- */
-
-struct test_case {
-	const char *name;
-	void (*run)(void);
-};
+/* ---- the cases, in the order they run ---------------------------------- */
 
 static const struct test_case cases[] = {
 	{ "mutex_64_threads", case_mutex_64_threads },
@@ -1424,9 +1566,11 @@ static const struct test_case cases[] = {
 	{ "futex_wrong_value", case_futex_wrong_value },
 	{ "futex_timeout", case_futex_timeout },
 	{ "futex_wake_count", case_futex_wake_count },
+	{ "futex_long_timeout", case_futex_long_timeout },
 	{ "spawn_until_limit", case_spawn_until_limit },
 	{ "spawn_until_enomem", case_spawn_until_enomem },
 	{ "spawn_join_cycle", case_spawn_join_cycle },
+	{ "kernel_stacks_reused", case_kernel_stacks_reused },
 	{ "fault_kills_all", case_fault_kills_all },
 	{ "exit_from_thread", case_exit_from_thread },
 	{ "kill_futex_waiters", case_kill_futex_waiters },
@@ -1443,163 +1587,39 @@ static const struct test_case cases[] = {
 	{ "fork_one_thread", case_fork_one_thread },
 };
 
-#define CASE_COUNT (sizeof(cases) / sizeof(cases[0]))
-/* Not in the table: it runs in the runner itself, after the others. */
-#define NO_LEAKS_NAME "no_leaks"
-
-/* Is process `pid` a descendant of `ancestor`, by the ps list? */
-static int descends_from(const struct proc_info *procs, int n, int pid, int ancestor)
-{
-	for (int hops = 0; hops < n && pid != ancestor; hops++) {
-		int i;
-		for (i = 0; i < n && procs[i].pid != pid; i++)
-			;
-		if (i == n)
-			return 0;
-		pid = procs[i].ppid;
-	}
-	return pid == ancestor;
-}
-
-/* Kills the runner's other descendants (the case, and any process the
- * case made) once the case has had its time. It is forked before the
- * case, so its own pages are taken before the case counts free pages. */
-static _Noreturn void watchdog(int runner)
-{
-	static struct proc_info procs[PS_MAX];
-
-	sleep_ms(CASE_TIMEOUT_MS);
-	int n = ps(procs, PS_MAX);
-	for (int i = 0; i < n; i++)
-		if (procs[i].pid != getpid() && procs[i].pid != runner &&
-		    descends_from(procs, n, procs[i].pid, runner))
-			kill(procs[i].pid);
-	_exit(0);
-}
-
-/* Runs one case in a child under a watchdog; returns 1 if it passed. */
-static int run_case(const struct test_case *t)
-{
-	unsigned long t0 = clock_ns();
-	int runner = getpid();
-	int status = 0, guard_status;
-	int pid, guard;
-
-	fflush(stdout);
-	guard = fork();
-	if (guard == 0)
-		watchdog(runner);
-	pid = fork();
-	if (pid == 0) {
-		current_case = t->name;
-		t->run();
-		exit(0);
-	}
-	if (pid < 0)
-		printf("FAIL %s: fork returned %s\n", t->name, result_text(pid));
-	else if (wait(pid, &status) != pid) {
-		printf("FAIL %s: lost its process\n", t->name);
-		pid = -1;
-	}
-	if (guard > 0) {
-		kill(guard);
-		wait(guard, &guard_status);
-	}
-	if (pid < 0)
-		return 0;
-	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
-		printf("PASS %s\n", t->name);
-		return 1;
-	}
-	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
-		return 0;
-	if (WAIT_HOW(status) == WAIT_KILLED && ms_since(t0) >= CASE_TIMEOUT_MS)
-		printf("FAIL %s: timed out after %d s\n", t->name, CASE_TIMEOUT_MS / 1000);
-	else
-		printf("FAIL %s: %s\n", t->name, status_text(status));
-	return 0;
-}
-
-/* Every page the cases took must be free again. */
-static int check_no_leaks(unsigned long before)
-{
-	unsigned long after;
-
-	fflush(stdout);
-	after = free_pages_settle(before);
-	if (after != before) {
-		printf("FAIL %s: %lu free pages before the cases, %lu after\n", NO_LEAKS_NAME,
-		       before, after);
-		return 0;
-	}
-	printf("PASS %s\n", NO_LEAKS_NAME);
-	return 1;
-}
-
 /*
- * Before no_leaks counts: one process with threads to the limit, so the
- * kernel's stack-area page tables (kept once grown, see
- * KSTACK_SLOT_BYTES) are already as large as spawn_until_limit makes them.
+ * Before no_leaks counts: a crowd of threads larger than any case makes,
+ * so the kernel's stack-area page tables (kept once grown, see
+ * KSTACK_SLOT_BYTES) are already as large as the cases make them.
  */
 static void warm_up_kernel_stacks(void)
 {
 	int status;
 	int pid;
 
+	if (!test_selected(NO_LEAKS_NAME) ||
+	    !(test_selected("spawn_until_limit") || test_selected("kernel_stacks_reused")))
+		return;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		int err = 0;
-		current_case = NO_LEAKS_NAME;
-		spawn_until_failure(&err);
+		test_case_name = NO_LEAKS_NAME;
+		crowd_round(CROWD_THREADS + CROWD_WARM_UP_EXTRA);
 		exit(0);
 	}
 	if (pid > 0)
 		wait(pid, &status);
 }
 
-static int selected(const char *name, int argc, char **argv)
-{
-	if (argc < 2)
-		return 1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return 1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-	unsigned long before;
+	static const struct test_suite suite = {
+		.name = "threadtests",
+		.cases = cases,
+		.count = sizeof(cases) / sizeof(cases[0]),
+		.timeout_ms = CASE_TIMEOUT_MS,
+		.warm_up = warm_up_kernel_stacks,
+	};
 
-	current_case = "threadtests";
-	for (int i = 1; i < argc; i++) {
-		int known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
-		for (size_t c = 0; c < CASE_COUNT; c++)
-			known |= strcmp(argv[i], cases[c].name) == 0;
-		if (!known) {
-			printf("FAIL %s: no such case\n", argv[i]);
-			failed++;
-		}
-	}
-	if (selected("spawn_until_limit", argc, argv) && selected(NO_LEAKS_NAME, argc, argv))
-		warm_up_kernel_stacks();
-	before = free_pages();
-	for (size_t c = 0; c < CASE_COUNT; c++) {
-		if (!selected(cases[c].name, argc, argv))
-			continue;
-		if (run_case(&cases[c]))
-			passed++;
-		else
-			failed++;
-	}
-	if (selected(NO_LEAKS_NAME, argc, argv)) {
-		if (check_no_leaks(before))
-			passed++;
-		else
-			failed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_main(&suite, argc, argv);
 }

@@ -4,14 +4,12 @@
  *   usertests            run every case
  *   usertests name...    run only the named cases
  *
- * Each case runs in its own forked child, so a case that crashes, hangs or
- * corrupts its memory cannot take the runner down; a watchdog process
- * kills a case that runs longer than CASE_TIMEOUT_MS. Output: one line per
- * case, "PASS name" or "FAIL name: reason", then "N passed, N failed". The
- * exit status is 0 only if no case failed.
+ * The cases run under the shared runner (user/lib/weft_test.h): each in a
+ * forked child with a watchdog, one "PASS name" or "FAIL name: reason"
+ * line each, then "N passed, N failed". A case reports its own failure
+ * (fail() prints the line and exits with CASE_REPORTED); the runner
+ * reports every other way a case can end.
  *
- * A case reports its own failure (fail() prints the line and exits with
- * CASE_REPORTED); the runner reports every other way a case can end.
  * Cases that expect a fault or a refusal provoke it in a grandchild and
  * check exactly how that one ended.
  */
@@ -25,12 +23,12 @@
 
 #include "probe.h"
 #include "weft.h"
+#include "weft_test.h"
 
 extern __thread int errno; /* picolibc's, in thread-local storage */
 
 /* Generous: 1,000 forks take about a minute with 4 CPUs on a 2-core host. */
 #define CASE_TIMEOUT_MS 150000
-#define CASE_REPORTED 1
 #define PAGE_BYTES 4096ul
 #define SETTLE_POLL_MS 10
 #define SETTLE_MAX_MS 2000
@@ -55,15 +53,13 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 /* The exit code of scripts/mkbadelf.py's `minimal` program. */
 #define MINIMAL_EXIT_CODE 42
 
-static const char *current_case;
-
 /* ---- reporting ---------------------------------------------------------- */
 
 static _Noreturn void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("FAIL %s: ", current_case);
+	printf("FAIL %s: ", test_case_name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -1428,12 +1424,7 @@ static int helper(int argc, char **argv)
 	return 127;
 }
 
-/* ---- the runner -------------------------------------------------------------- */
-
-struct test_case {
-	const char *name;
-	void (*run)(void);
-};
+/* ---- the cases, in the order they run ------------------------------------------ */
 
 static const struct test_case cases[] = {
 	{ "exit_code", case_exit_code },
@@ -1494,128 +1485,16 @@ static const struct test_case cases[] = {
 	{ "progname_list", case_progname_list },
 };
 
-#define CASE_COUNT (sizeof(cases) / sizeof(cases[0]))
-/* Not in the table: it runs in the runner itself, after the others. */
-#define NO_LEAKS_NAME "no_leaks"
-
-/*
- * The watchdog: a sibling of the case, forked before it so that its own
- * memory is already taken when the case first counts free pages. When the
- * time is up it kills its siblings (the runner has no other children).
- */
-static _Noreturn void watchdog(int runner)
-{
-	static struct proc_info procs[64];
-
-	sleep_ms(CASE_TIMEOUT_MS);
-	int n = ps(procs, 64);
-	for (int i = 0; i < n; i++)
-		if (procs[i].ppid == runner && procs[i].pid != getpid())
-			kill(procs[i].pid);
-	_exit(0);
-}
-
-/* Runs one case in a child under a watchdog; returns 1 if it passed. */
-static int run_case(const struct test_case *t)
-{
-	int status, watchdog_status;
-	int pid, guard;
-	int runner = getpid();
-	unsigned long started = clock_ns();
-
-	fflush(stdout);
-	guard = fork();
-	if (guard == 0)
-		watchdog(runner);
-	pid = fork();
-	if (pid == 0) {
-		current_case = t->name;
-		t->run();
-		exit(0);
-	}
-	if (pid < 0)
-		printf("FAIL %s: fork returned %s\n", t->name, result_text(pid));
-	if (pid > 0 && wait(pid, &status) != pid) {
-		printf("FAIL %s: lost its process\n", t->name);
-		pid = -1;
-	}
-	if (guard > 0) {
-		kill(guard);
-		wait(guard, &watchdog_status);
-	}
-	if (pid < 0)
-		return 0;
-	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
-		printf("PASS %s\n", t->name);
-		return 1;
-	}
-	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
-		return 0;
-	if (WAIT_HOW(status) == WAIT_KILLED && clock_ns() - started >= CASE_TIMEOUT_MS * 1000000ul)
-		printf("FAIL %s: timed out after %d s\n", t->name, CASE_TIMEOUT_MS / 1000);
-	else
-		printf("FAIL %s: %s\n", t->name, status_text(status));
-	return 0;
-}
-
-/* Every page the cases took must be free again. */
-static int check_no_leaks(unsigned long before)
-{
-	unsigned long after;
-
-	fflush(stdout);
-	after = free_pages_settle(before);
-	if (after != before) {
-		printf("FAIL %s: %lu free pages before the cases, %lu after\n", NO_LEAKS_NAME,
-		       before, after);
-		return 0;
-	}
-	printf("PASS %s\n", NO_LEAKS_NAME);
-	return 1;
-}
-
-static int selected(const char *name, int argc, char **argv)
-{
-	if (argc < 2)
-		return 1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], name) == 0)
-			return 1;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0;
-	unsigned long before;
+	static const struct test_suite suite = {
+		.name = "usertests",
+		.cases = cases,
+		.count = sizeof(cases) / sizeof(cases[0]),
+		.timeout_ms = CASE_TIMEOUT_MS,
+	};
 
 	if (argc >= 3 && strcmp(argv[1], "--helper") == 0)
 		return helper(argc, argv);
-	current_case = "usertests";
-	for (int i = 1; i < argc; i++) {
-		int known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
-		for (size_t c = 0; c < CASE_COUNT; c++)
-			known |= strcmp(argv[i], cases[c].name) == 0;
-		if (!known) {
-			printf("FAIL %s: no such case\n", argv[i]);
-			failed++;
-		}
-	}
-	before = free_pages();
-	for (size_t c = 0; c < CASE_COUNT; c++) {
-		if (!selected(cases[c].name, argc, argv))
-			continue;
-		if (run_case(&cases[c]))
-			passed++;
-		else
-			failed++;
-	}
-	if (selected(NO_LEAKS_NAME, argc, argv)) {
-		if (check_no_leaks(before))
-			passed++;
-		else
-			failed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return test_main(&suite, argc, argv);
 }

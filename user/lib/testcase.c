@@ -1,0 +1,220 @@
+/*
+ * The test runner behind weft_test.h.
+ *
+ * Each case runs in its own forked child, so a case that crashes, hangs or
+ * corrupts its memory cannot take the runner down. A watchdog process,
+ * forked just before the case, kills the case and every process it made
+ * once the case's time is up. A case reports its own failure (its FAIL
+ * line, then exit with CASE_REPORTED); the runner reports every other way
+ * a case can end. The last case, no_leaks, runs in the runner itself:
+ * every page the cases took must be free again.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "weft.h"
+#include "weft_test.h"
+
+#define PS_MAX 64
+#define NS_PER_MS 1000000ul
+/* How long test_mem_settle waits for the counts to come back. */
+#define SETTLE_POLL_MS 10
+#define SETTLE_MAX_MS 3000
+
+const char *test_case_name;
+
+static int selected_argc;
+static char **selected_argv;
+
+bool test_selected(const char *name)
+{
+	if (selected_argc < 2)
+		return true;
+	for (int i = 1; i < selected_argc; i++)
+		if (strcmp(selected_argv[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Is process `pid` a descendant of `ancestor`, by the ps list? */
+static bool descends_from(const struct proc_info *procs, int n, int pid, int ancestor)
+{
+	for (int hops = 0; hops < n && pid != ancestor; hops++) {
+		int i = 0;
+		while (i < n && procs[i].pid != pid)
+			i++;
+		if (i == n)
+			return false;
+		pid = procs[i].ppid;
+	}
+	return pid == ancestor;
+}
+
+/* Forked before the case, so its own pages are taken before the case
+ * counts any: when time is up, kills the runner's other descendants. */
+static _Noreturn void watchdog(int runner, unsigned long timeout_ms)
+{
+	static struct proc_info procs[PS_MAX];
+
+	sleep_ms(timeout_ms);
+	int n = ps(procs, PS_MAX);
+	for (int i = 0; i < n; i++)
+		if (procs[i].pid != getpid() && procs[i].pid != runner &&
+		    descends_from(procs, n, procs[i].pid, runner))
+			kill(procs[i].pid);
+	_exit(0);
+}
+
+/* Kills what a failed case left behind: processes it did not wait for
+ * went to init when it ended, and one blocked for good would hold its
+ * pages and fail no_leaks as well. They are orphans with our name. */
+static void reap_orphans(void)
+{
+	static struct proc_info procs[PS_MAX];
+	char me[PROC_NAME_MAX] = "";
+	int n = ps(procs, PS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (procs[i].pid == getpid())
+			memcpy(me, procs[i].name, sizeof(me));
+	for (int i = 0; i < n; i++)
+		if (procs[i].ppid == 1 && procs[i].pid != getpid() &&
+		    strncmp(procs[i].name, me, sizeof(me)) == 0 && procs[i].state != PROC_ZOMBIE)
+			kill(procs[i].pid);
+}
+
+/* The FAIL line for a case that did not report its own failure. */
+static void report_end(const char *name, int status, unsigned long took_ms,
+		       unsigned long timeout_ms)
+{
+	char text[64];
+
+	if (WAIT_HOW(status) == WAIT_KILLED && took_ms >= timeout_ms) {
+		printf("FAIL %s: timed out after %lu s\n", name, timeout_ms / 1000);
+		return;
+	}
+	status_describe(status, text, sizeof(text));
+	printf("FAIL %s: %s\n", name, text);
+}
+
+/* Runs one case in a child under a watchdog; returns 1 if it passed. */
+static int run_case(const struct test_suite *suite, const struct test_case *t)
+{
+	unsigned long timeout_ms =
+		t->run == suite->slow_run ? suite->slow_timeout_ms : suite->timeout_ms;
+	unsigned long started = clock_ns();
+	int runner = getpid();
+	int status = 0;
+
+	fflush(stdout);
+	int guard = fork();
+	if (guard == 0)
+		watchdog(runner, timeout_ms);
+	int pid = fork();
+	if (pid == 0) {
+		test_case_name = t->name;
+		t->run();
+		exit(0);
+	}
+	if (pid < 0)
+		printf("FAIL %s: fork returned %d (%s)\n", t->name, pid, error_name(pid));
+	else if (wait(pid, &status) != pid) {
+		printf("FAIL %s: lost its process\n", t->name);
+		pid = -1;
+	}
+	if (guard > 0) {
+		kill(guard);
+		wait(guard, NULL);
+	}
+	if (pid < 0)
+		return 0;
+	if (status == WAIT_STATUS(WAIT_EXITED, 0)) {
+		printf("PASS %s\n", t->name);
+		return 1;
+	}
+	reap_orphans();
+	if (status != WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+		report_end(t->name, status, (clock_ns() - started) / NS_PER_MS, timeout_ms);
+	return 0;
+}
+
+static struct mem_info mem_now(void)
+{
+	struct mem_info info = { 0 };
+
+	meminfo(&info);
+	return info;
+}
+
+static bool mem_same(const struct mem_info *a, const struct mem_info *b, bool ipc_too)
+{
+	return a->free_pages == b->free_pages && (!ipc_too || a->ipc_objects == b->ipc_objects);
+}
+
+struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too)
+{
+	struct mem_info now = mem_now();
+
+	for (int ms = 0; !mem_same(&now, want, ipc_too) && ms < SETTLE_MAX_MS;
+	     ms += SETTLE_POLL_MS) {
+		sleep_ms(SETTLE_POLL_MS);
+		now = mem_now();
+	}
+	return now;
+}
+
+/* no_leaks: the counts are back to what they were before the first case. */
+static int check_no_leaks(const struct test_suite *suite, const struct mem_info *before)
+{
+	fflush(stdout);
+	struct mem_info now = test_mem_settle(before, suite->counts_ipc_objects);
+
+	if (mem_same(&now, before, suite->counts_ipc_objects)) {
+		printf("PASS %s\n", NO_LEAKS_NAME);
+		return 1;
+	}
+	if (suite->counts_ipc_objects)
+		printf("FAIL %s: free pages %lu -> %lu, IPC objects %lu -> %lu\n", NO_LEAKS_NAME,
+		       before->free_pages, now.free_pages, before->ipc_objects, now.ipc_objects);
+	else
+		printf("FAIL %s: %lu free pages before the cases, %lu after\n", NO_LEAKS_NAME,
+		       before->free_pages, now.free_pages);
+	return 0;
+}
+
+int test_main(const struct test_suite *suite, int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	test_case_name = suite->name;
+	selected_argc = argc;
+	selected_argv = argv;
+	for (int i = 1; i < argc; i++) {
+		bool known = strcmp(argv[i], NO_LEAKS_NAME) == 0;
+		for (size_t c = 0; c < suite->count; c++)
+			known |= strcmp(argv[i], suite->cases[c].name) == 0;
+		if (!known) {
+			printf("FAIL %s: no such case\n", argv[i]);
+			failed++;
+		}
+	}
+	if (suite->warm_up)
+		suite->warm_up();
+	struct mem_info before = mem_now();
+	for (size_t c = 0; c < suite->count; c++) {
+		if (!test_selected(suite->cases[c].name))
+			continue;
+		if (run_case(suite, &suite->cases[c]))
+			passed++;
+		else
+			failed++;
+	}
+	if (test_selected(NO_LEAKS_NAME)) {
+		if (check_no_leaks(suite, &before))
+			passed++;
+		else
+			failed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
