@@ -228,7 +228,7 @@ static long sys_mmap(const unsigned long *a)
 
 	if (len == 0 || len < a[0] || len > as->mmap_next - USER_HEAP_LIMIT)
 		return len == 0 || len < a[0] ? -EINVAL : -ENOMEM;
-	int err = vm_user_alloc(as, as->mmap_next - len, len, VM_READ | VM_WRITE);
+	int err = vm_user_reserve(as, as->mmap_next - len, len); /* filled when touched */
 	if (err)
 		return err;
 	as->mmap_next -= len;

@@ -46,7 +46,8 @@
 				(0: none; then -ETIMEDOUT) */
 #define SYS_futex_wake 23    /* (int *addr, int count): threads woken */
 #define SYS_mmap 24          /* (size_t len): page-aligned anonymous
-				read/write memory, zeroed; address or -ENOMEM */
+				read/write memory, zeroed (each page filled
+				at its first touch); address or -ENOMEM */
 #define SYS_munmap 25        /* (void *addr, size_t len): page granular */
 #define SYS_cpu_pin 26       /* (int cpu): run only on that CPU; -1 unpins */
 #define SYS_cpu_info 27      /* (): CPUs online in bits 0..15, the caller's
