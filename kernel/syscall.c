@@ -273,10 +273,26 @@ static uint64_t ticks_to_ns(uint64_t t)
 	return t / f * 1000000000ull + t % f * 1000000000ull / f;
 }
 
+/* n uncontended release+acquire pairs of the big kernel lock, as every
+ * trap makes one: what the lock itself costs, in ns. */
+static long bkl_pairs_ns(unsigned long n)
+{
+	uint64_t start = arch_timer_now();
+
+	for (unsigned long i = 0; i < n; i++) {
+		bkl_release();
+		bkl_acquire();
+	}
+	return (long)ticks_to_ns(arch_timer_now() - start);
+}
+
 static long sys_lockstat(const unsigned long *a)
 {
 	struct lock_cpu_stats out[MAX_CPUS];
 	int n = (int)MIN(a[1], (unsigned long)ncpus);
+
+	if (a[2] & LOCKSTAT_TIME_BKL)
+		return bkl_pairs_ns(MIN(a[1], LOCKSTAT_TIME_MAX));
 
 	for (int i = 0; i < n; i++) {
 		const struct lock_stats *st = &cpus[i].bkl_stats;

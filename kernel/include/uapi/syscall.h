@@ -55,7 +55,8 @@
 
 /* The big kernel lock made visible (uapi/lockstat.h) */
 #define SYS_lockstat 28      /* (struct lock_cpu_stats *buf, int max, int flags):
-				CPUs filled, one entry per CPU */
+				CPUs filled, one entry per CPU; or with
+				LOCKSTAT_TIME_BKL the lock's own cost */
 #define SYS_trace 29         /* (int cmd): TRACE_START, TRACE_STOP, TRACE_DUMP */
 #define SYS_kwork 30         /* (unsigned long iterations): busy work inside
 				the kernel, holding the lock (the GIL demo) */
