@@ -6,6 +6,11 @@
  * with gigabytes of memory; and a double free is caught by looking at one
  * bit. Allocation scans 64 pages per word from a hint that never passes a
  * free page. Caller holds the big kernel lock.
+ *
+ * Promises: mmap() reserves pages that get memory only when first touched
+ * (kernel/vm.c). Each reserved page is promised a page here, and promised
+ * pages count as taken: other allocations and new promises get only what
+ * is left, so the touch always finds its page. Invariant: free >= promised.
  */
 #include "pmm.h"
 
@@ -22,6 +27,7 @@ static struct {
 	uint64_t *bitmap; /* 1 bit per page, 1 = free */
 	size_t hint;      /* no free page lies below word `hint` */
 	size_t free;
+	size_t promised; /* free pages set aside for pmm_alloc_promised() */
 	size_t total;
 	void (*reclaim)(void);
 } pmm;
@@ -97,6 +103,7 @@ int pmm_init(const struct mem_range *ram, int nram,
 	pmm.bitmap = phys_to_virt(at);
 	memset(pmm.bitmap, 0, bytes);
 	pmm.free = 0;
+	pmm.promised = 0;
 	for (int i = 0; i < nram; i++)
 		mark(ALIGN_UP(ram[i].start, (paddr_t)PAGE_SIZE),
 		     ALIGN_DOWN(ram[i].start + ram[i].size, (paddr_t)PAGE_SIZE), true);
@@ -118,27 +125,59 @@ void pmm_set_reclaim(void (*reclaim)(void))
 	pmm.reclaim = reclaim;
 }
 
-void *pmm_alloc(void)
+/* Take a free page, zeroed; the caller has checked there is one. */
+static void *take_page(void)
 {
 	size_t words = (pmm.npages + BITS_PER_WORD - 1) / BITS_PER_WORD;
+	size_t w = pmm.hint;
 
-	if (pmm.free == 0 && pmm.reclaim)
+	while (w < words && !pmm.bitmap[w])
+		w++;
+	assert(w < words); /* pmm.free said there was a page */
+	int b = 0;
+	while (!(pmm.bitmap[w] >> b & 1))
+		b++;
+	pmm.bitmap[w] &= ~(1ull << b);
+	pmm.hint = w;
+	pmm.free--;
+	void *page = phys_to_virt(pmm.base + (w * BITS_PER_WORD + b) * PAGE_SIZE);
+	memset(page, 0, PAGE_SIZE);
+	return page;
+}
+
+/* Free pages nobody has been promised, after a reclaim if there are fewer
+ * than `want`. */
+static size_t unpromised(size_t want)
+{
+	if (pmm.free - pmm.promised < want && pmm.reclaim)
 		pmm.reclaim();
-	for (size_t w = pmm.hint; w < words; w++) {
-		if (!pmm.bitmap[w])
-			continue;
-		int b = 0;
-		while (!(pmm.bitmap[w] >> b & 1))
-			b++;
-		pmm.bitmap[w] &= ~(1ull << b);
-		pmm.hint = w;
-		pmm.free--;
-		void *page = phys_to_virt(pmm.base + (w * BITS_PER_WORD + b) * PAGE_SIZE);
-		memset(page, 0, PAGE_SIZE);
-		return page;
-	}
-	pmm.hint = words;
-	return NULL;
+	return pmm.free - pmm.promised;
+}
+
+void *pmm_alloc(void)
+{
+	return unpromised(1) ? take_page() : NULL;
+}
+
+int pmm_promise(size_t pages)
+{
+	if (unpromised(pages) < pages)
+		return -ENOMEM;
+	pmm.promised += pages;
+	return 0;
+}
+
+void pmm_unpromise(size_t pages)
+{
+	assert(pages <= pmm.promised);
+	pmm.promised -= pages;
+}
+
+void *pmm_alloc_promised(void)
+{
+	assert(pmm.promised > 0 && pmm.free >= pmm.promised);
+	pmm.promised--;
+	return take_page();
 }
 
 void pmm_free(void *page)
@@ -158,7 +197,7 @@ void pmm_free(void *page)
 
 size_t pmm_free_pages(void)
 {
-	return pmm.free;
+	return pmm.free - pmm.promised;
 }
 
 size_t pmm_total_pages(void)

@@ -414,10 +414,33 @@ static const char *const fault_names[] = {
 	[FAULT_OTHER] = "fault",
 };
 
+/*
+ * May the thread retry a page fault? Yes if it touched a reserved page,
+ * which is now filled. Also, once, if the page is already mapped: another
+ * thread of the process, on another CPU, may have filled it between this
+ * CPU's page-table walk and the lock, or this CPU may have cached the
+ * entry while it was invalid (vm_user_fault flushed it). A fault at the
+ * same pc and address twice in a row is a real one, such as a write to
+ * read-only memory.
+ */
+static bool page_fault_retry(struct thread *t, uintptr_t addr, uintptr_t pc)
+{
+	int err = vm_user_fault(t->proc->as, addr);
+
+	if (err == -EEXIST && (t->retried_fault_addr != addr || t->retried_fault_pc != pc)) {
+		t->retried_fault_addr = addr;
+		t->retried_fault_pc = pc;
+		return true;
+	}
+	return err == 0;
+}
+
 void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc)
 {
 	struct process *p = process_current();
 
+	if (kind == FAULT_PAGE && page_fault_retry(thread_current(), addr, pc))
+		return;
 	printk("weft: pid %d (%s) killed: %s at 0x%lx, pc 0x%lx\n", p->pid, p->name,
 	       fault_names[kind], (unsigned long)addr, (unsigned long)pc);
 	proc_terminate(p, WAIT_STATUS(WAIT_FAULTED, kind));

@@ -227,7 +227,7 @@ static long sys_mmap(const unsigned long *a)
 
 	if (len == 0 || len < a[0] || len > as->mmap_next - USER_HEAP_LIMIT)
 		return len == 0 || len < a[0] ? -EINVAL : -ENOMEM;
-	int err = vm_user_alloc(as, as->mmap_next - len, len, VM_READ | VM_WRITE);
+	int err = vm_user_reserve(as, as->mmap_next - len, len); /* filled when touched */
 	if (err)
 		return err;
 	as->mmap_next -= len;
@@ -272,10 +272,26 @@ static uint64_t ticks_to_ns(uint64_t t)
 	return t / f * 1000000000ull + t % f * 1000000000ull / f;
 }
 
+/* n uncontended release+acquire pairs of the big kernel lock, as every
+ * trap makes one: what the lock itself costs, in ns. */
+static long bkl_pairs_ns(unsigned long n)
+{
+	uint64_t start = arch_timer_now();
+
+	for (unsigned long i = 0; i < n; i++) {
+		bkl_release();
+		bkl_acquire();
+	}
+	return (long)ticks_to_ns(arch_timer_now() - start);
+}
+
 static long sys_lockstat(const unsigned long *a)
 {
 	struct lock_cpu_stats out[MAX_CPUS];
 	int n = (int)MIN(a[1], (unsigned long)ncpus);
+
+	if (a[2] & LOCKSTAT_TIME_BKL)
+		return bkl_pairs_ns(MIN(a[1], LOCKSTAT_TIME_MAX));
 
 	for (int i = 0; i < n; i++) {
 		const struct lock_stats *st = &cpus[i].bkl_stats;

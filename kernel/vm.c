@@ -321,7 +321,8 @@ struct address_space *vm_as_create(void)
 	return as;
 }
 
-/* Call fn on every mapped user page, in address order. */
+/* Call fn on every user page in use (mapped or reserved), in address
+ * order. An entry not in use is 0. */
 static int for_each_user_page(const struct address_space *as,
 			      int (*fn)(uintptr_t va, pte_t *pte, void *arg), void *arg)
 {
@@ -335,7 +336,7 @@ static int for_each_user_page(const struct address_space *as,
 				continue;
 			pte_t *t2 = phys_to_virt(arch_pte_addr(t1[i1]));
 			for (uintptr_t i2 = 0; i2 < PT_ENTRIES; i2++) {
-				if (!arch_pte_valid(t2[i2]))
+				if (!t2[i2])
 					continue;
 				uintptr_t va = i0 << LEVEL_SHIFT(0) | i1 << LEVEL_SHIFT(1) |
 					       i2 << LEVEL_SHIFT(2);
@@ -348,17 +349,32 @@ static int for_each_user_page(const struct address_space *as,
 	return 0;
 }
 
+/* Empty a user entry: free its page, or give back the promise of a
+ * reserved one. True if it was mapped (a TLB may still hold it). */
+static bool drop_user_page(struct address_space *as, pte_t *pte)
+{
+	bool mapped = arch_pte_valid(*pte);
+
+	if (mapped) {
+		pmm_free(phys_to_virt(arch_pte_addr(*pte)));
+		as->pages--;
+	} else if (*pte == arch_pte_reserved()) {
+		pmm_unpromise(1);
+	}
+	*pte = 0;
+	return mapped;
+}
+
 static int free_user_page(uintptr_t va, pte_t *pte, void *arg)
 {
-	(void)va, (void)arg;
-	pmm_free(phys_to_virt(arch_pte_addr(*pte)));
-	*pte = 0;
+	(void)va;
+	drop_user_page(arg, pte);
 	return 0;
 }
 
 void vm_as_destroy(struct address_space *as)
 {
-	for_each_user_page(as, free_user_page, NULL);
+	for_each_user_page(as, free_user_page, as);
 	/* Then the tables themselves. */
 	for (uintptr_t i0 = 0; i0 < PT_ENTRIES && (i0 << LEVEL_SHIFT(0)) < USER_VA_END; i0++) {
 		pte_t e0 = as->root[i0];
@@ -378,9 +394,10 @@ void vm_as_destroy(struct address_space *as)
 static int copy_user_page(uintptr_t va, pte_t *pte, void *arg)
 {
 	struct address_space *dst = arg;
-	int prot = arch_pte_prot(*pte);
 
-	if (vm_user_alloc(dst, va, PAGE_SIZE, prot))
+	if (*pte == arch_pte_reserved())
+		return vm_user_reserve(dst, va, PAGE_SIZE); /* untouched: stays so */
+	if (vm_user_alloc(dst, va, PAGE_SIZE, arch_pte_prot(*pte)))
 		return -ENOMEM;
 	memcpy(vm_user_ptr(dst, va, false), phys_to_virt(arch_pte_addr(*pte)), PAGE_SIZE);
 	return 0;
@@ -413,57 +430,124 @@ void vm_switch(struct address_space *as)
 		arch_tlb_flush_all();
 }
 
-int vm_user_alloc(struct address_space *as, uintptr_t va, size_t len, int prot)
+/*
+ * Demand-zero pages. mmap() only reserves: each page gets an entry that the
+ * MMU treats as invalid, so the first touch faults, but that the kernel
+ * knows (arch_pte_reserved()), and the page allocator promises a page for
+ * it. The fault fills it: the promised page, zeroed, mapped read/write, and
+ * the thread retries its access. Why promise: then a touch never finds
+ * memory gone, and mmap() fails with -ENOMEM when memory is short, as it
+ * would if it allocated at once. What it saves is the time to zero and map
+ * pages a program never touches (most of a 64 KiB thread stack).
+ */
+#define DEMAND_PROT (VM_READ | VM_WRITE | VM_USER)
+
+/* Map a page (or reserve one, if `demand`) at each unused entry of
+ * [va, va+len); on failure nothing stays. */
+static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot,
+		    bool demand)
 {
 	if (!user_range_ok(va, len))
 		return -EINVAL;
 	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
 		pte_t *pte = pte_lookup(as->root, va + off, PT_LEVELS - 1, true);
 		void *page = NULL;
-		int err = !pte ? -ENOMEM : arch_pte_valid(*pte) ? -EEXIST : 0;
-		if (!err && !(page = pmm_alloc()))
+		int err = !pte ? -ENOMEM : *pte ? -EEXIST : 0;
+		if (!err && demand)
+			err = pmm_promise(1);
+		else if (!err && !(page = pmm_alloc()))
 			err = -ENOMEM;
 		if (err) {
 			vm_user_free(as, va, off);
 			return err;
 		}
-		*pte = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, prot | VM_USER);
-		as->pages++;
+		if (demand) {
+			*pte = arch_pte_reserved();
+		} else {
+			*pte = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, prot | VM_USER);
+			as->pages++;
+		}
 	}
 	return 0;
 }
 
+int vm_user_alloc(struct address_space *as, uintptr_t va, size_t len, int prot)
+{
+	return user_map(as, va, len, prot, false);
+}
+
+int vm_user_reserve(struct address_space *as, uintptr_t va, size_t len)
+{
+	return user_map(as, va, len, DEMAND_PROT, true);
+}
+
+/* The entry of user address va, or NULL. */
+static pte_t *user_pte(const struct address_space *as, uintptr_t va)
+{
+	return va < USER_VA_END ? pte_lookup(as->root, va, PT_LEVELS - 1, false) : NULL;
+}
+
+/* May user code make this access through the entry? A reserved page will
+ * be read/write user memory. */
+static bool user_access_allowed(pte_t pte, bool write)
+{
+	int prot = pte == arch_pte_reserved() ? DEMAND_PROT
+		   : arch_pte_valid(pte)      ? arch_pte_prot(pte)
+					      : 0;
+
+	return (prot & VM_USER) && (prot & VM_READ) && (!write || (prot & VM_WRITE));
+}
+
+/* The first touch of the reserved page at va, whose entry is *pte. */
+static void fill_reserved(struct address_space *as, pte_t *pte, uintptr_t va)
+{
+	void *page = pmm_alloc_promised();
+
+	*pte = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, DEMAND_PROT);
+	as->pages++;
+	arch_tlb_flush_local(as->asid, ALIGN_DOWN(va, PAGE_SIZE));
+}
+
+int vm_user_fault(struct address_space *as, uintptr_t va)
+{
+	pte_t *pte = user_pte(as, va);
+
+	if (!pte || !*pte)
+		return -EFAULT;
+	if (*pte == arch_pte_reserved()) {
+		fill_reserved(as, pte, va);
+		return 0;
+	}
+	arch_tlb_flush_local(as->asid, ALIGN_DOWN(va, PAGE_SIZE));
+	return -EEXIST;
+}
+
 void vm_user_free(struct address_space *as, uintptr_t va, size_t len)
 {
-	size_t freed = 0;
+	bool mapped = false;
 
 	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
-		void *page = unmap_page(as->root, va + off);
-		if (page) {
-			pmm_free(page);
-			as->pages--;
-			freed++;
-		}
+		pte_t *pte = pte_lookup(as->root, va + off, PT_LEVELS - 1, false);
+		if (pte)
+			mapped |= drop_user_page(as, pte);
 	}
-	if (freed)
+	if (mapped)
 		arch_tlb_flush_user(as->asid, va, len);
 }
 
-void *vm_user_ptr(const struct address_space *as, uintptr_t va, bool write)
+void *vm_user_ptr(struct address_space *as, uintptr_t va, bool write)
 {
-	if (va >= USER_VA_END)
+	pte_t *pte = user_pte(as, va);
+
+	if (!pte || !user_access_allowed(*pte, write))
 		return NULL;
-	pte_t *pte = pte_lookup(as->root, va, PT_LEVELS - 1, false);
-	if (!pte || !arch_pte_valid(*pte))
-		return NULL;
-	int prot = arch_pte_prot(*pte);
-	if (!(prot & VM_USER) || !(prot & VM_READ) || (write && !(prot & VM_WRITE)))
-		return NULL;
+	if (*pte == arch_pte_reserved())
+		fill_reserved(as, pte, va); /* the kernel's touch counts as the first */
 	return (char *)phys_to_virt(arch_pte_addr(*pte)) + va % PAGE_SIZE;
 }
 
 /* Copy between kernel and user memory a page at a time, checking each. */
-static int copy_user(const struct address_space *as, uintptr_t uaddr, void *kbuf,
+static int copy_user(struct address_space *as, uintptr_t uaddr, void *kbuf,
 		     size_t len, bool to_user)
 {
 	while (len) {
@@ -497,13 +581,13 @@ int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t l
 	return copy_user(as, va, (void *)src, len, true);
 }
 
-int vm_copy_from(const struct address_space *as, void *dst, uintptr_t va, size_t len)
+int vm_copy_from(struct address_space *as, void *dst, uintptr_t va, size_t len)
 {
 	return copy_user(as, va, dst, len, false);
 }
 
-int vm_copy_between(const struct address_space *to, uintptr_t to_va,
-		    const struct address_space *from, uintptr_t from_va, size_t len)
+int vm_copy_between(struct address_space *to, uintptr_t to_va,
+		    struct address_space *from, uintptr_t from_va, size_t len)
 {
 	while (len) {
 		size_t chunk = MIN(len, MIN(PAGE_SIZE - to_va % PAGE_SIZE,
@@ -526,15 +610,17 @@ bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len,
 		return true;
 	if (va >= USER_VA_END || len > USER_VA_END - va)
 		return false;
-	for (uintptr_t p = ALIGN_DOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE)
-		if (!vm_user_ptr(as, p, write))
+	for (uintptr_t p = ALIGN_DOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE) {
+		const pte_t *pte = user_pte(as, p);
+		if (!pte || !user_access_allowed(*pte, write))
 			return false;
+	}
 	return true;
 }
 
 long copyinstr(char *dst, uintptr_t usrc, size_t max)
 {
-	const struct address_space *as = process_current()->as;
+	struct address_space *as = process_current()->as;
 
 	for (size_t i = 0; i < max; i++) {
 		const char *p = vm_user_ptr(as, usrc + i, false);

@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from boot import (ARCHES, CROSS_PREFIXES, ROOT, WEFT_LINE,  # noqa: E402
                   Session, initrd_names, initrd_path, kernel_path, mem_mib)
 from giltests import gil_tests  # noqa: E402
+from bench import smoke_tests as bench_smoke_tests  # noqa: E402
 from gdbtests import gdb_tests  # noqa: E402
 
 # Seconds a boot may take before it counts as hung. Generous: 8 CPUs under
@@ -689,9 +690,14 @@ def gdb_suite(arch):
     return gdb_tests(arch, QemuTest, Failure)
 
 
+def bench_smoke(arch):
+    """`bench` with tiny counts: every benchmark runs (bench.py)."""
+    return bench_smoke_tests(arch, QemuTest, Failure)
+
+
 # Each yields the QemuTests of one architecture.
 QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, shell_tests, lock_lesson_tests,
-               gdb_suite]
+               gdb_suite, bench_smoke]
 
 
 def run_qemu_test(t):

@@ -7,7 +7,10 @@
  * AttrIndx (memory type, an index into MAIR_EL1), AP (access: EL1 only or
  * EL0 too, read-only or not), SH (shareability), AF (accessed: set up front
  * so the hardware never faults to set it), nG (not global: per ASID, for
- * user pages), PXN/UXN (never executable by EL1 / by EL0).
+ * user pages), PXN/UXN (never executable by EL1 / by EL0). With bit 0
+ * clear the descriptor is invalid and the hardware reads none of its other
+ * bits: Weft marks a page reserved for demand-zero filling with bit 55, the
+ * first of the bits valid descriptors leave to software.
  */
 #include "arch.h"
 
@@ -22,6 +25,7 @@
 #define DESC_NG (1ul << 11)
 #define DESC_PXN (1ul << 53)
 #define DESC_UXN (1ul << 54)
+#define DESC_SW_RESERVED (1ul << 55)
 #define DESC_ADDR_MASK 0x0000fffffffff000ul
 #define TTBR_ASID_SHIFT 48
 #define TLBI_VA_MASK 0xffffffffffful /* VA[55:12] */
@@ -81,6 +85,11 @@ bool arch_pte_is_table(pte_t pte, int level)
 paddr_t arch_pte_addr(pte_t pte)
 {
 	return pte & DESC_ADDR_MASK;
+}
+
+pte_t arch_pte_reserved(void)
+{
+	return DESC_SW_RESERVED; /* bit 0 clear: invalid */
 }
 
 /* Secondary CPUs load these in entry.S before touching their stacks.
@@ -145,6 +154,15 @@ void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
 				     : "memory");
 	}
 	asm volatile("dsb ish\n isb" ::: "memory");
+}
+
+/* Arm never caches an entry that faults, so this is a precaution; the
+ * barrier first makes the new entry visible to this CPU's table walks. */
+void arch_tlb_flush_local(int asid, uintptr_t va)
+{
+	uint64_t arg = (uint64_t)asid << TTBR_ASID_SHIFT | (va >> 12 & TLBI_VA_MASK);
+
+	asm volatile("dsb ishst\n tlbi vae1, %0\n dsb nsh\n isb" ::"r"(arg) : "memory");
 }
 
 void arch_tlb_flush_kernel(uintptr_t va, size_t len)

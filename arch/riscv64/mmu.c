@@ -4,7 +4,10 @@
  * An entry holds the physical page number in bits 10..53 and flags below:
  * V (valid), R/W/X (a leaf when any is set; a pointer to the next table
  * when none is), U (user), G (global: in every address space), A and D
- * (set up front so the hardware never needs to update them).
+ * (set up front so the hardware never needs to update them). With V clear
+ * the hardware ignores every other bit: Weft marks a page reserved for
+ * demand-zero filling with bit 8, the first of the two RSW bits the
+ * specification leaves to the supervisor.
  */
 #include "arch.h"
 #include "riscv.h"
@@ -18,6 +21,7 @@
 #define PTE_G (1ul << 5)
 #define PTE_A (1ul << 6)
 #define PTE_D (1ul << 7)
+#define PTE_RSW_RESERVED (1ul << 8)
 #define PTE_PPN_SHIFT 10
 #define PTE_FLAGS_MASK 0x3fful
 #define SATP_SV39 (8ul << 60)
@@ -64,6 +68,11 @@ bool arch_pte_is_table(pte_t pte, int level)
 paddr_t arch_pte_addr(pte_t pte)
 {
 	return (pte >> PTE_PPN_SHIFT) << 12;
+}
+
+pte_t arch_pte_reserved(void)
+{
+	return PTE_RSW_RESERVED; /* V = 0 */
 }
 
 /* Secondary harts load this in entry.S before touching their stacks. */
@@ -119,6 +128,12 @@ void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
 	else
 		sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA_ASID, 0, SBI_HART_MASK_ALL,
 			  len ? (long)va : 0, len ? (long)len : -1, asid);
+}
+
+/* A hart may cache an invalid entry, so one made valid needs this. */
+void arch_tlb_flush_local(int asid, uintptr_t va)
+{
+	asm volatile("sfence.vma %0, %1" ::"r"(va), "r"((unsigned long)asid) : "memory");
 }
 
 /* Without an ASID this flushes every address space's entries too. */

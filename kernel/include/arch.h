@@ -132,6 +132,10 @@ bool arch_pte_valid(pte_t pte);
 int arch_pte_prot(pte_t pte);                         /* of a leaf */
 bool arch_pte_is_table(pte_t pte, int level);
 paddr_t arch_pte_addr(pte_t pte);
+/* A user page reserved for demand-zero filling (kernel/vm.c): an entry the
+ * MMU treats as invalid, so a touch faults, marked with a bit the
+ * architecture leaves to software. arch_pte_valid() is false for it. */
+pte_t arch_pte_reserved(void);
 
 /* Make `root` the kernel's table (the high half) on the calling CPU; CPUs
  * started later switch to it in their entry code, before using a stack. */
@@ -157,6 +161,10 @@ int arch_asid_count(void);
 #define ASID_ALL (-1)
 void arch_tlb_flush_user(int asid, uintptr_t va, size_t len);
 void arch_tlb_flush_kernel(uintptr_t va, size_t len);
+/* Flush one user page of one ASID on the calling CPU only: after an entry
+ * goes from invalid to valid. Other CPUs need nothing: one that still holds
+ * the invalid entry faults once more, and the fault path retries. */
+void arch_tlb_flush_local(int asid, uintptr_t va);
 
 /* ---- Threads ---------------------------------------------------------- */
 

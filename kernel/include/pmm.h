@@ -24,7 +24,13 @@ int pmm_init(const struct mem_range *ram, int nram,
 
 void *pmm_alloc(void);        /* a zeroed page (direct-map address) or NULL */
 void pmm_free(void *page);    /* panics on a double free or a foreign page */
-size_t pmm_free_pages(void);  /* pages currently free */
+size_t pmm_free_pages(void);  /* pages free and not promised */
+
+/* Set `pages` free pages aside for later pmm_alloc_promised() calls:
+ * 0, or -ENOMEM when fewer are free and unpromised. */
+int pmm_promise(size_t pages);
+void pmm_unpromise(size_t pages); /* give back promises not taken */
+void *pmm_alloc_promised(void);   /* take one promised page: never NULL */
 size_t pmm_total_pages(void); /* pages managed (free at init) */
 /* A function pmm_alloc() calls once before it gives up: it may free pages
  * whose release was deferred. */

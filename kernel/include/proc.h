@@ -63,6 +63,7 @@ struct thread {
 	bool must_exit;           /* leave at the next pass through the kernel */
 	bool keep_after_exit;     /* free only the stack when dead: join frees
 				     the rest */
+	uintptr_t retried_fault_addr, retried_fault_pc; /* see page_fault_retry */
 	/* IPC (kernel/ipc.c) */
 	bool ipc_is_call;         /* blocked sending: a call, not a send */
 	unsigned long ipc_badge;  /* ... through a handle with this badge */
@@ -120,7 +121,9 @@ int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t
 __noreturn void thread_exit(long value);
 int thread_join(int tid, long *uvalue);
 
-/* A user fault: report it in one line and end the process. */
-__noreturn void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc);
+/* A user fault. A page fault on a reserved page fills it and returns, so
+ * the thread retries its access; any other fault is reported in one line
+ * and ends the process. */
+void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc);
 
 #endif

@@ -46,8 +46,10 @@ extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 /*
  * The low half of every address space belongs to one process: its program
  * segments, heap (up to the break) and thread stacks, each stack below an
- * unmapped guard page. Pages are allocated when mapped (no demand paging)
- * and a fork copies them all.
+ * unmapped guard page. The program, heap and main stack get their pages
+ * when mapped; mmap() only reserves, and a page is filled at its first
+ * touch (demand-zero, see vm.c). A fork copies every mapped page and keeps
+ * reserved ones reserved.
  */
 struct address_space {
 	pte_t *root;
@@ -55,7 +57,7 @@ struct address_space {
 	uintptr_t heap_start; /* first byte of the heap */
 	uintptr_t brk;        /* current break: the heap is [heap_start, brk) */
 	uintptr_t mmap_next;  /* mmap() hands out addresses below this */
-	size_t pages;         /* user pages mapped */
+	size_t pages;         /* user pages mapped (reserved ones not counted) */
 };
 
 /*
@@ -79,10 +81,18 @@ void vm_switch(struct address_space *as);
 /* Map zeroed pages at [va, va+len) with prot (VM_USER implied); on failure
  * nothing stays mapped. 0, -ENOMEM, or -EINVAL for a bad range. */
 int vm_user_alloc(struct address_space *as, uintptr_t va, size_t len, int prot);
+/* Reserve [va, va+len) for zeroed read/write pages, filled at their first
+ * touch; each is promised a page now. 0, -ENOMEM, or -EINVAL. */
+int vm_user_reserve(struct address_space *as, uintptr_t va, size_t len);
+/* Unmap [va, va+len): mapped pages are freed, reserved ones given back. */
 void vm_user_free(struct address_space *as, uintptr_t va, size_t len);
+/* A user access to va faulted. 0: va's page was reserved and is now
+ * filled; -EEXIST: it was already mapped (this CPU's TLB is flushed for
+ * it: the fault may have been a stale entry); -EFAULT: nothing is there. */
+int vm_user_fault(struct address_space *as, uintptr_t va);
 /* Kernel address of user byte va if it is mapped for user access (and
- * writable if `write`), else NULL. */
-void *vm_user_ptr(const struct address_space *as, uintptr_t va, bool write);
+ * writable if `write`), else NULL. A reserved page is filled first. */
+void *vm_user_ptr(struct address_space *as, uintptr_t va, bool write);
 
 /* Checked copies between the kernel and the current process's memory:
  * 0 or -EFAULT. copyinstr: -EFAULT, or -EINVAL when there is no NUL
@@ -94,10 +104,11 @@ long copyinstr(char *dst, uintptr_t usrc, size_t max);
 /* Copy into or out of another address space (exec builds the new stack
  * with it; IPC moves messages between processes). 0 or -EFAULT. */
 int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t len);
-int vm_copy_from(const struct address_space *as, void *dst, uintptr_t va, size_t len);
-int vm_copy_between(const struct address_space *to, uintptr_t to_va,
-		    const struct address_space *from, uintptr_t from_va, size_t len);
-/* Is all of [va, va+len) user-accessible (and writable if `write`)? */
+int vm_copy_from(struct address_space *as, void *dst, uintptr_t va, size_t len);
+int vm_copy_between(struct address_space *to, uintptr_t to_va,
+		    struct address_space *from, uintptr_t from_va, size_t len);
+/* Is all of [va, va+len) user-accessible (and writable if `write`)?
+ * Reserved pages are (and stay reserved). */
 bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len, bool write);
 
 void vm_free_kstack(void *top);

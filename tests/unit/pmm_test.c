@@ -246,6 +246,46 @@ TEST(pmm_alloc_returns_null_when_empty_and_recovers)
 	free(arena);
 }
 
+/* Promised pages (mmap's reserved pages, filled at their first touch) are
+ * out of reach of every other allocation and promise, and their owner
+ * always gets them. */
+TEST(pmm_promised_pages_are_kept_for_their_owner)
+{
+	static struct setup s;
+	static void *pages[ARENA_PAGES];
+	const size_t promised = 10;
+	size_t n = 0;
+	void *p;
+
+	setup_layout(&s);
+	size_t total = pmm_total_pages();
+	CHECK_EQ(pmm_promise(total + 1), -ENOMEM);
+	CHECK_EQ(pmm_free_pages(), total);
+	CHECK_EQ(pmm_promise(promised), 0);
+	CHECK_EQ(pmm_free_pages(), total - promised);
+	while ((p = pmm_alloc()) != NULL)
+		pages[n++] = p;
+	CHECK_EQ(n, total - promised);
+	CHECK_EQ(pmm_promise(1), -ENOMEM);
+	for (size_t i = 0; i < promised; i++) {
+		p = pmm_alloc_promised();
+		CHECK(p);
+		check_page_fresh(p);
+		pages[n++] = p;
+	}
+	CHECK_EQ(pmm_free_pages(), 0);
+	CHECK_PANIC(pmm_alloc_promised(), "assertion failed");
+
+	/* A promise given back is free memory again. */
+	pmm_free(pages[--n]);
+	CHECK_EQ(pmm_promise(1), 0);
+	CHECK(pmm_alloc() == NULL);
+	pmm_unpromise(1);
+	CHECK_PANIC(pmm_unpromise(1), "assertion failed");
+	CHECK(pmm_alloc() != NULL);
+	free(arena);
+}
+
 /* xorshift64*: a small PRNG whose sequence depends only on the seed. */
 static uint64_t rng_next(uint64_t *s)
 {

@@ -16,6 +16,11 @@ struct lock_cpu_stats {
 
 /* lockstat(buf, max, flags) */
 #define LOCKSTAT_RESET 1 /* zero the counters after reading them */
+/* lockstat(NULL, n, LOCKSTAT_TIME_BKL): the caller's CPU lets go of the
+ * big kernel lock and takes it again n times (at most LOCKSTAT_TIME_MAX),
+ * inside the kernel; returns the nanoseconds that took (bench). */
+#define LOCKSTAT_TIME_BKL 2
+#define LOCKSTAT_TIME_MAX 1000000
 
 /* trace(cmd) */
 #define TRACE_START 1 /* clear the per-CPU rings and start recording */

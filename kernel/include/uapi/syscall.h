@@ -46,7 +46,8 @@
 				(0: none; then -ETIMEDOUT) */
 #define SYS_futex_wake 23    /* (int *addr, int count): threads woken */
 #define SYS_mmap 24          /* (size_t len): page-aligned anonymous
-				read/write memory, zeroed; address or -ENOMEM */
+				read/write memory, zeroed (each page filled
+				at its first touch); address or -ENOMEM */
 #define SYS_munmap 25        /* (void *addr, size_t len): page granular */
 #define SYS_cpu_pin 26       /* (int cpu): run only on that CPU; -1 unpins */
 #define SYS_cpu_info 27      /* (): CPUs online in bits 0..15, the caller's
@@ -54,7 +55,8 @@
 
 /* The big kernel lock made visible (uapi/lockstat.h) */
 #define SYS_lockstat 28      /* (struct lock_cpu_stats *buf, int max, int flags):
-				CPUs filled, one entry per CPU */
+				CPUs filled, one entry per CPU; or with
+				LOCKSTAT_TIME_BKL the lock's own cost */
 #define SYS_trace 29         /* (int cmd): TRACE_START, TRACE_STOP, TRACE_DUMP */
 #define SYS_kwork 30         /* (unsigned long iterations): busy work inside
 				the kernel, holding the lock (the GIL demo) */
