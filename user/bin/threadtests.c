@@ -1510,6 +1510,154 @@ static void case_mmap_munmap(void)
 		      "process writing to munmapped memory");
 }
 
+/* ---- demand-zero mmap ------------------------------------------------------ */
+
+#define DEMAND_PAGES 8
+#define RACE_PAGES 256
+
+/* Pages the calling process holds, by ps (reserved pages not counted). */
+static unsigned long my_pages(void)
+{
+	struct proc_info me;
+
+	CHECK(ps_find(getpid(), &me), "ps does not list the caller");
+	return me.pages;
+}
+
+/* mmap only reserves: its pages count as taken at once (promised), but
+ * the process holds each one only from its first touch, which reads 0. */
+static void case_mmap_demand_zero(void)
+{
+	size_t len = DEMAND_PAGES * PAGE_BYTES;
+	unsigned long held0 = my_pages(), free0 = free_pages();
+	long a = mmap(len);
+	unsigned long free1 = free_pages();
+	volatile unsigned char *p = (volatile unsigned char *)a;
+
+	CHECK(a > 0, "mmap returned %s", result_text(a));
+	CHECK(free0 - free1 >= DEMAND_PAGES && free0 - free1 <= DEMAND_PAGES + 3,
+	      "mmap of %u pages took %lu free pages", (unsigned)DEMAND_PAGES, free0 - free1);
+	expect((long)(my_pages() - held0), 0, "pages held after mmap, before a touch");
+	expect(p[3 * PAGE_BYTES + 5], 0, "the first read of a reserved page");
+	expect((long)(my_pages() - held0), 1, "pages held after touching one");
+	for (size_t i = 0; i < DEMAND_PAGES; i++)
+		p[i * PAGE_BYTES] = (unsigned char)(i + 1);
+	for (size_t i = 0; i < DEMAND_PAGES; i++)
+		expect(p[i * PAGE_BYTES], (long)(i + 1), "a byte written to a filled page");
+	expect((long)(my_pages() - held0), DEMAND_PAGES, "pages held after touching all");
+	expect((long)free_pages(), (long)free1, "free pages: touches take only promised pages");
+	expect(munmap((void *)a, len), 0, "munmap");
+	expect((long)my_pages(), (long)held0, "pages held after munmap");
+	expect((long)(free_pages() - free1), DEMAND_PAGES, "pages munmap gave back");
+}
+
+/* The kernel's own accesses fill reserved pages as a touch would:
+ * meminfo writes into one, futex_wait reads from another. */
+static void case_mmap_kernel_touch(void)
+{
+	long a = mmap(2 * PAGE_BYTES);
+	unsigned long held0 = my_pages();
+
+	CHECK(a > 0, "mmap returned %s", result_text(a));
+	expect(meminfo((struct mem_info *)a), 0, "meminfo into a reserved page");
+	expect((long)((struct mem_info *)a)->page_size, PAGE_BYTES, "page size meminfo wrote");
+	expect(futex_wait((int *)(a + PAGE_BYTES), 1, 0), -EAGAIN,
+	       "futex_wait on a reserved word (0, not 1)");
+	expect((long)(my_pages() - held0), 2, "pages the kernel's accesses filled");
+	expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
+}
+
+static volatile unsigned char *fork_region;
+
+static void touch_in_child(void)
+{
+	CHECK(fork_region[0] == 0x5a, "the child sees %#x in the touched page", fork_region[0]);
+	CHECK(fork_region[PAGE_BYTES] == 0, "the child sees %#x in the untouched page",
+	      fork_region[PAGE_BYTES]);
+	fork_region[0] = 0x11;
+	fork_region[PAGE_BYTES] = 0x77;
+}
+
+/* fork copies the touched page and keeps the untouched one reserved; each
+ * side then fills its own copy. */
+static void case_mmap_fork(void)
+{
+	long a = mmap(2 * PAGE_BYTES);
+
+	CHECK(a > 0, "mmap returned %s", result_text(a));
+	fork_region = (volatile unsigned char *)a;
+	fork_region[0] = 0x5a;
+	unsigned long before = free_pages();
+	expect_status(in_process(touch_in_child, NULL), WAIT_STATUS(WAIT_EXITED, 0),
+		      "child touching both pages");
+	expect(fork_region[0], 0x5a, "the parent's page after the child wrote its copy");
+	expect(fork_region[PAGE_BYTES], 0, "the parent's reserved page after the child's touch");
+	expect((long)free_pages_settle(before), (long)before, "free pages after the child ended");
+	expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
+}
+
+static void reserve_all_then_touch(void)
+{
+	static long chunks[HOG_MAX_CHUNKS];
+	int n = 0;
+	long a;
+
+	while (n < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
+		chunks[n++] = a;
+	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", result_text(a));
+	CHECK(free_pages() < HOG_CHUNK_BYTES / PAGE_BYTES, "%lu pages still free",
+	      free_pages());
+	for (int i = 0; i < n; i++)
+		for (size_t off = 0; off < HOG_CHUNK_BYTES; off += PAGE_BYTES)
+			((volatile char *)chunks[i])[off] = 1;
+}
+
+/* A reservation is a promise: with memory reserved to the last page, every
+ * reserved page can still be touched (no out-of-memory kill). */
+static void case_mmap_promise_kept(void)
+{
+	unsigned long before = free_pages();
+
+	expect_status(in_process(reserve_all_then_touch, NULL), WAIT_STATUS(WAIT_EXITED, 0),
+		      "process touching all the memory it reserved");
+	expect((long)free_pages_settle(before), (long)before, "free pages after it ended");
+}
+
+static volatile unsigned char *race_region;
+static int race_go;
+
+static long race_toucher(void *arg)
+{
+	cpu_pin((int)(long)arg % online_cpus());
+	wait_for_release(&race_go);
+	for (size_t i = 0; i < RACE_PAGES; i++)
+		race_region[i * PAGE_BYTES]++;
+	return 0;
+}
+
+static void race_two_threads(void)
+{
+	long a = mmap(RACE_PAGES * PAGE_BYTES);
+	int tids[2];
+
+	CHECK(a > 0, "mmap returned %s", result_text(a));
+	race_region = (volatile unsigned char *)a;
+	race_go = 0;
+	for (int i = 0; i < 2; i++)
+		tids[i] = spawn(race_toucher, (void *)(long)i);
+	release(&race_go);
+	for (int i = 0; i < 2; i++)
+		join(tids[i]);
+}
+
+/* Two threads (on two CPUs, if there are two) touch the same fresh pages
+ * at once: the second to fault on a page finds it filled and retries. */
+static void case_mmap_first_touch_race(void)
+{
+	expect_status(in_process(race_two_threads, NULL), WAIT_STATUS(WAIT_EXITED, 0),
+		      "process whose threads raced to fill the same pages");
+}
+
 /* ---- fork ----------------------------------------------------------------- */
 
 #define FORK_THREADS 3
@@ -1584,6 +1732,11 @@ static const struct test_case cases[] = {
 	{ "semaphore", case_semaphore },
 	{ "barrier", case_barrier },
 	{ "mmap_munmap", case_mmap_munmap },
+	{ "mmap_demand_zero", case_mmap_demand_zero },
+	{ "mmap_kernel_touch", case_mmap_kernel_touch },
+	{ "mmap_fork", case_mmap_fork },
+	{ "mmap_promise_kept", case_mmap_promise_kept },
+	{ "mmap_first_touch_race", case_mmap_first_touch_race },
 	{ "fork_one_thread", case_fork_one_thread },
 };
 
