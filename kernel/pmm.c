@@ -126,7 +126,7 @@ void pmm_set_reclaim(void (*reclaim)(void))
 }
 
 /* Take a free page, zeroed; the caller has checked there is one. */
-static void *take_page(void)
+static void *take_page(const void *copy)
 {
 	size_t words = (pmm.npages + BITS_PER_WORD - 1) / BITS_PER_WORD;
 	size_t w = pmm.hint;
@@ -141,7 +141,10 @@ static void *take_page(void)
 	pmm.hint = w;
 	pmm.free--;
 	void *page = phys_to_virt(pmm.base + (w * BITS_PER_WORD + b) * PAGE_SIZE);
-	memset(page, 0, PAGE_SIZE);
+	if (copy)
+		memcpy(page, copy, PAGE_SIZE);
+	else
+		memset(page, 0, PAGE_SIZE);
 	return page;
 }
 
@@ -156,7 +159,7 @@ static size_t unpromised(size_t want)
 
 void *pmm_alloc(void)
 {
-	return unpromised(1) ? take_page() : NULL;
+	return unpromised(1) ? take_page(NULL) : NULL;
 }
 
 int pmm_promise(size_t pages)
@@ -177,7 +180,12 @@ void *pmm_alloc_promised(void)
 {
 	assert(pmm.promised > 0 && pmm.free >= pmm.promised);
 	pmm.promised--;
-	return take_page();
+	return take_page(NULL);
+}
+
+void *pmm_alloc_copy(const void *src)
+{
+	return unpromised(1) ? take_page(src) : NULL;
 }
 
 void pmm_free(void *page)

@@ -103,8 +103,8 @@ static int exec_image(struct process *p, struct thread *t, const char *path,
 		return -ENOMEM;
 	int err = elf_load(as, image, size, &entry, &end);
 	if (!err)
-		err = vm_user_alloc(as, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE,
-				    VM_READ | VM_WRITE);
+		err = vm_user_reserve(as, USER_STACK_TOP - USER_STACK_SIZE,
+				      USER_STACK_SIZE); /* pages filled when touched */
 	uintptr_t strings = ALIGN_DOWN(USER_STACK_TOP - args_len, 16);
 	uintptr_t sp = ALIGN_DOWN(strings - (argc + 2) * sizeof(uintptr_t), 16);
 	if (!err)

@@ -328,11 +328,12 @@ static int for_each_user_page(const struct address_space *as,
 {
 	for (uintptr_t i0 = 0; i0 < PT_ENTRIES && (i0 << LEVEL_SHIFT(0)) < USER_VA_END; i0++) {
 		pte_t e0 = as->root[i0];
-		if (!arch_pte_valid(e0) || !arch_pte_is_table(e0, 0))
+		/* Most entries are empty: the cheap test first. */
+		if (!e0 || !arch_pte_valid(e0) || !arch_pte_is_table(e0, 0))
 			continue;
 		pte_t *t1 = phys_to_virt(arch_pte_addr(e0));
 		for (uintptr_t i1 = 0; i1 < PT_ENTRIES; i1++) {
-			if (!arch_pte_valid(t1[i1]) || !arch_pte_is_table(t1[i1], 1))
+			if (!t1[i1] || !arch_pte_valid(t1[i1]) || !arch_pte_is_table(t1[i1], 1))
 				continue;
 			pte_t *t2 = phys_to_virt(arch_pte_addr(t1[i1]));
 			for (uintptr_t i2 = 0; i2 < PT_ENTRIES; i2++) {
@@ -397,9 +398,12 @@ static int copy_user_page(uintptr_t va, pte_t *pte, void *arg)
 
 	if (*pte == arch_pte_reserved())
 		return vm_user_reserve(dst, va, PAGE_SIZE); /* untouched: stays so */
-	if (vm_user_alloc(dst, va, PAGE_SIZE, arch_pte_prot(*pte)))
+	pte_t *to = pte_lookup(dst->root, va, PT_LEVELS - 1, true);
+	void *page = to ? pmm_alloc_copy(phys_to_virt(arch_pte_addr(*pte))) : NULL;
+	if (!page)
 		return -ENOMEM;
-	memcpy(vm_user_ptr(dst, va, false), phys_to_virt(arch_pte_addr(*pte)), PAGE_SIZE);
+	*to = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, arch_pte_prot(*pte) | VM_USER);
+	dst->pages++;
 	return 0;
 }
 

@@ -23,6 +23,9 @@ int pmm_init(const struct mem_range *ram, int nram,
 	     const struct mem_range *reserved, int nreserved);
 
 void *pmm_alloc(void);        /* a zeroed page (direct-map address) or NULL */
+/* A page holding a copy of the page at src, or NULL (fork: a page that is
+ * about to be overwritten need not be zeroed first). */
+void *pmm_alloc_copy(const void *src);
 void pmm_free(void *page);    /* panics on a double free or a foreign page */
 size_t pmm_free_pages(void);  /* pages free and not promised */
 
