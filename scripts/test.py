@@ -31,11 +31,13 @@ Standard library only.
 
 import argparse
 import concurrent.futures
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -700,6 +702,39 @@ QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, shell_tests, lock_lesso
                gdb_suite, bench_smoke]
 
 
+class HostCores:
+    """Keeps the guests' CPUs within the host's cores. QEMU runs each guest
+    CPU as a host thread; when there are more of them than cores, the host
+    deschedules CPUs that hold or wait for the big kernel lock, and a run
+    that takes seconds takes minutes (docs/gil.md). So a test waits until
+    its CPUs fit next to those of the tests already running, in the order
+    the tests asked; a guest with more CPUs than the host has cores runs
+    alone."""
+
+    def __init__(self, cores):
+        self.cores = self.free = cores
+        self.next = self.serving = 0
+        self.cond = threading.Condition()
+
+    @contextlib.contextmanager
+    def take(self, cpus):
+        n = min(cpus, self.cores)
+        with self.cond:
+            ticket, self.next = self.next, self.next + 1
+            self.cond.wait_for(lambda: self.serving == ticket and self.free >= n)
+            self.serving, self.free = self.serving + 1, self.free - n
+            self.cond.notify_all()
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.free += n
+                self.cond.notify_all()
+
+
+HOST_CORES = HostCores(len(os.sched_getaffinity(0)))
+
+
 def run_qemu_test(t):
     """The test's own result, after those of the parts it reported."""
     kernel = kernel_path(t.arch)
@@ -712,7 +747,8 @@ def run_qemu_test(t):
             return [Result(t.name, "SKIP", f"{', '.join(missing)} not in "
                            f"{os.path.relpath(initrd_path(t.arch), ROOT)}")]
     try:
-        info = t.run(t)
+        with HOST_CORES.take(t.cpus):
+            info = t.run(t)
         result = Result(t.name, "PASS", info or "")
     except Failure as f:
         result = Result(t.name, "FAIL", f.reason, f.evidence)

@@ -281,12 +281,13 @@ static long compute(void *arg)
 	return (long)(x & 1);
 }
 
+/* 1, 2 and 4 threads, whatever the CPUs: more threads than CPUs show
+ * where the speedup stops. */
 static void bench_speedup(void)
 {
-	int cpus = CPU_INFO_ONLINE(cpu_info());
 	unsigned long one = 0;
 
-	for (int k = 1; k <= MAX_SPEEDUP_THREADS && k <= cpus; k *= 2) {
+	for (int k = 1; k <= MAX_SPEEDUP_THREADS; k *= 2) {
 		int tids[MAX_SPEEDUP_THREADS];
 		unsigned long start = clock_ns();
 		for (int t = 0; t < k; t++)
