@@ -43,17 +43,16 @@ struct elf64_phdr {
 };
 
 /* Headers are copied out: cpio aligns file data only to 4 bytes. */
-static void read_phdr(const void *image, const struct elf64_ehdr *eh, int i,
-		      struct elf64_phdr *ph)
+static void read_phdr(const void *image, const struct elf64_ehdr *eh, int i, struct elf64_phdr *ph)
 {
 	memcpy(ph, (const char *)image + eh->phoff + i * sizeof(*ph), sizeof(*ph));
 }
 
 static bool segment_ok(const struct elf64_phdr *ph, size_t size, uintptr_t user_end)
 {
-	return ph->filesz <= ph->memsz && ph->offset <= size &&
-	       ph->filesz <= size - ph->offset && ph->vaddr >= PAGE_SIZE &&
-	       ph->vaddr < user_end && ph->memsz <= user_end - ph->vaddr &&
+	return ph->filesz <= ph->memsz && ph->offset <= size && ph->filesz <= size - ph->offset &&
+	       ph->vaddr >= PAGE_SIZE && ph->vaddr < user_end &&
+	       ph->memsz <= user_end - ph->vaddr &&
 	       ph->vaddr % PAGE_SIZE == ph->offset % PAGE_SIZE &&
 	       (ph->flags & (PF_W | PF_X)) != (PF_W | PF_X);
 }
@@ -61,8 +60,10 @@ static bool segment_ok(const struct elf64_phdr *ph, size_t size, uintptr_t user_
 /* Do two segments share a page? */
 static bool segments_overlap(const struct elf64_phdr *a, const struct elf64_phdr *b)
 {
-	uintptr_t a0 = ALIGN_DOWN(a->vaddr, PAGE_SIZE), a1 = ALIGN_UP(a->vaddr + a->memsz, PAGE_SIZE);
-	uintptr_t b0 = ALIGN_DOWN(b->vaddr, PAGE_SIZE), b1 = ALIGN_UP(b->vaddr + b->memsz, PAGE_SIZE);
+	uintptr_t a0 = ALIGN_DOWN(a->vaddr, PAGE_SIZE),
+		  a1 = ALIGN_UP(a->vaddr + a->memsz, PAGE_SIZE);
+	uintptr_t b0 = ALIGN_DOWN(b->vaddr, PAGE_SIZE),
+		  b1 = ALIGN_UP(b->vaddr + b->memsz, PAGE_SIZE);
 
 	return a0 < b1 && b0 < a1;
 }
@@ -104,8 +105,8 @@ int elf_check(const void *image, size_t size, uintptr_t user_end)
 	return loads && entry_ok ? 0 : -ENOEXEC;
 }
 
-int elf_load(struct address_space *as, const void *image, size_t size,
-	     uintptr_t *entry, uintptr_t *end)
+int elf_load(struct address_space *as, const void *image, size_t size, uintptr_t *entry,
+	     uintptr_t *end)
 {
 	struct elf64_ehdr eh;
 	struct elf64_phdr ph;

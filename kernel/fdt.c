@@ -23,8 +23,7 @@ enum fdt_token {
 
 static uint32_t be32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 uint64_t fdt_read_cells(const void *p, int cells)
@@ -106,7 +105,9 @@ int fdt_init(struct fdt *fdt, const void *blob, size_t max_size)
 		return -EINVAL;
 	if (off_rsv % 8 || off_rsv < FDT_HEADER_SIZE || off_rsv > total - FDT_RSV_ENTRY_SIZE)
 		return -EINVAL;
-	*fdt = (struct fdt){ b, total, off_struct, size_struct, off_strings, size_strings, off_rsv };
+	*fdt = (struct fdt){
+		b, total, off_struct, size_struct, off_strings, size_strings, off_rsv
+	};
 
 	uint32_t tok;
 	if (!struct_u32(fdt, 0, &tok) || tok != FDT_BEGIN_NODE)
@@ -216,8 +217,7 @@ int fdt_find_path(const struct fdt *fdt, const char *path)
 	return node;
 }
 
-const void *fdt_getprop(const struct fdt *fdt, int node, const char *name,
-			int *len)
+const void *fdt_getprop(const struct fdt *fdt, int node, const char *name, int *len)
 {
 	uint32_t tok, plen, nameoff;
 	int off = next_token(fdt, node, &tok);
@@ -229,11 +229,9 @@ const void *fdt_getprop(const struct fdt *fdt, int node, const char *name,
 			return NULL;
 		if (tok == FDT_PROP) {
 			if (!struct_u32(fdt, off + 4, &plen) ||
-			    !struct_u32(fdt, off + 8, &nameoff) ||
-			    nameoff >= fdt->strings_size)
+			    !struct_u32(fdt, off + 8, &nameoff) || nameoff >= fdt->strings_size)
 				return NULL;
-			const char *pname = (const char *)fdt->blob +
-					    fdt->strings_off + nameoff;
+			const char *pname = (const char *)fdt->blob + fdt->strings_off + nameoff;
 			size_t room = fdt->strings_size - nameoff;
 			if (strnlen(pname, room) < room && strcmp(pname, name) == 0) {
 				if (plen > fdt->struct_size - (uint32_t)off - 12)
@@ -261,8 +259,7 @@ const char *fdt_getprop_str(const struct fdt *fdt, int node, const char *name)
 	return s;
 }
 
-bool fdt_getprop_u32(const struct fdt *fdt, int node, const char *name, int i,
-		     uint32_t *out)
+bool fdt_getprop_u32(const struct fdt *fdt, int node, const char *name, int i, uint32_t *out)
 {
 	int len;
 	const uint8_t *p = fdt_getprop(fdt, node, name, &len);
@@ -273,8 +270,7 @@ bool fdt_getprop_u32(const struct fdt *fdt, int node, const char *name, int i,
 	return true;
 }
 
-bool fdt_prop_has_string(const struct fdt *fdt, int node, const char *name,
-			 const char *s)
+bool fdt_prop_has_string(const struct fdt *fdt, int node, const char *name, const char *s)
 {
 	int len;
 	const char *p = fdt_getprop(fdt, node, name, &len);
@@ -294,8 +290,7 @@ bool fdt_prop_has_string(const struct fdt *fdt, int node, const char *name,
 /* Visit nodes in document order after `from`, stopping at the first one for
  * which match() is true. */
 static int find_node(const struct fdt *fdt, int from,
-		     bool (*match)(const struct fdt *, int, const void *),
-		     const void *arg)
+		     bool (*match)(const struct fdt *, int, const void *), const void *arg)
 {
 	uint32_t tok;
 	int off = 0;
@@ -330,8 +325,7 @@ static bool match_phandle(const struct fdt *fdt, int node, const void *arg)
 {
 	uint32_t ph;
 
-	return fdt_getprop_u32(fdt, node, "phandle", 0, &ph) &&
-	       ph == *(const uint32_t *)arg;
+	return fdt_getprop_u32(fdt, node, "phandle", 0, &ph) && ph == *(const uint32_t *)arg;
 }
 
 int fdt_find_phandle(const struct fdt *fdt, uint32_t phandle)
@@ -365,8 +359,7 @@ int fdt_parent(const struct fdt *fdt, int node)
 	}
 }
 
-bool fdt_read_reg(const struct fdt *fdt, int node, int i, uint64_t *addr,
-		  uint64_t *size)
+bool fdt_read_reg(const struct fdt *fdt, int node, int i, uint64_t *addr, uint64_t *size)
 {
 	uint32_t ac = 2, sc = 1; /* defaults from the devicetree spec */
 	int parent = fdt_parent(fdt, node);
@@ -388,8 +381,7 @@ bool fdt_read_reg(const struct fdt *fdt, int node, int i, uint64_t *addr,
 	return true;
 }
 
-bool fdt_read_rsvmap(const struct fdt *fdt, int i, uint64_t *addr,
-		     uint64_t *size)
+bool fdt_read_rsvmap(const struct fdt *fdt, int i, uint64_t *addr, uint64_t *size)
 {
 	uint64_t off = fdt->rsvmap_off + (uint64_t)i * FDT_RSV_ENTRY_SIZE;
 

@@ -47,8 +47,7 @@ static bool cpio_entry_at(const char *blob, size_t size, size_t off, struct cpio
 {
 	uint32_t namesize, filesize;
 
-	if (off > size || size - off < CPIO_HEADER_SIZE ||
-	    memcmp(blob + off, "070701", 6) != 0 ||
+	if (off > size || size - off < CPIO_HEADER_SIZE || memcmp(blob + off, "070701", 6) != 0 ||
 	    !hex_field(blob + off + 6 + 8 * CPIO_FIELD_FILESIZE, &filesize) ||
 	    !hex_field(blob + off + 6 + 8 * CPIO_FIELD_NAMESIZE, &namesize))
 		return false;
@@ -65,8 +64,7 @@ static bool cpio_entry_at(const char *blob, size_t size, size_t off, struct cpio
 	return strcmp(e->name, "TRAILER!!!") != 0;
 }
 
-int cpio_find(const void *blob, size_t size, const char *name, const void **data,
-	      size_t *fsize)
+int cpio_find(const void *blob, size_t size, const char *name, const void **data, size_t *fsize)
 {
 	struct cpio_entry e;
 
@@ -91,12 +89,19 @@ const char *cpio_name(const void *blob, size_t size, int index)
 	return NULL;
 }
 
+/* The archive's size. Its two ends are separate symbols (initrd_blob.S),
+ * so the subtraction is done on addresses, not on pointers. */
+static size_t initrd_size(void)
+{
+	return (uintptr_t)initrd_end - (uintptr_t)initrd_start;
+}
+
 int initrd_find(const char *name, const void **data, size_t *size)
 {
-	return cpio_find(initrd_start, (size_t)(initrd_end - initrd_start), name, data, size);
+	return cpio_find(initrd_start, initrd_size(), name, data, size);
 }
 
 const char *initrd_name(int index)
 {
-	return cpio_name(initrd_start, (size_t)(initrd_end - initrd_start), index);
+	return cpio_name(initrd_start, initrd_size(), index);
 }

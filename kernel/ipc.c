@@ -42,11 +42,11 @@ struct kobject {
 
 struct endpoint {
 	struct kobject obj;
-	struct process *owner;   /* the endpoint dies with it */
+	struct process *owner; /* the endpoint dies with it */
 	bool dead;
-	struct waitq senders;    /* blocked in send or call, message parked */
-	struct waitq receivers;  /* blocked in recv */
-	struct endpoint *next;   /* in the list of all endpoints */
+	struct waitq senders;   /* blocked in send or call, message parked */
+	struct waitq receivers; /* blocked in recv */
+	struct endpoint *next;  /* in the list of all endpoints */
 };
 
 struct notification {

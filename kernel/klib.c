@@ -113,8 +113,8 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
-static void put_number(struct out *o, unsigned long long v, unsigned base,
-		       bool negative, int width, char pad, bool left)
+static void put_number(struct out *o, unsigned long long v, unsigned base, bool negative, int width,
+		       char pad, bool left)
 {
 	char digits[24];
 	int n = 0;
@@ -170,16 +170,16 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 		case 'u':
 		case 'x': {
-			unsigned long long v = longs ? va_arg(ap, unsigned long long)
-						     : va_arg(ap, unsigned);
+			unsigned long long v =
+				longs ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
 			put_number(&o, v, *fmt == 'u' ? 10 : 16, false, width, pad, left);
 			break;
 		}
 		case 'p':
 			put(&o, '0');
 			put(&o, 'x');
-			put_number(&o, (uintptr_t)va_arg(ap, void *), 16, false,
-				   width ? width : 16, '0', false);
+			put_number(&o, (uintptr_t)va_arg(ap, void *), 16, false, width ? width : 16,
+				   '0', false);
 			break;
 		case 's': {
 			const char *s = va_arg(ap, const char *);

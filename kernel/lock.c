@@ -30,8 +30,8 @@ static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
 	/* The holder may be stuck holding the console lock too. */
 	panic("deadlock: cpu %d spun %llu ms on the %s, held by cpu %d "
 	      "(taken at pc %p)",
-	      cpu_id(), (unsigned long long)(waited * 1000 / arch_timer_freq()),
-	      lock->name, holder, (void *)READ_ONCE(lock->holder_pc));
+	      cpu_id(), (unsigned long long)(waited * 1000 / arch_timer_freq()), lock->name, holder,
+	      (void *)READ_ONCE(lock->holder_pc));
 }
 
 static bool served(struct spinlock *lock, uint32_t ticket)
@@ -43,8 +43,8 @@ static bool served(struct spinlock *lock, uint32_t ticket)
 static uint32_t take_ticket(struct spinlock *lock)
 {
 	if (spin_holding(lock))
-		panic("recursive lock: cpu %d already holds the %s (taken at pc %p)",
-		      cpu_id(), lock->name, (void *)lock->holder_pc);
+		panic("recursive lock: cpu %d already holds the %s (taken at pc %p)", cpu_id(),
+		      lock->name, (void *)lock->holder_pc);
 	return __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
 }
 
@@ -76,8 +76,7 @@ void spin_lock(struct spinlock *lock)
 void spin_unlock(struct spinlock *lock)
 {
 	if (!spin_holding(lock))
-		panic("unlock of the %s by cpu %d, which does not hold it",
-		      lock->name, cpu_id());
+		panic("unlock of the %s by cpu %d, which does not hold it", lock->name, cpu_id());
 	lock->holder = -1;
 	__atomic_store_n(&lock->serving, lock->serving + 1, __ATOMIC_RELEASE);
 }

@@ -4,8 +4,8 @@
  *
  * The boot CPU reads the devicetree, starts the page allocator and the
  * kernel page table, moves onto a guarded stack, starts the other CPUs,
- * waits until they are up, and starts init; then every CPU runs threads. It holds the big kernel lock throughout, except
- * while it sleeps waiting for the others, who each take the lock to come
+ * waits until they are up, and starts init; then every CPU runs threads. It holds the big kernel
+ * lock throughout, except while it sleeps waiting for the others, who each take the lock to come
  * online.
  */
 #include "arch.h"
@@ -59,8 +59,7 @@ static void find_ram(const struct fdt *fdt)
 
 /* What the page allocator must not hand out: the kernel image, the FDT,
  * the FDT's reservation block and every /reserved-memory child. */
-static int find_reserved(const struct fdt *fdt, paddr_t fdt_pa,
-			 struct mem_range *res)
+static int find_reserved(const struct fdt *fdt, paddr_t fdt_pa, struct mem_range *res)
 {
 	int n = 0;
 	uint64_t start, size;
@@ -104,8 +103,8 @@ static void find_cpus(const struct fdt *fdt, unsigned long boot_hwid)
 		struct cpu *c = &cpus[0];
 		if (hwid != boot_hwid) {
 			if (ncpus == MAX_CPUS) {
-				printk("weft: cpu with hwid %lu ignored (MAX_CPUS is %d)\n",
-				       hwid, MAX_CPUS);
+				printk("weft: cpu with hwid %lu ignored (MAX_CPUS is %d)\n", hwid,
+				       MAX_CPUS);
 				continue;
 			}
 			c = &cpus[ncpus++];
@@ -128,8 +127,8 @@ static bool kernel_option(const char *key, const char *value)
 		size_t n = 0;
 		while (p[n] && p[n] != ' ')
 			n++;
-		if (n == klen + 1 + vlen && strncmp(p, key, klen) == 0 &&
-		    p[klen] == '=' && strncmp(p + klen + 1, value, vlen) == 0)
+		if (n == klen + 1 + vlen && strncmp(p, key, klen) == 0 && p[klen] == '=' &&
+		    strncmp(p + klen + 1, value, vlen) == 0)
 			return true;
 		p += n;
 	}
@@ -155,11 +154,10 @@ static void start_secondaries(void)
 			panic("no memory for the stack of cpu %d", i);
 		int err = arch_cpu_start(&cpus[i]);
 		if (err)
-			printk("weft: cpu %d (hwid %lu) did not start: error %d\n", i,
-			       cpus[i].hwid, err);
+			printk("weft: cpu %d (hwid %lu) did not start: error %d\n", i, cpus[i].hwid,
+			       err);
 	}
-	uint64_t deadline = arch_timer_now() +
-			    CPU_START_TIMEOUT_MS * arch_timer_freq() / 1000;
+	uint64_t deadline = arch_timer_now() + CPU_START_TIMEOUT_MS * arch_timer_freq() / 1000;
 	while (cpus_online() < ncpus && arch_timer_now() < deadline) {
 		timer_set(deadline); /* the idle tick is off: wake by then */
 		bkl_release();
@@ -170,8 +168,7 @@ static void start_secondaries(void)
 	}
 	for (int i = 1; i < ncpus; i++)
 		if (!cpus[i].online)
-			printk("weft: cpu %d (hwid %lu) did not come online\n", i,
-			       cpus[i].hwid);
+			printk("weft: cpu %d (hwid %lu) did not come online\n", i, cpus[i].hwid);
 }
 
 /* Deliberate faults for the tests of the panic report (not inlined, so
@@ -214,8 +211,7 @@ void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa)
 		fdt_pa = arch_find_fdt();
 	if (!fdt_pa || fdt_init(&boot_fdt, phys_to_virt(fdt_pa), FDT_MAX_SIZE)) {
 		arch_platform_init(NULL);
-		panic("no valid devicetree (looked at physical address %p)",
-		      (void *)fdt_pa);
+		panic("no valid devicetree (looked at physical address %p)", (void *)fdt_pa);
 	}
 	arch_platform_init(&boot_fdt);
 	int chosen = fdt_find_path(&boot_fdt, "/chosen");

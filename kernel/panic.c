@@ -38,8 +38,7 @@ static void backtrace(uintptr_t pc, uintptr_t fp)
 	if (pc)
 		printk("  #%d %p\n", depth++, (void *)pc);
 	while (depth < BACKTRACE_MAX && fp) {
-		const struct frame_record *rec =
-			(const void *)(fp + FRAME_RECORD_OFFSET);
+		const struct frame_record *rec = (const void *)(fp + FRAME_RECORD_OFFSET);
 		if (!vm_kernel_readable((uintptr_t)&rec->fp) ||
 		    !vm_kernel_readable((uintptr_t)&rec->ra) || !vm_kernel_text(rec->ra))
 			break;
@@ -81,12 +80,11 @@ void panic(const char *fmt, ...)
 	panic_end();
 }
 
-void panic_trap(const struct trap_frame *tf, const char *what,
-		uintptr_t fault_addr)
+void panic_trap(const struct trap_frame *tf, const char *what, uintptr_t fault_addr)
 {
 	panic_begin();
-	printk("PANIC: cpu %d: kernel trap: %s at pc %p, address %p\n", cpu_id(),
-	       what, (void *)arch_trap_frame_pc(tf), (void *)fault_addr);
+	printk("PANIC: cpu %d: kernel trap: %s at pc %p, address %p\n", cpu_id(), what,
+	       (void *)arch_trap_frame_pc(tf), (void *)fault_addr);
 	arch_trap_frame_dump(tf);
 	backtrace(arch_trap_frame_pc(tf), arch_trap_frame_fp(tf));
 	panic_end();

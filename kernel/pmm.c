@@ -53,8 +53,7 @@ static paddr_t find_room(uint64_t len, const struct mem_range *ram, int nram,
 {
 	for (int i = 0; i < nram + nreserved; i++) {
 		const struct mem_range *c = i < nram ? &ram[i] : &reserved[i - nram];
-		paddr_t at = ALIGN_UP(i < nram ? c->start : c->start + c->size,
-				      (paddr_t)PAGE_SIZE);
+		paddr_t at = ALIGN_UP(i < nram ? c->start : c->start + c->size, (paddr_t)PAGE_SIZE);
 		for (int j = 0; j < nram; j++) {
 			paddr_t end = ALIGN_DOWN(ram[j].start + ram[j].size, (paddr_t)PAGE_SIZE);
 			if (at >= ram[j].start && at + len <= end &&
@@ -82,8 +81,7 @@ static void mark(paddr_t start, paddr_t end, bool free)
 	}
 }
 
-int pmm_init(const struct mem_range *ram, int nram,
-	     const struct mem_range *reserved, int nreserved)
+int pmm_init(const struct mem_range *ram, int nram, const struct mem_range *reserved, int nreserved)
 {
 	paddr_t lo = UINT64_MAX, hi = 0;
 
@@ -95,8 +93,8 @@ int pmm_init(const struct mem_range *ram, int nram,
 		return -ENOMEM;
 	pmm.base = lo;
 	pmm.npages = (hi - lo) / PAGE_SIZE;
-	uint64_t bytes = ALIGN_UP((pmm.npages + BITS_PER_WORD - 1) / BITS_PER_WORD * 8,
-				  (uint64_t)PAGE_SIZE);
+	uint64_t bytes =
+		ALIGN_UP((pmm.npages + BITS_PER_WORD - 1) / BITS_PER_WORD * 8, (uint64_t)PAGE_SIZE);
 	paddr_t at = find_room(bytes, ram, nram, reserved, nreserved);
 	if (!at)
 		return -ENOMEM;
@@ -109,8 +107,8 @@ int pmm_init(const struct mem_range *ram, int nram,
 		     ALIGN_DOWN(ram[i].start + ram[i].size, (paddr_t)PAGE_SIZE), true);
 	for (int i = 0; i < nreserved; i++) {
 		paddr_t s = MAX(ALIGN_DOWN(reserved[i].start, (paddr_t)PAGE_SIZE), lo);
-		paddr_t e = MIN(ALIGN_UP(reserved[i].start + reserved[i].size,
-					 (paddr_t)PAGE_SIZE), hi);
+		paddr_t e =
+			MIN(ALIGN_UP(reserved[i].start + reserved[i].size, (paddr_t)PAGE_SIZE), hi);
 		if (s < e)
 			mark(s, e, false);
 	}

@@ -89,8 +89,8 @@ static void set_name(struct process *p, const char *path)
  * NUL-terminated strings back to back. The new stack gets, from the top:
  * the strings, then (16-byte aligned) argc, argv[0..argc-1], NULL.
  */
-static int exec_image(struct process *p, struct thread *t, const char *path,
-		      const char *args, int argc, size_t args_len)
+static int exec_image(struct process *p, struct thread *t, const char *path, const char *args,
+		      int argc, size_t args_len)
 {
 	const void *image;
 	size_t size;

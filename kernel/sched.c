@@ -21,7 +21,7 @@
 
 static struct waitq run_queue;
 static struct thread *sleepers; /* unordered: a tick scans it */
-static int sleeping_idle_cpus;   /* idle CPUs that let go of the lock to sleep */
+static int sleeping_idle_cpus;  /* idle CPUs that let go of the lock to sleep */
 static int next_tid = 1;
 
 static void waitq_push(struct waitq *q, struct thread *t)

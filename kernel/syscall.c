@@ -6,6 +6,7 @@
  * through copyin/copyout/copyinstr and is never dereferenced directly.
  * Runs under the big kernel lock.
  */
+#include "uapi/syscall.h"
 #include "arch.h"
 #include "console.h"
 #include "cpu.h"
@@ -19,9 +20,8 @@
 #include "sched.h"
 #include "trace.h"
 #include "trap.h"
-#include "uapi/lockstat.h"
 #include "uapi/errno.h"
-#include "uapi/syscall.h"
+#include "uapi/lockstat.h"
 #include "vm.h"
 
 #define WRITE_CHUNK 256
@@ -328,14 +328,22 @@ static long sys_kwork(const unsigned long *a)
 }
 
 static const syscall_fn syscalls[SYS_COUNT] = {
-	[SYS_exit] = sys_exit,         [SYS_fork] = sys_fork,
-	[SYS_exec] = sys_exec,         [SYS_wait] = sys_wait,
-	[SYS_getpid] = sys_getpid,     [SYS_getppid] = sys_getppid,
-	[SYS_kill] = sys_kill,         [SYS_read] = sys_read,
-	[SYS_write] = sys_write,       [SYS_sbrk] = sys_sbrk,
-	[SYS_sleep_ms] = sys_sleep_ms, [SYS_clock_ns] = sys_clock_ns,
-	[SYS_yield] = sys_yield,       [SYS_ps] = sys_ps,
-	[SYS_poweroff] = sys_poweroff, [SYS_meminfo] = sys_meminfo,
+	[SYS_exit] = sys_exit,
+	[SYS_fork] = sys_fork,
+	[SYS_exec] = sys_exec,
+	[SYS_wait] = sys_wait,
+	[SYS_getpid] = sys_getpid,
+	[SYS_getppid] = sys_getppid,
+	[SYS_kill] = sys_kill,
+	[SYS_read] = sys_read,
+	[SYS_write] = sys_write,
+	[SYS_sbrk] = sys_sbrk,
+	[SYS_sleep_ms] = sys_sleep_ms,
+	[SYS_clock_ns] = sys_clock_ns,
+	[SYS_yield] = sys_yield,
+	[SYS_ps] = sys_ps,
+	[SYS_poweroff] = sys_poweroff,
+	[SYS_meminfo] = sys_meminfo,
 	[SYS_progname] = sys_progname,
 	[SYS_thread_create] = sys_thread_create,
 	[SYS_thread_exit] = sys_thread_exit,

@@ -218,8 +218,8 @@ void *vm_alloc_kstack(void)
 		next_kstack += KSTACK_SLOT;
 	for (uintptr_t va = base; va < base + KSTACK_SIZE; va += PAGE_SIZE) {
 		void *page = pmm_alloc();
-		if (!page || vm_map(kernel_root, va, virt_to_phys(page), PAGE_SIZE,
-				    VM_READ | VM_WRITE)) {
+		if (!page ||
+		    vm_map(kernel_root, va, virt_to_phys(page), PAGE_SIZE, VM_READ | VM_WRITE)) {
 			if (page)
 				pmm_free(page);
 			free_kstack_slot(slot);
@@ -300,8 +300,8 @@ static void asid_free(int asid)
 
 static bool user_range_ok(uintptr_t va, size_t len)
 {
-	return va % PAGE_SIZE == 0 && len % PAGE_SIZE == 0 && va >= PAGE_SIZE &&
-	       va < USER_VA_END && len <= USER_VA_END - va;
+	return va % PAGE_SIZE == 0 && len % PAGE_SIZE == 0 && va >= PAGE_SIZE && va < USER_VA_END &&
+	       len <= USER_VA_END - va;
 }
 
 struct address_space *vm_as_create(void)
@@ -448,8 +448,7 @@ void vm_switch(struct address_space *as)
 
 /* Map a page (or reserve one, if `demand`) at each unused entry of
  * [va, va+len); on failure nothing stays. */
-static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot,
-		    bool demand)
+static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot, bool demand)
 {
 	if (!user_range_ok(va, len))
 		return -EINVAL;
@@ -551,8 +550,8 @@ void *vm_user_ptr(struct address_space *as, uintptr_t va, bool write)
 }
 
 /* Copy between kernel and user memory a page at a time, checking each. */
-static int copy_user(struct address_space *as, uintptr_t uaddr, void *kbuf,
-		     size_t len, bool to_user)
+static int copy_user(struct address_space *as, uintptr_t uaddr, void *kbuf, size_t len,
+		     bool to_user)
 {
 	while (len) {
 		size_t chunk = MIN(len, PAGE_SIZE - uaddr % PAGE_SIZE);
@@ -590,12 +589,12 @@ int vm_copy_from(struct address_space *as, void *dst, uintptr_t va, size_t len)
 	return copy_user(as, va, dst, len, false);
 }
 
-int vm_copy_between(struct address_space *to, uintptr_t to_va,
-		    struct address_space *from, uintptr_t from_va, size_t len)
+int vm_copy_between(struct address_space *to, uintptr_t to_va, struct address_space *from,
+		    uintptr_t from_va, size_t len)
 {
 	while (len) {
-		size_t chunk = MIN(len, MIN(PAGE_SIZE - to_va % PAGE_SIZE,
-					    PAGE_SIZE - from_va % PAGE_SIZE));
+		size_t chunk = MIN(
+			len, MIN(PAGE_SIZE - to_va % PAGE_SIZE, PAGE_SIZE - from_va % PAGE_SIZE));
 		char *d = vm_user_ptr(to, to_va, true);
 		const char *s = vm_user_ptr(from, from_va, false);
 		if (!d || !s)

@@ -7,11 +7,11 @@
 
 #include "types.h"
 
-#define sysreg_read(reg)                                            \
-	({                                                          \
-		uint64_t v_;                                        \
-		asm volatile("mrs %0, " #reg : "=r"(v_));           \
-		v_;                                                 \
+#define sysreg_read(reg)                                  \
+	({                                                \
+		uint64_t v_;                              \
+		asm volatile("mrs %0, " #reg : "=r"(v_)); \
+		v_;                                       \
 	})
 #define sysreg_write(reg, v) asm volatile("msr " #reg ", %0" ::"r"((uint64_t)(v)) : "memory")
 #define isb() asm volatile("isb" ::: "memory")

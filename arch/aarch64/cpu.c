@@ -7,9 +7,9 @@
  * virtual timer, which needs no help from EL2. Runs with the big kernel
  * lock held, except where noted.
  */
+#include "cpu.h"
 #include "aarch64.h"
 #include "arch.h"
-#include "cpu.h"
 #include "fdt.h"
 #include "klib.h"
 #include "printk.h"
@@ -30,8 +30,7 @@ static int timer_intid = PPI_BASE + TIMER_VIRT_PPI_DEFAULT;
 
 void secondary_entry(void);
 
-static long psci_call(unsigned long fn, unsigned long a1, unsigned long a2,
-		      unsigned long a3)
+static long psci_call(unsigned long fn, unsigned long a1, unsigned long a2, unsigned long a3)
 {
 	register unsigned long x0 asm("x0") = fn;
 	register unsigned long x1 asm("x1") = a1;
@@ -71,8 +70,7 @@ void arch_platform_init(const struct fdt *fdt)
 
 	uint32_t type, num;
 	node = fdt_find_compatible(fdt, -1, "arm,armv8-timer");
-	if (node >= 0 &&
-	    fdt_getprop_u32(fdt, node, "interrupts", 3 * TIMER_VIRT_INDEX, &type) &&
+	if (node >= 0 && fdt_getprop_u32(fdt, node, "interrupts", 3 * TIMER_VIRT_INDEX, &type) &&
 	    fdt_getprop_u32(fdt, node, "interrupts", 3 * TIMER_VIRT_INDEX + 1, &num))
 		timer_intid = PPI_BASE + (int)num;
 	gic_init(fdt);
@@ -92,8 +90,8 @@ void arch_cpu_init(struct cpu *cpu)
 
 int arch_cpu_start(struct cpu *cpu)
 {
-	long err = psci_call(PSCI_CPU_ON, cpu->hwid,
-			     virt_to_phys((void *)secondary_entry), (unsigned long)cpu);
+	long err = psci_call(PSCI_CPU_ON, cpu->hwid, virt_to_phys((void *)secondary_entry),
+			     (unsigned long)cpu);
 	return err ? -EIO : 0;
 }
 

@@ -23,7 +23,7 @@
 #define GICD_ITARGETSR 0x800
 #define GICD_SGIR 0xf00
 #define GICD_IROUTER 0x6000
-#define GICD_CTLR_ENABLE 1                   /* v2 */
+#define GICD_CTLR_ENABLE 1                       /* v2 */
 #define GICD_CTLR_ARE_GRP1 ((1 << 4) | (1 << 1)) /* v3: affinity routing, group 1 */
 #define GICD_CTLR_RWP (1u << 31)
 
@@ -174,9 +174,8 @@ void gic_send_sgi(struct cpu *cpu, int sgi)
 		return;
 	}
 	unsigned long h = cpu->hwid;
-	uint64_t v = (h >> 32 & 0xff) << 48 | (h >> 16 & 0xff) << 32 |
-		     (h >> 8 & 0xff) << 16 | (h & 0xff) / 16 << 44 |
-		     (uint64_t)sgi << 24 | 1u << (h & 0xf);
+	uint64_t v = (h >> 32 & 0xff) << 48 | (h >> 16 & 0xff) << 32 | (h >> 8 & 0xff) << 16 |
+		     (h & 0xff) / 16 << 44 | (uint64_t)sgi << 24 | 1u << (h & 0xf);
 	sysreg_write(ICC_SGI1R_EL1, v);
 	isb();
 }

@@ -29,7 +29,7 @@
 #define DESC_ADDR_MASK 0x0000fffffffff000ul
 #define TTBR_ASID_SHIFT 48
 #define TLBI_VA_MASK 0xffffffffffful /* VA[55:12] */
-#define TLBI_MAX_PAGES 64              /* beyond this, flush the whole ASID */
+#define TLBI_MAX_PAGES 64            /* beyond this, flush the whole ASID */
 
 pte_t arch_pte_table(paddr_t table)
 {
@@ -78,8 +78,8 @@ int arch_pte_prot(pte_t pte)
 
 bool arch_pte_is_table(pte_t pte, int level)
 {
-	return level < PT_LEVELS - 1 && (pte & (DESC_VALID | DESC_TABLE)) ==
-						(DESC_VALID | DESC_TABLE);
+	return level < PT_LEVELS - 1 &&
+	       (pte & (DESC_VALID | DESC_TABLE)) == (DESC_VALID | DESC_TABLE);
 }
 
 paddr_t arch_pte_addr(pte_t pte)

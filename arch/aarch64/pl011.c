@@ -10,8 +10,8 @@
 #include "printk.h"
 #include "vm.h"
 
-#define UART_DR 0x00   /* data */
-#define UART_FR 0x18   /* flags */
+#define UART_DR 0x00 /* data */
+#define UART_FR 0x18 /* flags */
 #define UART_LCR_H 0x2c
 #define UART_CR 0x30   /* control */
 #define UART_IMSC 0x38 /* interrupt mask set/clear */

@@ -3,13 +3,13 @@
  * synchronous exception in the kernel is a bug and panics with the full
  * report. Called from vectors.S with interrupts masked.
  */
+#include "trap.h"
 #include "aarch64.h"
 #include "arch.h"
 #include "cpu.h"
 #include "klib.h"
 #include "printk.h"
 #include "proc.h"
-#include "trap.h"
 
 /* Vector slots (see vectors.S). */
 enum {
@@ -20,7 +20,7 @@ enum {
 };
 
 #define ESR_EC(esr) ((esr) >> 26 & 0x3f)
-#define ESR_FSC(esr) ((esr) & 0x3f)
+#define ESR_FSC(esr) ((esr)&0x3f)
 #define ESR_WNR (1 << 6)
 
 #define EC_UNKNOWN 0x00
@@ -40,11 +40,22 @@ enum {
 void exception_handler(struct trap_frame *tf, int slot);
 
 static const char *const slot_names[16] = {
-	"sync from EL1 (SP_EL0)", "IRQ from EL1 (SP_EL0)", "FIQ from EL1 (SP_EL0)",
-	"SError from EL1 (SP_EL0)", "sync from EL1", "IRQ from EL1", "FIQ from EL1",
-	"SError from EL1", "sync from EL0", "IRQ from EL0", "FIQ from EL0",
-	"SError from EL0", "sync from EL0 (AArch32)", "IRQ from EL0 (AArch32)",
-	"FIQ from EL0 (AArch32)", "SError from EL0 (AArch32)",
+	"sync from EL1 (SP_EL0)",
+	"IRQ from EL1 (SP_EL0)",
+	"FIQ from EL1 (SP_EL0)",
+	"SError from EL1 (SP_EL0)",
+	"sync from EL1",
+	"IRQ from EL1",
+	"FIQ from EL1",
+	"SError from EL1",
+	"sync from EL0",
+	"IRQ from EL0",
+	"FIQ from EL0",
+	"SError from EL0",
+	"sync from EL0 (AArch32)",
+	"IRQ from EL0 (AArch32)",
+	"FIQ from EL0 (AArch32)",
+	"SError from EL0 (AArch32)",
 };
 
 static const char *fault_kind(uint64_t esr)
@@ -138,8 +149,8 @@ static void user_exception(struct trap_frame *tf, int slot)
 		syscall_dispatch(tf); /* elr already points past the svc */
 	} else if (slot == SLOT_EL0_SYNC) {
 		bool data = ESR_EC(tf->esr) == EC_DATA_ABORT_EL0;
-		uintptr_t addr = data || ESR_EC(tf->esr) == EC_INSTRUCTION_ABORT_EL0 ? tf->far
-										     : tf->elr;
+		uintptr_t addr =
+			data || ESR_EC(tf->esr) == EC_INSTRUCTION_ABORT_EL0 ? tf->far : tf->elr;
 		proc_user_fault(user_fault_kind(tf->esr, addr), addr, tf->elr);
 	} else {
 		panic_trap(tf, slot_names[slot & 15], tf->far);

@@ -6,8 +6,8 @@
  * call, which costs a trip to M-mode per tick. Runs with the big kernel
  * lock held, except where noted.
  */
-#include "arch.h"
 #include "cpu.h"
+#include "arch.h"
 #include "fdt.h"
 #include "klib.h"
 #include "printk.h"

@@ -81,8 +81,7 @@ uint64_t kernel_satp;
 void arch_vm_set_kernel_root(paddr_t root)
 {
 	kernel_satp = SATP_SV39 | root >> 12;
-	asm volatile("sfence.vma\n csrw satp, %0\n sfence.vma" ::"r"(kernel_satp)
-		     : "memory");
+	asm volatile("sfence.vma\n csrw satp, %0\n sfence.vma" ::"r"(kernel_satp) : "memory");
 }
 
 void arch_tlb_flush_all(void)
@@ -99,8 +98,8 @@ void arch_vm_init_user_root(pte_t *user_root, const pte_t *kernel_root)
 
 void arch_vm_switch_user(paddr_t root, int asid)
 {
-	uint64_t satp = root ? SATP_SV39 | (uint64_t)asid << SATP_ASID_SHIFT | root >> 12
-			     : kernel_satp;
+	uint64_t satp =
+		root ? SATP_SV39 | (uint64_t)asid << SATP_ASID_SHIFT | root >> 12 : kernel_satp;
 
 	csr_write(satp, satp); /* ASID-tagged: no flush needed */
 }
@@ -139,6 +138,6 @@ void arch_tlb_flush_local(int asid, uintptr_t va)
 /* Without an ASID this flushes every address space's entries too. */
 void arch_tlb_flush_kernel(uintptr_t va, size_t len)
 {
-	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA, 0, SBI_HART_MASK_ALL,
-		  len ? (long)va : 0, len ? (long)len : -1, 0);
+	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA, 0, SBI_HART_MASK_ALL, len ? (long)va : 0,
+		  len ? (long)len : -1, 0);
 }

@@ -10,11 +10,11 @@
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
-#define csr_read(csr)                                               \
-	({                                                          \
-		unsigned long v_;                                   \
-		asm volatile("csrr %0, " STRINGIFY(csr) : "=r"(v_));          \
-		v_;                                                 \
+#define csr_read(csr)                                                \
+	({                                                           \
+		unsigned long v_;                                    \
+		asm volatile("csrr %0, " STRINGIFY(csr) : "=r"(v_)); \
+		v_;                                                  \
 	})
 #define csr_write(csr, v) asm volatile("csrw " STRINGIFY(csr) ", %0" ::"rK"(v) : "memory")
 #define csr_set(csr, v) asm volatile("csrs " STRINGIFY(csr) ", %0" ::"rK"(v) : "memory")

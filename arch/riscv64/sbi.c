@@ -4,8 +4,7 @@
  */
 #include "sbi.h"
 
-struct sbiret sbi_call5(long ext, long fid, long arg0, long arg1, long arg2, long arg3,
-		       long arg4)
+struct sbiret sbi_call5(long ext, long fid, long arg0, long arg1, long arg2, long arg3, long arg4)
 {
 	register long a0 asm("a0") = arg0;
 	register long a1 asm("a1") = arg1;

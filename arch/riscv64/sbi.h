@@ -8,10 +8,10 @@
 #include "types.h"
 
 #define SBI_EXT_BASE 0x10
-#define SBI_EXT_TIME 0x54494d45 /* "TIME" */
-#define SBI_EXT_IPI 0x735049    /* "sPI" */
-#define SBI_EXT_HSM 0x48534d    /* "HSM" */
-#define SBI_EXT_SRST 0x53525354 /* "SRST" */
+#define SBI_EXT_TIME 0x54494d45   /* "TIME" */
+#define SBI_EXT_IPI 0x735049      /* "sPI" */
+#define SBI_EXT_HSM 0x48534d      /* "HSM" */
+#define SBI_EXT_SRST 0x53525354   /* "SRST" */
 #define SBI_EXT_RFENCE 0x52464e43 /* "RFNC" */
 #define SBI_LEGACY_SHUTDOWN 0x08
 

@@ -72,8 +72,8 @@ void arch_context_init_user(struct arch_context *ctx, struct trap_frame *tf)
 	ctx->sp = (uintptr_t)tf;
 }
 
-void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp,
-			       uintptr_t arg0, uintptr_t arg1)
+void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp, uintptr_t arg0,
+			       uintptr_t arg1)
 {
 	unsigned long sstatus = csr_read(sstatus);
 
@@ -92,4 +92,3 @@ void arch_set_user_tls(struct trap_frame *tf, struct arch_thread *t, uintptr_t t
 	(void)t;
 	tf->tp = tls;
 }
-

@@ -3,12 +3,12 @@
  * exception in the kernel is a bug and panics with the full report.
  * Called from trap.S with interrupts masked.
  */
+#include "trap.h"
 #include "arch.h"
 #include "cpu.h"
 #include "printk.h"
 #include "proc.h"
 #include "riscv.h"
-#include "trap.h"
 
 void trap_handler(struct trap_frame *tf);
 
@@ -124,14 +124,14 @@ uintptr_t arch_trap_frame_fp(const struct trap_frame *tf)
 void arch_trap_frame_dump(const struct trap_frame *tf)
 {
 	static const char *const names[31] = {
-		"ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1",
-		"a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
+		"ra", "sp", "gp", "tp",  "t0",  "t1", "t2", "s0", "s1", "a0", "a1",
+		"a2", "a3", "a4", "a5",  "a6",  "a7", "s2", "s3", "s4", "s5", "s6",
 		"s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
 	};
 	const uint64_t *r = &tf->ra;
 
-	printk(" sepc %p sstatus %p scause %p stval %p\n", (void *)tf->sepc,
-	       (void *)tf->sstatus, (void *)tf->scause, (void *)tf->stval);
+	printk(" sepc %p sstatus %p scause %p stval %p\n", (void *)tf->sepc, (void *)tf->sstatus,
+	       (void *)tf->scause, (void *)tf->stval);
 	for (int i = 0; i < 31; i += 4) {
 		for (int j = i; j < i + 4 && j < 31; j++)
 			printk(" %3s %p", names[j], (void *)r[j]);

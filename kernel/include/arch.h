@@ -97,8 +97,8 @@ void arch_send_ipi(struct cpu *cpu);
 /* ---- Time ------------------------------------------------------------ */
 
 /* arch_timer_now(): ticks since boot (monotonic), inline in arch_types.h. */
-uint64_t arch_timer_freq(void);             /* ticks per second */
-void arch_timer_set(uint64_t deadline);     /* interrupt at this tick count */
+uint64_t arch_timer_freq(void);         /* ticks per second */
+void arch_timer_set(uint64_t deadline); /* interrupt at this tick count */
 
 /* ---- Console --------------------------------------------------------- */
 
@@ -126,10 +126,10 @@ enum vm_prot {
 	VM_DEVICE = 1 << 4, /* device registers: uncached, never executable */
 };
 
-pte_t arch_pte_table(paddr_t table);                   /* points to a table */
+pte_t arch_pte_table(paddr_t table);                  /* points to a table */
 pte_t arch_pte_leaf(paddr_t pa, int level, int prot); /* maps a page/block */
 bool arch_pte_valid(pte_t pte);
-int arch_pte_prot(pte_t pte);                         /* of a leaf */
+int arch_pte_prot(pte_t pte); /* of a leaf */
 bool arch_pte_is_table(pte_t pte, int level);
 paddr_t arch_pte_addr(pte_t pte);
 /* A user page reserved for demand-zero filling (kernel/vm.c): an entry the
@@ -193,8 +193,8 @@ void arch_thread_copy(struct arch_thread *dst, const struct arch_thread *src);
 
 /* Set a trap frame up to enter user mode at pc with stack sp and the two
  * first argument registers. */
-void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp,
-			       uintptr_t arg0, uintptr_t arg1);
+void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp, uintptr_t arg0,
+			       uintptr_t arg1);
 
 /* The thread pointer a new user thread starts with (RISC-V tp, kept in
  * the trap frame; Arm TPIDR_EL0, kept in struct arch_thread). */

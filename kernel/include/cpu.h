@@ -17,21 +17,21 @@
 #define TICK_HZ 100 /* timer interrupts per second on every CPU */
 
 struct cpu {
-	void *stack_top;         /* boot/idle stack; first: entry code reads it */
-	uintptr_t kstack;        /* [8] kernel stack top of the running thread */
-	uintptr_t scratch;       /* [16] trap entry parks a register here */
-	int id;                  /* logical id */
-	unsigned long hwid;      /* hart id / MPIDR affinity bits */
-	int fdt_node;            /* its node under /cpus */
-	bool online;             /* set once it runs kernel code */
-	uint64_t ticks;          /* timer interrupts taken */
+	void *stack_top;    /* boot/idle stack; first: entry code reads it */
+	uintptr_t kstack;   /* [8] kernel stack top of the running thread */
+	uintptr_t scratch;  /* [16] trap entry parks a register here */
+	int id;             /* logical id */
+	unsigned long hwid; /* hart id / MPIDR affinity bits */
+	int fdt_node;       /* its node under /cpus */
+	bool online;        /* set once it runs kernel code */
+	uint64_t ticks;     /* timer interrupts taken */
 	struct lock_stats bkl_stats;
-	struct thread *current;  /* running thread (idle when nothing else) */
-	struct thread idle;      /* this CPU's idle thread: its boot stack */
-	struct thread *to_free;  /* a dead thread to free once off this CPU */
-	bool resched;            /* the time slice is over */
-	uint64_t timer_at;       /* when its timer is set to fire */
-	struct arch_cpu arch;    /* architecture-private state */
+	struct thread *current; /* running thread (idle when nothing else) */
+	struct thread idle;     /* this CPU's idle thread: its boot stack */
+	struct thread *to_free; /* a dead thread to free once off this CPU */
+	bool resched;           /* the time slice is over */
+	uint64_t timer_at;      /* when its timer is set to fire */
+	struct arch_cpu arch;   /* architecture-private state */
 };
 
 /* Offsets the trap entry code relies on. */

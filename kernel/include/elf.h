@@ -14,7 +14,7 @@ struct address_space;
 int elf_check(const void *image, size_t size, uintptr_t user_end);
 /* Load a checked image's segments into as. Returns 0, -ENOEXEC, or
  * -ENOMEM; sets the entry point and the end of the highest segment. */
-int elf_load(struct address_space *as, const void *image, size_t size,
-	     uintptr_t *entry, uintptr_t *end);
+int elf_load(struct address_space *as, const void *image, size_t size, uintptr_t *entry,
+	     uintptr_t *end);
 
 #endif

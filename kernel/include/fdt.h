@@ -13,12 +13,12 @@
 
 struct fdt {
 	const uint8_t *blob;
-	uint32_t size;        /* totalsize from the header */
-	uint32_t struct_off;  /* structure block */
+	uint32_t size;       /* totalsize from the header */
+	uint32_t struct_off; /* structure block */
 	uint32_t struct_size;
 	uint32_t strings_off; /* strings block */
 	uint32_t strings_size;
-	uint32_t rsvmap_off;  /* memory reservation block */
+	uint32_t rsvmap_off; /* memory reservation block */
 };
 
 #define FDT_MAGIC 0xd00dfeed
@@ -45,26 +45,21 @@ int fdt_find_compatible(const struct fdt *fdt, int from, const char *compat);
 int fdt_find_phandle(const struct fdt *fdt, uint32_t phandle);
 
 /* Property value and length; NULL when missing or corrupt. */
-const void *fdt_getprop(const struct fdt *fdt, int node, const char *name,
-			int *len);
+const void *fdt_getprop(const struct fdt *fdt, int node, const char *name, int *len);
 /* A string property, checked to be NUL-terminated inside the blob. */
 const char *fdt_getprop_str(const struct fdt *fdt, int node, const char *name);
 /* Cell i (big-endian u32) of a property; false when missing/short. */
-bool fdt_getprop_u32(const struct fdt *fdt, int node, const char *name,
-		     int i, uint32_t *out);
+bool fdt_getprop_u32(const struct fdt *fdt, int node, const char *name, int i, uint32_t *out);
 /* True if a string-list property contains s. */
-bool fdt_prop_has_string(const struct fdt *fdt, int node, const char *name,
-			 const char *s);
+bool fdt_prop_has_string(const struct fdt *fdt, int node, const char *name, const char *s);
 
 /* Parent of a node (found by a walk from the root); negative for the root. */
 int fdt_parent(const struct fdt *fdt, int node);
 /* Entry i of a node's "reg", decoded with its parent's #address-cells and
  * #size-cells. False when there is no such entry. */
-bool fdt_read_reg(const struct fdt *fdt, int node, int i, uint64_t *addr,
-		  uint64_t *size);
+bool fdt_read_reg(const struct fdt *fdt, int node, int i, uint64_t *addr, uint64_t *size);
 /* Entry i of the memory reservation block; false past the end. */
-bool fdt_read_rsvmap(const struct fdt *fdt, int i, uint64_t *addr,
-		     uint64_t *size);
+bool fdt_read_rsvmap(const struct fdt *fdt, int i, uint64_t *addr, uint64_t *size);
 
 /* Read a big-endian cell value of `cells` cells (1 or 2) at p. */
 uint64_t fdt_read_cells(const void *p, int cells);

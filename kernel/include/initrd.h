@@ -14,8 +14,7 @@ const char *initrd_name(int index);
 
 /* Parse an archive at (blob, size): the same functions over any archive,
  * for the host unit tests. */
-int cpio_find(const void *blob, size_t size, const char *name, const void **data,
-	      size_t *fsize);
+int cpio_find(const void *blob, size_t size, const char *name, const void **data, size_t *fsize);
 const char *cpio_name(const void *blob, size_t size, int index);
 
 #endif

@@ -19,7 +19,6 @@ char *strchr(const char *s, int c);
 
 /* Formats like snprintf: %d %i %u %x %p %s %c, with l/ll, width and '0'/'-'. */
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int snprintf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -17,15 +17,18 @@
 #include "types.h"
 
 struct spinlock {
-	uint32_t next;      /* next ticket to hand out */
-	uint32_t serving;   /* ticket that owns the lock */
-	int holder;         /* CPU id holding it, or -1 */
-	uintptr_t holder_pc;/* where the holder took it */
-	uint64_t since;     /* timer tick when it was taken */
+	uint32_t next;       /* next ticket to hand out */
+	uint32_t serving;    /* ticket that owns the lock */
+	int holder;          /* CPU id holding it, or -1 */
+	uintptr_t holder_pc; /* where the holder took it */
+	uint64_t since;      /* timer tick when it was taken */
 	const char *name;
 };
 
-#define SPINLOCK_INIT(n) { .holder = -1, .name = (n) }
+#define SPINLOCK_INIT(n)                  \
+	{                                 \
+		.holder = -1, .name = (n) \
+	}
 
 /* A CPU that spins this long (seconds) is deadlocked: panic. */
 #define SPIN_TIMEOUT_S 10
@@ -36,11 +39,11 @@ bool spin_holding(const struct spinlock *lock); /* by this CPU? */
 
 /* Per-CPU counters of the big kernel lock, in timer ticks. */
 struct lock_stats {
-	uint64_t acquired;    /* acquisitions */
-	uint64_t contended;   /* acquisitions that had to wait */
-	uint64_t spin_ticks;  /* time spent waiting */
-	uint64_t held_ticks;  /* time spent holding */
-	uint64_t max_hold;    /* longest single hold */
+	uint64_t acquired;   /* acquisitions */
+	uint64_t contended;  /* acquisitions that had to wait */
+	uint64_t spin_ticks; /* time spent waiting */
+	uint64_t held_ticks; /* time spent holding */
+	uint64_t max_hold;   /* longest single hold */
 };
 
 extern struct spinlock big_kernel_lock;

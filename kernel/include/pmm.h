@@ -19,22 +19,22 @@ struct mem_range {
 /* Manage the RAM ranges, minus the reserved ranges (which may overlap RAM
  * or each other, and need not be page aligned). Returns 0 or -ENOMEM when
  * there is no room for the bitmap. */
-int pmm_init(const struct mem_range *ram, int nram,
-	     const struct mem_range *reserved, int nreserved);
+int pmm_init(const struct mem_range *ram, int nram, const struct mem_range *reserved,
+	     int nreserved);
 
-void *pmm_alloc(void);        /* a zeroed page (direct-map address) or NULL */
+void *pmm_alloc(void); /* a zeroed page (direct-map address) or NULL */
 /* A page holding a copy of the page at src, or NULL (fork: a page that is
  * about to be overwritten need not be zeroed first). */
 void *pmm_alloc_copy(const void *src);
-void pmm_free(void *page);    /* panics on a double free or a foreign page */
-size_t pmm_free_pages(void);  /* pages free and not promised */
+void pmm_free(void *page);   /* panics on a double free or a foreign page */
+size_t pmm_free_pages(void); /* pages free and not promised */
 
 /* Set `pages` free pages aside for later pmm_alloc_promised() calls:
  * 0, or -ENOMEM when fewer are free and unpromised. */
 int pmm_promise(size_t pages);
 void pmm_unpromise(size_t pages); /* give back promises not taken */
 void *pmm_alloc_promised(void);   /* take one promised page: never NULL */
-size_t pmm_total_pages(void); /* pages managed (free at init) */
+size_t pmm_total_pages(void);     /* pages managed (free at init) */
 /* A function pmm_alloc() calls once before it gives up: it may free pages
  * whose release was deferred. */
 void pmm_set_reclaim(void (*reclaim)(void));

@@ -21,16 +21,14 @@ void console_input(char c);
  * power off (kernel option panic=poweroff) or halt for a debugger. */
 __noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same for an unexpected trap in kernel mode. */
-__noreturn void panic_trap(const struct trap_frame *tf, const char *what,
-			   uintptr_t fault_addr);
+__noreturn void panic_trap(const struct trap_frame *tf, const char *what, uintptr_t fault_addr);
 /* Set by the kernel option panic=poweroff: tests want QEMU to exit. */
 extern bool panic_poweroff;
 
-#define assert(cond)                                                        \
-	do {                                                                \
-		if (!(cond))                                                \
-			panic("assertion failed: %s (%s:%d)", #cond,        \
-			      __FILE__, __LINE__);                          \
+#define assert(cond)                                                                      \
+	do {                                                                              \
+		if (!(cond))                                                              \
+			panic("assertion failed: %s (%s:%d)", #cond, __FILE__, __LINE__); \
 	} while (0)
 
 #endif

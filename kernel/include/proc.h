@@ -44,25 +44,25 @@ enum thread_state {
 };
 
 struct thread {
-	struct arch_context ctx;  /* saved by arch_context_switch */
+	struct arch_context ctx; /* saved by arch_context_switch */
 	int tid;
 	enum thread_state state;
-	struct process *proc;     /* NULL for a CPU's idle thread */
-	void *kstack_top;         /* kernel stack; the user trap frame is at its top */
-	struct trap_frame *tf;    /* this thread's user registers */
-	struct thread *next;      /* link in the run queue or a waitq */
-	struct waitq *waiting_on; /* the queue it is blocked in, if any */
-	uint64_t wake_at;         /* timer tick deadline while sleeping, or 0 */
-	struct thread *sleep_next;/* link in the sleep list */
-	int wake_reason;          /* 0, -EINTR (woken to die), -ETIMEDOUT */
-	struct thread *proc_next; /* link in its process's thread list */
-	int pinned_cpu;           /* the only CPU it may run on, or -1 */
-	int cpu;                  /* the CPU it runs or last ran on */
-	uintptr_t futex_addr;     /* the futex word it waits on */
-	long exit_value;          /* thread_exit()'s value, for thread_join() */
-	bool must_exit;           /* leave at the next pass through the kernel */
-	bool keep_after_exit;     /* free only the stack when dead: join frees
-				     the rest */
+	struct process *proc;      /* NULL for a CPU's idle thread */
+	void *kstack_top;          /* kernel stack; the user trap frame is at its top */
+	struct trap_frame *tf;     /* this thread's user registers */
+	struct thread *next;       /* link in the run queue or a waitq */
+	struct waitq *waiting_on;  /* the queue it is blocked in, if any */
+	uint64_t wake_at;          /* timer tick deadline while sleeping, or 0 */
+	struct thread *sleep_next; /* link in the sleep list */
+	int wake_reason;           /* 0, -EINTR (woken to die), -ETIMEDOUT */
+	struct thread *proc_next;  /* link in its process's thread list */
+	int pinned_cpu;            /* the only CPU it may run on, or -1 */
+	int cpu;                   /* the CPU it runs or last ran on */
+	uintptr_t futex_addr;      /* the futex word it waits on */
+	long exit_value;           /* thread_exit()'s value, for thread_join() */
+	bool must_exit;            /* leave at the next pass through the kernel */
+	bool keep_after_exit;      /* free only the stack when dead: join frees
+				      the rest */
 	uintptr_t retried_fault_addr, retried_fault_pc; /* see page_fault_retry */
 	/* IPC (kernel/ipc.c) */
 	bool ipc_is_call;         /* blocked sending: a call, not a send */
@@ -86,16 +86,16 @@ struct process {
 	int pid;
 	char name[PROC_NAME_MAX];
 	enum process_state state;
-	bool dying;               /* exit/kill/fault happened: threads leave */
-	int exit_status;          /* as wait() reports it (uapi/proc.h) */
+	bool dying;      /* exit/kill/fault happened: threads leave */
+	int exit_status; /* as wait() reports it (uapi/proc.h) */
 	struct process *parent;
-	struct process *next;     /* in the list of all processes */
+	struct process *next; /* in the list of all processes */
 	struct address_space *as;
-	struct thread *threads;   /* live threads */
+	struct thread *threads; /* live threads */
 	int nthreads;
-	struct thread *exited;    /* exited threads not yet joined */
-	struct waitq thread_exited; /* thread_join() and exec wait here */
-	struct waitq child_exited;/* the process's own wait() sleeps here */
+	struct thread *exited;             /* exited threads not yet joined */
+	struct waitq thread_exited;        /* thread_join() and exec wait here */
+	struct waitq child_exited;         /* the process's own wait() sleeps here */
 	struct handle handles[HANDLE_MAX]; /* IPC objects it can name */
 };
 

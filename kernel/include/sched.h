@@ -12,8 +12,7 @@
 #include "proc.h"
 
 /* The threads blocked in q, for a caller that wakes only some. */
-#define waitq_for_each(q, t, next) \
-	for (t = (q)->head; t && (next = t->next, 1); t = next)
+#define waitq_for_each(q, t, next) for (t = (q)->head; t && (next = t->next, 1); t = next)
 
 /* Make the boot stack of this CPU its idle thread. */
 void sched_init_cpu(void);

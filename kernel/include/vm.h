@@ -105,8 +105,8 @@ long copyinstr(char *dst, uintptr_t usrc, size_t max);
  * with it; IPC moves messages between processes). 0 or -EFAULT. */
 int vm_copy_to(struct address_space *as, uintptr_t va, const void *src, size_t len);
 int vm_copy_from(struct address_space *as, void *dst, uintptr_t va, size_t len);
-int vm_copy_between(struct address_space *to, uintptr_t to_va,
-		    struct address_space *from, uintptr_t from_va, size_t len);
+int vm_copy_between(struct address_space *to, uintptr_t to_va, struct address_space *from,
+		    uintptr_t from_va, size_t len);
 /* Is all of [va, va+len) user-accessible (and writable if `write`)?
  * Reserved pages are (and stay reserved). */
 bool vm_user_access_ok(const struct address_space *as, uintptr_t va, size_t len, bool write);

@@ -22,10 +22,10 @@
 struct trap_frame {
 	uint64_t x[31]; /* x0..x30; x29 is the frame pointer, x30 the link */
 	uint64_t sp;
-	uint64_t elr;   /* where the exception happened */
-	uint64_t spsr;  /* the interrupted PSTATE */
-	uint64_t esr;   /* syndrome: why */
-	uint64_t far;   /* faulting address, for aborts */
+	uint64_t elr;  /* where the exception happened */
+	uint64_t spsr; /* the interrupted PSTATE */
+	uint64_t esr;  /* syndrome: why */
+	uint64_t far;  /* faulting address, for aborts */
 };
 _Static_assert(sizeof(struct trap_frame) == 288, "vectors.S assumes TF_SIZE 288");
 
@@ -64,7 +64,7 @@ static inline uint64_t arch_timer_now(void)
 {
 	uint64_t t;
 
-	asm volatile("isb; mrs %0, cntvct_el0" : "=r"(t) :: "memory");
+	asm volatile("isb; mrs %0, cntvct_el0" : "=r"(t)::"memory");
 	return t;
 }
 
@@ -99,8 +99,8 @@ static inline void arch_syscall_set_result(struct trap_frame *tf, long result)
 
 /* Per-CPU state only this port uses. */
 struct arch_cpu {
-	uint32_t gic_target;   /* GICv2: this CPU's interface bit */
-	uintptr_t gicr;        /* GICv3: this CPU's redistributor (virtual) */
+	uint32_t gic_target; /* GICv2: this CPU's interface bit */
+	uintptr_t gicr;      /* GICv3: this CPU's redistributor (virtual) */
 };
 #endif
 

@@ -100,11 +100,11 @@ static inline void arch_syscall_set_result(struct trap_frame *tf, long result)
 
 /* Per-CPU state only this port uses. */
 struct arch_cpu {
-	int plic_context;    /* PLIC context of this hart's S-mode, or -1 */
-	bool sstc;           /* stimecmp usable (else the SBI timer) */
-	bool probing;        /* an illegal instruction now means "absent" */
+	int plic_context; /* PLIC context of this hart's S-mode, or -1 */
+	bool sstc;        /* stimecmp usable (else the SBI timer) */
+	bool probing;     /* an illegal instruction now means "absent" */
 	bool probe_failed;
-	bool fp_zero;        /* the f-registers hold zeros (thread.c) */
+	bool fp_zero; /* the f-registers hold zeros (thread.c) */
 };
 #endif
 

@@ -16,21 +16,21 @@
 #define WEFT_UAPI_IPC_H
 
 #define IPC_WORDS 4
-#define IPC_BUF_MAX 4096   /* longest buffer a message may carry */
-#define IPC_NAME_MAX 32    /* registry names, with the NUL */
+#define IPC_BUF_MAX 4096 /* longest buffer a message may carry */
+#define IPC_NAME_MAX 32  /* registry names, with the NUL */
 #define IPC_NO_HANDLE (-1)
-#define HANDLE_MAX 64      /* handles per process */
+#define HANDLE_MAX 64 /* handles per process */
 
 /* The optional part of a message: pass its address in register [6]. */
 struct ipc_ext {
-	const void *send_buf;  /* bytes to send (NULL: none) */
+	const void *send_buf; /* bytes to send (NULL: none) */
 	unsigned long send_len;
-	int send_handle;       /* handle to pass along, or IPC_NO_HANDLE */
-	int recv_handle;       /* out: handle received, or IPC_NO_HANDLE */
-	void *recv_buf;        /* where received bytes go (NULL: none) */
-	unsigned long recv_cap;/* room there */
-	unsigned long recv_len;/* out: bytes the sender sent (may exceed recv_cap:
-				  then only recv_cap were copied) */
+	int send_handle;        /* handle to pass along, or IPC_NO_HANDLE */
+	int recv_handle;        /* out: handle received, or IPC_NO_HANDLE */
+	void *recv_buf;         /* where received bytes go (NULL: none) */
+	unsigned long recv_cap; /* room there */
+	unsigned long recv_len; /* out: bytes the sender sent (may exceed recv_cap:
+				   then only recv_cap were copied) */
 };
 
 /* Notifications carry bits 0..62 (so that notify_wait's result is never

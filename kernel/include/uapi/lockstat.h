@@ -38,8 +38,8 @@ enum trace_event {
 	TRACE_SWITCH,        /* now runs thread <arg> (0: idle) */
 	TRACE_SYSCALL_ENTER, /* system call number <arg> */
 	TRACE_SYSCALL_EXIT,
-	TRACE_IRQ,           /* interrupt: 1 timer, 2 IPI, 3 device */
-	TRACE_IDLE_ENTER,    /* sleeps in wfi */
+	TRACE_IRQ,        /* interrupt: 1 timer, 2 IPI, 3 device */
+	TRACE_IDLE_ENTER, /* sleeps in wfi */
 	TRACE_IDLE_EXIT,
 };
 

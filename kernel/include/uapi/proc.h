@@ -14,9 +14,9 @@
 #define WAIT_KILLED 1  /* by kill() */
 #define WAIT_FAULTED 2 /* by a fatal fault in one of its threads */
 
-#define WAIT_HOW(status) ((status) & 0xff)
+#define WAIT_HOW(status) ((status)&0xff)
 #define WAIT_CODE(status) (((status) >> 8) & 0xff)
-#define WAIT_STATUS(how, code) ((how) | ((code) & 0xff) << 8)
+#define WAIT_STATUS(how, code) ((how) | ((code)&0xff) << 8)
 
 /* Fault kinds, also printed by the kernel's one-line fault report. */
 enum fault_kind {
@@ -31,15 +31,15 @@ enum fault_kind {
 #define PROC_NAME_MAX 16
 
 enum proc_state {
-	PROC_RUNNING = 1, /* has a thread running or runnable */
-	PROC_SLEEPING = 2,/* all threads blocked */
-	PROC_ZOMBIE = 3,  /* ended, waiting for its parent's wait() */
+	PROC_RUNNING = 1,  /* has a thread running or runnable */
+	PROC_SLEEPING = 2, /* all threads blocked */
+	PROC_ZOMBIE = 3,   /* ended, waiting for its parent's wait() */
 };
 
 struct proc_info {
 	int pid;
 	int ppid;
-	int state;        /* enum proc_state */
+	int state; /* enum proc_state */
 	int threads;
 	unsigned long pages; /* physical pages its address space holds */
 	char name[PROC_NAME_MAX];
