@@ -682,7 +682,12 @@ def bkl_spinning(live):
     if live is None or live.user:
         return False
     name = symbolize(live.pc)
-    return any(f in name for f in ("lock_ticket", "spin_lock", "bkl_acquire"))
+    return any(f in name for f in ("bkl_wait", "spin_wait", "spin_lock", "bkl_acquire"))
+
+
+def bkl_napping(mem, cpu_id):
+    """Whether a CPU waiting for the lock naps in wfi (lock.c's bkl_nappers)."""
+    return bool(u64(mem.var("bkl_nappers")) >> cpu_id & 1)
 
 
 class WeftCpus(gdb.Command):
@@ -693,7 +698,8 @@ Usage: weft cpus
 GDB shows one thread per CPU; the GDB column is that thread's number
 ("thread N" selects the CPU). CURRENT is cpus[i].current, MODE whether the
 CPU is in user mode or in the kernel, BKL "holds" for the CPU in
-big_kernel_lock.holder and "spins" for a CPU waiting in the ticket loop.
+big_kernel_lock.holder, "spins" for a CPU waiting in the ticket loop and
+"naps" for one that waits asleep in wfi until the holder wakes it.
 The last line counts the tickets: next - serving = holder + waiters."""
 
     def __init__(self):
@@ -710,7 +716,8 @@ The last line counts the tickets: next - serving = holder + waiters."""
                 live = k.live_cpu(c)
                 cur = k.current(c) if u64(c.v["current"]) else None
                 current = cur.label() if cur and cur.proc else "idle" if cur else "-"
-                bkl = "holds" if holder == c.id else "spins" if bkl_spinning(live) else "-"
+                bkl = ("holds" if holder == c.id else "naps" if bkl_napping(mem, c.id)
+                       else "spins" if bkl_spinning(live) else "-")
                 if live:
                     gdbnum, mode = str(live.thread.num), "user" if live.user else "kernel"
                     where = f"{live.pc:#x} {symbolize(live.pc)}"
