@@ -173,7 +173,7 @@ static void start_secondaries(void)
 
 /* Deliberate faults for the tests of the panic report (not inlined, so
  * the backtrace shows it and its caller). */
-static __attribute__((noinline)) void run_crash_option(void)
+static __noinline void run_crash_option(void)
 {
 	if (kernel_option("crash", "null")) {
 		volatile uintptr_t bad = 16; /* an unmapped address */
