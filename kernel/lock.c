@@ -153,7 +153,8 @@ void bkl_acquire(void)
 /* After a release: wake the napping CPU whose ticket is now served. */
 static __noinline void bkl_wake_next(uint32_t serving)
 {
-	uint64_t nappers = __atomic_load_n(&bkl_nappers, __ATOMIC_RELAXED);
+	/* Acquire: a napper wrote its ticket before it set its bit. */
+	uint64_t nappers = __atomic_load_n(&bkl_nappers, __ATOMIC_ACQUIRE);
 
 	for (int i = 0; nappers; i++, nappers >>= 1)
 		if ((nappers & 1) && READ_ONCE(nap_ticket[i]) == serving) {
