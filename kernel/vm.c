@@ -281,7 +281,7 @@ static int asid_alloc(void)
 	int a = asid_find_clean();
 
 	if (!a) {
-		arch_tlb_flush_user(ASID_ALL, 0, 0);
+		arch_tlb_flush_user(~0ull, ASID_ALL, 0, 0);
 		memset(asid_stale, 0, sizeof(asid_stale));
 		a = asid_find_clean();
 	}
@@ -432,6 +432,7 @@ void vm_switch(struct address_space *as)
 	arch_vm_switch_user(virt_to_phys(as->root), as->asid);
 	if (as->asid == 0)
 		arch_tlb_flush_all();
+	as->cpus |= 1ull << cpu_id();
 }
 
 /*
@@ -534,8 +535,8 @@ void vm_user_free(struct address_space *as, uintptr_t va, size_t len)
 		if (pte)
 			mapped |= drop_user_page(as, pte);
 	}
-	if (mapped)
-		arch_tlb_flush_user(as->asid, va, len);
+	if (mapped) /* a process that ran on this CPU alone needs no IPI */
+		arch_tlb_flush_user(as->cpus, as->asid, va, len);
 }
 
 void *vm_user_ptr(struct address_space *as, uintptr_t va, bool write)

@@ -138,11 +138,13 @@ int arch_asid_count(void)
 	return (mmfr0 >> 4 & 0xf) == 2 ? 65536 : 256; /* entry.S sets TCR.AS to match */
 }
 
-/* The "is" (inner shareable) TLBI forms reach every CPU. */
-void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
+/* The "is" (inner shareable) TLBI forms reach every CPU in hardware,
+ * without interrupting them, so the CPU mask does not matter here. */
+void arch_tlb_flush_user(uint64_t cpu_mask, int asid, uintptr_t va, size_t len)
 {
 	uint64_t tag = (uint64_t)asid << TTBR_ASID_SHIFT;
 
+	(void)cpu_mask;
 	asm volatile("dsb ishst" ::: "memory");
 	if (asid == ASID_ALL) {
 		asm volatile("tlbi vmalle1is" ::: "memory");

@@ -10,6 +10,7 @@
  * specification leaves to the supervisor.
  */
 #include "arch.h"
+#include "cpu.h"
 #include "riscv.h"
 #include "sbi.h"
 
@@ -119,14 +120,38 @@ int arch_asid_count(void)
 	return count;
 }
 
-/* Other harts' TLBs are reached through the SBI remote-fence calls. */
-void arch_tlb_flush_user(int asid, uintptr_t va, size_t len)
+#define LOCAL_FLUSH_MAX_PAGES 64 /* beyond this, flush the whole ASID */
+
+/* Other harts' TLBs are reached through the SBI remote-fence calls, which
+ * interrupt each hart named and wait for it: only the harts in cpu_mask
+ * are named, and none when the calling hart is the only one. */
+void arch_tlb_flush_user(uint64_t cpu_mask, int asid, uintptr_t va, size_t len)
 {
-	if (asid == ASID_ALL)
+	unsigned long harts = 0;
+	long base = 0;
+
+	if (asid == ASID_ALL) {
 		arch_tlb_flush_kernel(0, 0);
-	else
-		sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA_ASID, 0, SBI_HART_MASK_ALL,
-			  len ? (long)va : 0, len ? (long)len : -1, asid);
+		return;
+	}
+	if (cpu_mask == 1ull << this_cpu()->id) {
+		if (len && len <= LOCAL_FLUSH_MAX_PAGES * PAGE_SIZE)
+			for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
+				arch_tlb_flush_local(asid, p);
+		else
+			asm volatile("sfence.vma zero, %0" ::"r"((unsigned long)asid) : "memory");
+		return;
+	}
+	for (int i = 0; i < ncpus; i++) {
+		if (!(cpu_mask >> i & 1))
+			continue;
+		if (cpus[i].hwid >= 64)
+			base = SBI_HART_MASK_ALL; /* not in one mask: name every hart */
+		else
+			harts |= 1ul << cpus[i].hwid;
+	}
+	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA_ASID, (long)harts, base, len ? (long)va : 0,
+		  len ? (long)len : -1, asid);
 }
 
 /* A hart may cache an invalid entry, so one made valid needs this. */

@@ -157,9 +157,10 @@ void arch_vm_switch_user(paddr_t root, int asid);
 /* Number of usable ASIDs (1 means: only ASID 0, flush on every switch). */
 int arch_asid_count(void);
 /* Flush a range (len 0: everything) of one ASID (ASID_ALL: of every
- * ASID), or of the kernel's global mappings, on every CPU. */
+ * ASID) on the CPUs in cpu_mask (bit i: logical CPU i; a port may flush
+ * more), or the kernel's global mappings on every CPU. */
 #define ASID_ALL (-1)
-void arch_tlb_flush_user(int asid, uintptr_t va, size_t len);
+void arch_tlb_flush_user(uint64_t cpu_mask, int asid, uintptr_t va, size_t len);
 void arch_tlb_flush_kernel(uintptr_t va, size_t len);
 /* Flush one user page of one ASID on the calling CPU only: after an entry
  * goes from invalid to valid. Other CPUs need nothing: one that still holds

@@ -54,6 +54,7 @@ extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 struct address_space {
 	pte_t *root;
 	int asid;
+	uint64_t cpus;        /* CPUs that ran it: only their TLBs hold its entries */
 	uintptr_t heap_start; /* first byte of the heap */
 	uintptr_t brk;        /* current break: the heap is [heap_start, brk) */
 	uintptr_t mmap_next;  /* mmap() hands out addresses below this */
