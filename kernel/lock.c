@@ -14,12 +14,12 @@
 #include "printk.h"
 #include "trace.h"
 
-/* Spins before a BKL waiter naps (see bkl_wait). */
+/* Spins before a BKL waiter naps (see bkl_nap). */
 #define SPINS_BEFORE_NAP 2000
 
 struct spinlock big_kernel_lock = SPINLOCK_INIT("big kernel lock");
 
-/* CPUs napping in bkl_wait, one bit each, and the ticket each waits for. */
+/* CPUs napping in bkl_nap, one bit each, and the ticket each waits for. */
 static uint64_t bkl_nappers;
 static uint32_t nap_ticket[MAX_CPUS];
 
@@ -48,44 +48,6 @@ static uint32_t take_ticket(struct spinlock *lock)
 	return __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
 }
 
-/* Spin until the ticket is served; returns the ticks spent waiting. */
-static __noinline uint64_t spin_wait(struct spinlock *lock, uint32_t ticket)
-{
-	uint64_t start = arch_timer_now();
-	uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
-
-	while (!served(lock, ticket)) {
-		if (panic_in_progress)
-			arch_cpu_stop();
-		if (arch_timer_now() - start > limit && !panic_in_progress)
-			spin_timeout(lock, arch_timer_now() - start);
-	}
-	return arch_timer_now() - start;
-}
-
-void spin_lock(struct spinlock *lock)
-{
-	uint32_t ticket = take_ticket(lock);
-
-	if (!served(lock, ticket))
-		spin_wait(lock, ticket);
-	lock->holder = cpu_id();
-	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
-}
-
-void spin_unlock(struct spinlock *lock)
-{
-	if (!spin_holding(lock))
-		panic("unlock of the %s by cpu %d, which does not hold it", lock->name, cpu_id());
-	lock->holder = -1;
-	__atomic_store_n(&lock->serving, lock->serving + 1, __ATOMIC_RELEASE);
-}
-
-bool spin_holding(const struct spinlock *lock)
-{
-	return READ_ONCE(lock->holder) == cpu_id();
-}
-
 /*
  * Wait for the BKL: spin a while, then nap. Why nap: under QEMU each CPU
  * is a host thread, and a host with fewer cores than the guest has CPUs
@@ -103,33 +65,60 @@ bool spin_holding(const struct spinlock *lock)
  * at least one of them sees the other. A wake-up IPI still pending when
  * the lock comes is taken later and does nothing (ipi_handle).
  */
-static __noinline uint64_t bkl_wait(struct cpu *c, uint32_t ticket)
+static void bkl_nap(struct cpu *c, uint32_t ticket, uint64_t deadline)
 {
-	struct spinlock *lock = &big_kernel_lock;
-	uint64_t start = arch_timer_now();
-	uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
 	uint64_t me = 1ull << c->id;
 
-	trace(TRACE_LOCK_WAIT, 0);
+	nap_ticket[c->id] = ticket;
+	__atomic_fetch_or(&bkl_nappers, me, __ATOMIC_SEQ_CST);
+	if (!served(&big_kernel_lock, ticket)) {
+		arch_timer_set(MIN(c->timer_at, deadline)); /* the spin timeout at the latest */
+		arch_wait_for_interrupt();
+		arch_timer_set(c->timer_at);
+	}
+	__atomic_fetch_and(&bkl_nappers, ~me, __ATOMIC_SEQ_CST);
+}
+
+/* Wait until the ticket is served; returns the ticks spent waiting. A
+ * waiter for the BKL (napper: its CPU) naps once it has spun a while. */
+static __noinline uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, struct cpu *napper)
+{
+	uint64_t start = arch_timer_now();
+	uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
+
 	for (int spins = 0; !served(lock, ticket); spins++) {
 		if (panic_in_progress)
 			arch_cpu_stop();
 		uint64_t waited = arch_timer_now() - start;
 		if (waited > limit)
 			spin_timeout(lock, waited);
-		if (spins < SPINS_BEFORE_NAP)
-			continue;
-		nap_ticket[c->id] = ticket;
-		__atomic_fetch_or(&bkl_nappers, me, __ATOMIC_SEQ_CST);
-		if (!served(lock, ticket)) {
-			/* Wake for the spin timeout at the latest. */
-			arch_timer_set(MIN(c->timer_at, start + limit + 1));
-			arch_wait_for_interrupt();
-			arch_timer_set(c->timer_at);
-		}
-		__atomic_fetch_and(&bkl_nappers, ~me, __ATOMIC_SEQ_CST);
+		if (napper && spins >= SPINS_BEFORE_NAP)
+			bkl_nap(napper, ticket, start + limit + 1);
 	}
 	return arch_timer_now() - start;
+}
+
+void spin_lock(struct spinlock *lock)
+{
+	uint32_t ticket = take_ticket(lock);
+
+	if (!served(lock, ticket))
+		lock_wait(lock, ticket, NULL);
+	lock->holder = cpu_id();
+	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
+}
+
+void spin_unlock(struct spinlock *lock)
+{
+	if (!spin_holding(lock))
+		panic("unlock of the %s by cpu %d, which does not hold it", lock->name, cpu_id());
+	lock->holder = -1;
+	__atomic_store_n(&lock->serving, lock->serving + 1, __ATOMIC_RELEASE);
+}
+
+bool spin_holding(const struct spinlock *lock)
+{
+	return READ_ONCE(lock->holder) == cpu_id();
 }
 
 void bkl_acquire(void)
@@ -139,7 +128,8 @@ void bkl_acquire(void)
 	uint32_t ticket = take_ticket(lock);
 
 	if (!served(lock, ticket)) {
-		uint64_t waited = bkl_wait(c, ticket);
+		trace(TRACE_LOCK_WAIT, 0);
+		uint64_t waited = lock_wait(lock, ticket, c);
 		c->bkl_stats.contended++;
 		c->bkl_stats.spin_ticks += waited;
 	}
@@ -178,7 +168,7 @@ void bkl_release(void)
 	trace(TRACE_LOCK_RELEASE, 0);
 	lock->holder = -1;
 	__atomic_store_n(&lock->serving, serving, __ATOMIC_RELEASE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with bkl_wait */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with bkl_nap */
 	if (__atomic_load_n(&bkl_nappers, __ATOMIC_RELAXED))
 		bkl_wake_next(serving);
 }

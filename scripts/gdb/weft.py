@@ -682,7 +682,7 @@ def bkl_spinning(live):
     if live is None or live.user:
         return False
     name = symbolize(live.pc)
-    return any(f in name for f in ("bkl_wait", "spin_wait", "spin_lock", "bkl_acquire"))
+    return any(f in name for f in ("lock_wait", "spin_lock", "bkl_acquire"))
 
 
 def bkl_napping(mem, cpu_id):
