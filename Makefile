@@ -105,9 +105,11 @@ unit:
 
 FORMAT_SRCS = $(shell find kernel arch tests/unit -name '*.[ch]')
 format:
+	@scripts/install-deps.sh lint
 	clang-format -i $(FORMAT_SRCS)
 
 lint:
+	@scripts/install-deps.sh lint
 	clang-format --dry-run -Werror $(FORMAT_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -Ikernel/include kernel arch tests/unit

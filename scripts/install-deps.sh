@@ -4,7 +4,8 @@
 # Checks first and exits silently when everything is already there, so
 # `make run` and `make test` can call it every time. Otherwise it runs
 # apt-get once (through sudo when not root) for the whole package list.
-# Running it twice is harmless.
+# Running it twice is harmless. `scripts/install-deps.sh lint` also
+# installs what `make format` and `make lint` need.
 set -eu
 
 PACKAGES="gcc-riscv64-unknown-elf gcc-aarch64-linux-gnu
@@ -47,6 +48,12 @@ for dir in $PICOLIBC_DIRS; do
 done
 # The host compiler must be able to build a program (libc6-dev).
 [ -f /usr/include/stdio.h ] || need libc6-dev
+if [ "${1:-}" = lint ]; then
+	PACKAGES="$PACKAGES clang-format cppcheck"
+	for tool in clang-format cppcheck; do
+		have "$tool" || need "$tool"
+	done
+fi
 
 [ -z "$missing" ] && exit 0
 
