@@ -140,52 +140,33 @@ void ipc_fork(struct process *child, const struct process *parent)
 
 /* ---- Moving a message --------------------------------------------------- */
 
-static unsigned long arg(const struct thread *t, int i)
+/* Check the caller's own struct ipc_ext (at uext, not 0) and the buffers
+ * it names. */
+static long check_ext(uintptr_t uext)
 {
-	return arch_syscall_arg(t->tf, i);
-}
-
-/* Check the caller's own struct ipc_ext, if any, and the buffers it names. */
-static long check_ext(void)
-{
-	uintptr_t uext = arg(thread_current(), ARG_EXT);
-	const struct address_space *as = process_current()->as;
+	const struct process *p = process_current();
 	struct ipc_ext ext;
 
-	if (!uext)
-		return 0;
 	if (copyin(&ext, uext, sizeof(ext)))
 		return -EFAULT;
 	if (ext.send_len > IPC_BUF_MAX)
 		return -EMSGSIZE;
-	if (!vm_user_access_ok(as, (uintptr_t)ext.send_buf, ext.send_len, false) ||
-	    !vm_user_access_ok(as, (uintptr_t)ext.recv_buf, ext.recv_cap, true))
+	if (!vm_user_access_ok(p->as, (uintptr_t)ext.send_buf, ext.send_len, false) ||
+	    !vm_user_access_ok(p->as, (uintptr_t)ext.recv_buf, ext.recv_cap, true))
 		return -EFAULT;
 	if (ext.send_handle != IPC_NO_HANDLE &&
 	    (ext.send_handle < 0 || ext.send_handle >= HANDLE_MAX ||
-	     !process_current()->handles[ext.send_handle].obj))
+	     !p->handles[ext.send_handle].obj))
 		return -EBADF;
 	return 0;
 }
 
-/*
- * Move the message in `from`'s registers (and its struct ipc_ext, if any)
- * to `to`: label and words into to's result registers, the badge into
- * register 6, the buffer and the handle through to's struct ipc_ext.
- * The fast path, with no ext on either side, copies six registers.
- */
-static int transfer(struct thread *from, unsigned long badge, struct thread *to)
+/* The slow part of a transfer: the buffer and the handle of struct ipc_ext. */
+static __noinline int transfer_ext(struct thread *from, uintptr_t sext, struct thread *to,
+				   uintptr_t rext)
 {
-	/* Read both ext pointers first: the badge goes into register 6. */
-	uintptr_t sext = arg(from, ARG_EXT), rext = arg(to, ARG_EXT);
-
-	for (int i = 1; i <= IPC_WORDS + 1; i++)
-		arch_syscall_set_reg(to->tf, i, arg(from, i));
-	arch_syscall_set_reg(to->tf, BADGE_REG, badge);
-	if (!sext && !rext)
-		return 0;
-
 	struct ipc_ext se = { .send_handle = IPC_NO_HANDLE }, re = { 0 };
+
 	if ((sext && vm_copy_from(from->proc->as, &se, sext, sizeof(se))) ||
 	    (rext && vm_copy_from(to->proc->as, &re, rext, sizeof(re))))
 		return -EFAULT;
@@ -204,6 +185,26 @@ static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 	if (rext && vm_copy_to(to->proc->as, rext, &re, sizeof(re)))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * Move the message in `from`'s registers (and its struct ipc_ext, if any)
+ * to `to`: label and words into to's result registers, the badge into
+ * register 6, the buffer and the handle through to's struct ipc_ext.
+ * The fast path, with no ext on either side, copies six registers from
+ * one trap frame to the other.
+ */
+static int transfer(struct thread *from, unsigned long badge, struct thread *to)
+{
+	const unsigned long *src = arch_syscall_args(from->tf);
+	unsigned long *dst = (unsigned long *)arch_syscall_args(to->tf);
+	/* Read both ext pointers first: the badge goes into register 6. */
+	uintptr_t sext = src[ARG_EXT], rext = dst[ARG_EXT];
+
+	for (int i = 1; i <= IPC_WORDS + 1; i++)
+		dst[i] = src[i];
+	dst[BADGE_REG] = badge;
+	return sext || rext ? transfer_ext(from, sext, to, rext) : 0;
 }
 
 /* Caller c waits for a reply that will never come: wake it with err. */
@@ -248,12 +249,14 @@ static long do_send(struct endpoint *ep, unsigned long badge, bool call, bool bl
 	self->reply_ready = false;
 	if (r) {
 		int err = transfer(self, badge, r);
-		if (!err && call)
-			start_call(r, self);
-		sched_wake_with(r, err);
-		if (err || !call)
+		if (err || !call) {
+			sched_wake_with(r, err);
 			return err;
-		return wait_reply(self);
+		}
+		start_call(r, self);
+		/* The server runs now, here; this thread waits for its reply. */
+		err = sched_block_and_run(&self->reply_wait, r, 0);
+		return err ? err : wait_reply(self);
 	}
 	if (!block)
 		return -EAGAIN;
@@ -284,7 +287,9 @@ static long do_recv(struct endpoint *ep, bool block)
 	return sched_block(&ep->receivers, 0); /* a sender fills us in */
 }
 
-static long do_reply(void)
+/* Answer the call this thread received last. *waiting is set to the
+ * caller if it is blocked for this reply: the caller of do_reply wakes it. */
+static long do_reply(struct thread **waiting)
 {
 	struct thread *self = thread_current();
 	struct thread *c = self->reply_to;
@@ -300,8 +305,22 @@ static long do_reply(void)
 	c->reply_ready = true;
 	c->reply_err = err;
 	if (c->waiting_on == &c->reply_wait)
-		sched_wake(c);
+		*waiting = c;
 	return err;
+}
+
+/* A server's loop in one step: reply, then wait for the next message. When
+ * no sender waits yet, the caller runs next, here (sched_block_and_run). */
+static long do_reply_recv(struct endpoint *ep)
+{
+	struct thread *c = NULL;
+
+	(void)do_reply(&c); /* a failed reply (the caller died) must not stop the server */
+	if (c && !ep->dead && !waitq_first(&ep->senders))
+		return sched_block_and_run(&ep->receivers, c, 0);
+	if (c)
+		sched_wake(c);
+	return do_recv(ep, true);
 }
 
 /* ---- Death -------------------------------------------------------------- */
@@ -446,13 +465,13 @@ static long ipc_lookup(uintptr_t uname)
 	return -ENOENT;
 }
 
-/* send, recv, call, reply_recv and the try forms, on the endpoint named
- * by the handle in register 0. */
-static long endpoint_op(int nr, struct trap_frame *tf)
+/* send, recv, call, reply_recv and the try forms (the system call number
+ * tells which), on the endpoint named by the handle in register 0. */
+long sys_ipc_endpoint(const unsigned long *a)
 {
-	struct handle *hd = handle_lookup(process_current(), (long)arch_syscall_arg(tf, ARG_HANDLE),
-					  KOBJ_ENDPOINT);
-	long err = check_ext();
+	long nr = arch_syscall_number(thread_current()->tf);
+	struct handle *hd = handle_lookup(process_current(), (long)a[ARG_HANDLE], KOBJ_ENDPOINT);
+	long err = a[ARG_EXT] ? check_ext(a[ARG_EXT]) : 0;
 
 	if (err)
 		return err;
@@ -474,43 +493,66 @@ static long endpoint_op(int nr, struct trap_frame *tf)
 		err = do_recv(ep, nr == SYS_ipc_recv);
 		break;
 	case SYS_ipc_reply_recv:
-		/* A failed reply (the caller died) must not stop the server. */
-		(void)do_reply();
-		err = do_recv(ep, true);
+		err = do_reply_recv(ep);
 		break;
 	}
 	kobject_put(&ep->obj);
 	return err;
 }
 
-long sys_ipc(int nr, struct trap_frame *tf)
+long sys_ipc_reply(const unsigned long *a)
 {
-	unsigned long a0 = arch_syscall_arg(tf, 0), a1 = arch_syscall_arg(tf, 1);
-	struct handle *hd;
-	long err;
+	struct thread *c = NULL;
+	long err = a[ARG_EXT] ? check_ext(a[ARG_EXT]) : 0;
 
-	switch (nr) {
-	case SYS_endpoint_create:
-		return endpoint_create();
-	case SYS_handle_close:
-		return handle_close(process_current(), (long)a0);
-	case SYS_handle_mint:
-		hd = handle_lookup(process_current(), (long)a0, KOBJ_ENDPOINT);
-		return hd ? handle_install(process_current(), hd->obj, a1) : -EBADF;
-	case SYS_ipc_reply:
-		err = check_ext();
-		return err ? err : do_reply();
-	case SYS_notify_create:
-		return notify_create();
-	case SYS_notify_signal:
-		return notify_signal((long)a0, a1);
-	case SYS_notify_wait:
-		return notify_wait((long)a0, (int)a1);
-	case SYS_ipc_register:
-		return ipc_register(a0, (long)a1);
-	case SYS_ipc_lookup:
-		return ipc_lookup(a0);
-	default:
-		return endpoint_op(nr, tf);
-	}
+	if (err)
+		return err;
+	err = do_reply(&c);
+	if (c)
+		sched_wake(c);
+	return err;
+}
+
+long sys_endpoint_create(const unsigned long *a)
+{
+	(void)a;
+	return endpoint_create();
+}
+
+long sys_handle_close(const unsigned long *a)
+{
+	return handle_close(process_current(), (long)a[0]);
+}
+
+long sys_handle_mint(const unsigned long *a)
+{
+	struct handle *hd = handle_lookup(process_current(), (long)a[0], KOBJ_ENDPOINT);
+
+	return hd ? handle_install(process_current(), hd->obj, a[1]) : -EBADF;
+}
+
+long sys_notify_create(const unsigned long *a)
+{
+	(void)a;
+	return notify_create();
+}
+
+long sys_notify_signal(const unsigned long *a)
+{
+	return notify_signal((long)a[0], a[1]);
+}
+
+long sys_notify_wait(const unsigned long *a)
+{
+	return notify_wait((long)a[0], (int)a[1]);
+}
+
+long sys_ipc_register(const unsigned long *a)
+{
+	return ipc_register(a[0], (long)a[1]);
+}
+
+long sys_ipc_lookup(const unsigned long *a)
+{
+	return ipc_lookup(a[0]);
 }

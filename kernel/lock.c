@@ -1,5 +1,6 @@
 /*
- * Ticket spinlocks and the big kernel lock.
+ * Ticket spinlocks, and the rare paths of the big kernel lock (its fast
+ * paths are inline in bkl.h).
  *
  * Why a ticket lock: a plain test-and-set lock lets one CPU win again and
  * again while another starves; tickets serve waiters first come, first
@@ -20,7 +21,7 @@
 struct spinlock big_kernel_lock = SPINLOCK_INIT("big kernel lock");
 
 /* CPUs napping in bkl_nap, one bit each, and the ticket each waits for. */
-static uint64_t bkl_nappers;
+uint64_t bkl_nappers;
 static uint32_t nap_ticket[MAX_CPUS];
 
 static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
@@ -37,15 +38,6 @@ static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
 static bool served(struct spinlock *lock, uint32_t ticket)
 {
 	return __atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) == ticket;
-}
-
-/* Panic if this CPU already holds the lock; else take a ticket. */
-static uint32_t take_ticket(struct spinlock *lock)
-{
-	if (spin_holding(lock))
-		panic("recursive lock: cpu %d already holds the %s (taken at pc %p)", cpu_id(),
-		      lock->name, (void *)lock->holder_pc);
-	return __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
 }
 
 /*
@@ -79,13 +71,21 @@ static void bkl_nap(struct cpu *c, uint32_t ticket, uint64_t deadline)
 	__atomic_fetch_and(&bkl_nappers, ~me, __ATOMIC_SEQ_CST);
 }
 
-/* Wait until the ticket is served; returns the ticks spent waiting. A
- * waiter for the BKL (napper: its CPU) naps once it has spun a while. */
-static __noinline uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, struct cpu *napper)
+/*
+ * Wait until the ticket is served; returns the ticks spent waiting. A
+ * waiter for the BKL (napper: its CPU) naps once it has spun a while.
+ * Both lock paths come here only when the ticket was not served at once,
+ * so this is also where a CPU that already holds the lock is caught: it
+ * would wait for itself forever.
+ */
+static uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, struct cpu *napper)
 {
 	uint64_t start = arch_timer_now();
 	uint64_t limit = SPIN_TIMEOUT_S * arch_timer_freq();
 
+	if (spin_holding(lock))
+		panic("recursive lock: cpu %d already holds the %s (taken at pc %p)", cpu_id(),
+		      lock->name, (void *)lock->holder_pc);
 	for (int spins = 0; !served(lock, ticket); spins++) {
 		if (panic_in_progress)
 			arch_cpu_stop();
@@ -100,7 +100,7 @@ static __noinline uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, str
 
 void spin_lock(struct spinlock *lock)
 {
-	uint32_t ticket = take_ticket(lock);
+	uint32_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
 
 	if (!served(lock, ticket))
 		lock_wait(lock, ticket, NULL);
@@ -121,27 +121,22 @@ bool spin_holding(const struct spinlock *lock)
 	return READ_ONCE(lock->holder) == cpu_id();
 }
 
-void bkl_acquire(void)
+/* bkl_acquire found the lock taken: wait, and count the wait. */
+void bkl_wait(struct cpu *c, uint32_t ticket)
 {
-	struct cpu *c = this_cpu();
-	struct spinlock *lock = &big_kernel_lock;
-	uint32_t ticket = take_ticket(lock);
+	trace(TRACE_LOCK_WAIT, 0);
+	uint64_t waited = lock_wait(&big_kernel_lock, ticket, c);
+	c->bkl_stats.contended++;
+	c->bkl_stats.spin_ticks += waited;
+}
 
-	if (!served(lock, ticket)) {
-		trace(TRACE_LOCK_WAIT, 0);
-		uint64_t waited = lock_wait(lock, ticket, c);
-		c->bkl_stats.contended++;
-		c->bkl_stats.spin_ticks += waited;
-	}
-	lock->holder = c->id;
-	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
-	lock->since = arch_timer_now();
-	c->bkl_stats.acquired++;
-	trace(TRACE_LOCK_ACQUIRE, 0);
+void bkl_release_unheld(void)
+{
+	panic("bkl_release by cpu %d, which does not hold the lock", cpu_id());
 }
 
 /* After a release: wake the napping CPU whose ticket is now served. */
-static __noinline void bkl_wake_next(uint32_t serving)
+void bkl_wake_next(uint32_t serving)
 {
 	/* Acquire: a napper wrote its ticket before it set its bit. */
 	uint64_t nappers = __atomic_load_n(&bkl_nappers, __ATOMIC_ACQUIRE);
@@ -151,24 +146,4 @@ static __noinline void bkl_wake_next(uint32_t serving)
 			arch_send_ipi(&cpus[i]);
 			return;
 		}
-}
-
-void bkl_release(void)
-{
-	struct cpu *c = this_cpu();
-	struct spinlock *lock = &big_kernel_lock;
-	uint64_t held = arch_timer_now() - lock->since;
-	uint32_t serving = lock->serving + 1;
-
-	if (lock->holder != c->id)
-		panic("bkl_release by cpu %d, which does not hold the lock", c->id);
-	c->bkl_stats.held_ticks += held;
-	if (held > c->bkl_stats.max_hold)
-		c->bkl_stats.max_hold = held;
-	trace(TRACE_LOCK_RELEASE, 0);
-	lock->holder = -1;
-	__atomic_store_n(&lock->serving, serving, __ATOMIC_RELEASE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with bkl_nap */
-	if (__atomic_load_n(&bkl_nappers, __ATOMIC_RELAXED))
-		bkl_wake_next(serving);
 }

@@ -9,6 +9,7 @@
  * online.
  */
 #include "arch.h"
+#include "bkl.h"
 #include "cpu.h"
 #include "fdt.h"
 #include "klib.h"

@@ -9,6 +9,7 @@
  * the half-switched state.
  */
 #include "sched.h"
+#include "bkl.h"
 
 #include "cpu.h"
 #include "klib.h"
@@ -21,7 +22,7 @@
 
 static struct waitq run_queue;
 static struct thread *sleepers; /* unordered: a tick scans it */
-static int sleeping_idle_cpus;  /* idle CPUs that let go of the lock to sleep */
+int sleeping_idle_cpus;         /* idle CPUs that let go of the lock to sleep */
 static int next_tid = 1;
 
 static void waitq_push(struct waitq *q, struct thread *t)
@@ -254,8 +255,9 @@ int sched_block(struct waitq *q, uint64_t timeout)
 	return t->wake_reason;
 }
 
-/* Take a blocked thread off whatever it waits on and make it runnable. */
-static void wake_blocked(struct thread *t, int reason)
+/* Take a blocked thread off whatever it waits on; its sched_block will
+ * return `reason`. */
+static void unblock(struct thread *t, int reason)
 {
 	if (t->waiting_on) {
 		waitq_remove(t->waiting_on, t);
@@ -264,7 +266,38 @@ static void wake_blocked(struct thread *t, int reason)
 	if (t->wake_at)
 		remove_sleeper(t);
 	t->wake_reason = reason;
+}
+
+static void wake_blocked(struct thread *t, int reason)
+{
+	unblock(t, reason);
 	sched_make_runnable(t);
+}
+
+/*
+ * Block the current thread on q, as sched_block does, and run t, which
+ * was blocked, at once on this CPU (its sched_block returns `reason`).
+ * This is the hand-over of synchronous IPC: a call wakes the server and
+ * waits for it, a reply wakes the caller and waits for the next call, so
+ * the thread to run next is known and the run queue is skipped; t runs on
+ * the rest of this time slice. If t may not run on this CPU, or the
+ * current thread must leave, t is woken the ordinary way instead.
+ */
+int sched_block_and_run(struct waitq *q, struct thread *t, int reason)
+{
+	struct thread *self = thread_current();
+
+	if (must_leave(self) || (t->pinned_cpu >= 0 && t->pinned_cpu != cpu_id())) {
+		wake_blocked(t, reason);
+		return sched_block(q, 0);
+	}
+	unblock(t, reason);
+	self->state = THREAD_BLOCKED;
+	self->wake_reason = 0;
+	self->waiting_on = q;
+	waitq_push(q, self);
+	switch_to(t);
+	return self->wake_reason;
 }
 
 void sched_wake(struct thread *t)

@@ -8,6 +8,7 @@
  */
 #include "uapi/syscall.h"
 #include "arch.h"
+#include "bkl.h"
 #include "console.h"
 #include "cpu.h"
 #include "futex.h"
@@ -28,8 +29,6 @@
 #define PS_MAX 64
 #define SLEEP_MAX_MS (1000ul * 1000 * 1000)
 #define KWORK_MAX (100ul * 1000 * 1000)
-
-typedef long (*syscall_fn)(const unsigned long *a);
 
 static long sys_exit(const unsigned long *a)
 {
@@ -327,7 +326,7 @@ static long sys_kwork(const unsigned long *a)
 	return (long)(x >> 1);
 }
 
-static const syscall_fn syscalls[SYS_COUNT] = {
+const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_exit] = sys_exit,
 	[SYS_fork] = sys_fork,
 	[SYS_exec] = sys_exec,
@@ -358,20 +357,19 @@ static const syscall_fn syscalls[SYS_COUNT] = {
 	[SYS_lockstat] = sys_lockstat,
 	[SYS_trace] = sys_trace,
 	[SYS_kwork] = sys_kwork,
+	[SYS_endpoint_create] = sys_endpoint_create,
+	[SYS_handle_close] = sys_handle_close,
+	[SYS_handle_mint] = sys_handle_mint,
+	[SYS_ipc_send] = sys_ipc_endpoint,
+	[SYS_ipc_recv] = sys_ipc_endpoint,
+	[SYS_ipc_call] = sys_ipc_endpoint,
+	[SYS_ipc_reply] = sys_ipc_reply,
+	[SYS_ipc_reply_recv] = sys_ipc_endpoint,
+	[SYS_ipc_try_send] = sys_ipc_endpoint,
+	[SYS_ipc_try_recv] = sys_ipc_endpoint,
+	[SYS_notify_create] = sys_notify_create,
+	[SYS_notify_signal] = sys_notify_signal,
+	[SYS_notify_wait] = sys_notify_wait,
+	[SYS_ipc_register] = sys_ipc_register,
+	[SYS_ipc_lookup] = sys_ipc_lookup,
 };
-
-void syscall_dispatch(struct trap_frame *tf)
-{
-	unsigned long nr = (unsigned long)arch_syscall_number(tf);
-	long result;
-
-	trace(TRACE_SYSCALL_ENTER, nr);
-	if (nr >= SYS_endpoint_create && nr <= SYS_ipc_lookup)
-		result = sys_ipc((int)nr, tf); /* IPC reads and writes more registers */
-	else if (nr < SYS_COUNT && syscalls[nr])
-		result = syscalls[nr](arch_syscall_args(tf));
-	else
-		result = -ENOSYS;
-	arch_syscall_set_result(tf, result);
-	trace(TRACE_SYSCALL_EXIT, nr);
-}

@@ -1,19 +1,16 @@
 /*
- * The portable part of every trap from user mode: the big kernel lock is
- * taken on the way in (trap_user_enter, inline in trap.h) and released on
- * the way out, and the way out is where a thread whose time slice ended
- * yields and a thread whose process is dying leaves. The checks are
- * inline because every system call passes here; the rare work is not.
+ * The rare work on the way back to user mode (the tests that find it are
+ * inline in trap.h): yield if the time slice is over, leave if the thread
+ * must exit, wake idle CPUs for queued threads, then release the lock.
  */
 #include "trap.h"
 
 #include "cpu.h"
-#include "lock.h"
 #include "printk.h"
 #include "proc.h"
 #include "sched.h"
 
-void trap_user_exit(void)
+void trap_user_exit_slow(void)
 {
 	if (this_cpu()->resched)
 		sched_preempt_point();

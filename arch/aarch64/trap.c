@@ -143,10 +143,10 @@ static enum fault_kind user_fault_kind(uint64_t esr, uintptr_t addr)
 
 static void user_exception(struct trap_frame *tf, int slot)
 {
-	if (slot == SLOT_EL0_IRQ) {
-		handle_irq();
-	} else if (slot == SLOT_EL0_SYNC && ESR_EC(tf->esr) == EC_SVC64) {
+	if (slot == SLOT_EL0_SYNC && ESR_EC(tf->esr) == EC_SVC64) {
 		syscall_dispatch(tf); /* elr already points past the svc */
+	} else if (slot == SLOT_EL0_IRQ) {
+		handle_irq();
 	} else if (slot == SLOT_EL0_SYNC) {
 		bool data = ESR_EC(tf->esr) == EC_DATA_ABORT_EL0;
 		uintptr_t addr =

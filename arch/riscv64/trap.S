@@ -7,7 +7,8 @@
  * pointer), switches to the running thread's kernel stack (cpu->kstack)
  * and saves the user registers there; from the kernel it saves on the
  * current stack. Either way the frame is a struct trap_frame (arch_types.h:
- * x1..x31, then sepc, sstatus, scause, stval) and trap_handler(frame) runs.
+ * x1..x31, then sepc, sstatus, scause, stval), and trap_from_user(frame)
+ * or trap_from_kernel(frame) runs.
  */
 #include "arch_types.h"
 
@@ -80,7 +81,7 @@ trap_entry:
 	sd	t0, TF_REG(4)(sp)       /* user tp */
 	csrw	sscratch, zero          /* in the kernel now */
 	mv	a0, sp
-	call	trap_handler
+	call	trap_from_user
 	j	trap_return
 
 from_kernel:
@@ -91,7 +92,7 @@ from_kernel:
 	addi	t0, sp, TF_SIZE
 	sd	t0, TF_REG(2)(sp)       /* sp before the trap */
 	mv	a0, sp
-	call	trap_handler
+	call	trap_from_kernel
 
 /* Return through the trap frame at sp. A new thread also starts here. */
 	.globl trap_return

@@ -1,7 +1,9 @@
 /*
- * RISC-V trap dispatch: interrupts go to the portable handlers; any
- * exception in the kernel is a bug and panics with the full report.
- * Called from trap.S with interrupts masked.
+ * RISC-V trap dispatch, called from trap.S with interrupts masked: a trap
+ * from user mode (trap_from_user) is a system call, an interrupt or a
+ * fault of the process; in the kernel (trap_from_kernel) only interrupts
+ * are expected, and any exception is a bug that panics with the full
+ * report.
  */
 #include "trap.h"
 #include "arch.h"
@@ -10,7 +12,8 @@
 #include "proc.h"
 #include "riscv.h"
 
-void trap_handler(struct trap_frame *tf);
+void trap_from_user(struct trap_frame *tf);
+void trap_from_kernel(struct trap_frame *tf);
 
 static const char *const exception_names[] = {
 	[0] = "instruction address misaligned",
@@ -69,32 +72,29 @@ static enum fault_kind user_fault_kind(unsigned long cause, uintptr_t addr)
 	}
 }
 
-static void user_trap(struct trap_frame *tf)
+/* The system call comes first: it is by far the most frequent trap. */
+void trap_from_user(struct trap_frame *tf)
 {
 	unsigned long cause = tf->scause;
 
-	if (cause & SCAUSE_INTERRUPT) {
-		if (!handle_interrupt(cause))
-			panic_trap(tf, "unknown interrupt", cause);
-	} else if (cause == EXC_ECALL_U) {
+	trap_user_enter();
+	if (cause == EXC_ECALL_U) {
 		tf->sepc += 4; /* return past the ecall */
 		syscall_dispatch(tf);
+	} else if (cause & SCAUSE_INTERRUPT) {
+		if (!handle_interrupt(cause))
+			panic_trap(tf, "unknown interrupt", cause);
 	} else {
 		proc_user_fault(user_fault_kind(cause, tf->stval), tf->stval, tf->sepc);
 	}
+	trap_user_exit();
 }
 
-void trap_handler(struct trap_frame *tf)
+void trap_from_kernel(struct trap_frame *tf)
 {
 	struct cpu *cpu = this_cpu();
 	unsigned long cause = tf->scause;
 
-	if (!(tf->sstatus & SSTATUS_SPP)) {
-		trap_user_enter();
-		user_trap(tf);
-		trap_user_exit();
-		return;
-	}
 	if (cause & SCAUSE_INTERRUPT) {
 		if (!handle_interrupt(cause))
 			panic_trap(tf, "unknown interrupt", cause);

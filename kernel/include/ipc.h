@@ -10,7 +10,16 @@
 #include "types.h"
 
 /* The IPC system calls (arguments as in uapi/syscall.h and uapi/ipc.h). */
-long sys_ipc(int nr, struct trap_frame *tf);
+long sys_endpoint_create(const unsigned long *a);
+long sys_handle_close(const unsigned long *a);
+long sys_handle_mint(const unsigned long *a);
+long sys_ipc_endpoint(const unsigned long *a); /* send, recv, call, reply_recv, try_* */
+long sys_ipc_reply(const unsigned long *a);
+long sys_notify_create(const unsigned long *a);
+long sys_notify_signal(const unsigned long *a);
+long sys_notify_wait(const unsigned long *a);
+long sys_ipc_register(const unsigned long *a);
+long sys_ipc_lookup(const unsigned long *a);
 
 /* Process lifecycle: fork copies the handle table; the end of a process
  * kills the endpoints it created and closes its handles; the end of a

@@ -48,8 +48,12 @@ struct lock_stats {
 
 extern struct spinlock big_kernel_lock;
 
-void bkl_acquire(void);
-void bkl_release(void);
-/* bkl_held() (by this CPU?) is inline in cpu.h. */
+/* bkl_acquire() and bkl_release() are inline in bkl.h, bkl_held() (by
+ * this CPU?) in cpu.h. Their rare paths: */
+struct cpu;
+extern uint64_t bkl_nappers; /* CPUs napping in bkl_wait, one bit each */
+void bkl_wait(struct cpu *c, uint32_t ticket);
+__noreturn void bkl_release_unheld(void);
+void bkl_wake_next(uint32_t serving);
 
 #endif

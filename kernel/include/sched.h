@@ -23,6 +23,7 @@ struct thread *thread_alloc(struct process *p);
 void sched_make_runnable(struct thread *t);
 /* Before letting go of the lock: wake idle CPUs for queued threads. */
 void sched_kick_idle(void);
+extern int sleeping_idle_cpus; /* idle CPUs that let go of the lock to sleep */
 void sched_yield(void);
 /* Block the current thread on q until woken, or until `timeout` timer
  * ticks pass (0: no timeout). Returns 0, -ETIMEDOUT, or -EINTR if it was
@@ -32,6 +33,8 @@ void sched_wake_all(struct waitq *q);
 /* Wake one thread blocked in a waitq; its sched_block returns `reason`. */
 void sched_wake(struct thread *t);
 void sched_wake_with(struct thread *t, int reason);
+/* Block on q and run t (blocked, woken with `reason`) here at once: IPC. */
+int sched_block_and_run(struct waitq *q, struct thread *t, int reason);
 /* The first thread blocked in q (still blocked), or NULL. */
 static inline struct thread *waitq_first(const struct waitq *q)
 {

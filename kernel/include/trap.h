@@ -1,24 +1,54 @@
 /*
- * The portable half of a trap from user mode. The architecture's trap
- * handler calls trap_user_enter() first (it takes the big kernel lock),
- * dispatches the trap (system call, interrupt, fault), and calls
- * trap_user_exit() last (it may switch threads or end the thread, and
- * releases the lock before the return to user mode).
+ * The portable half of a trap from user mode, inline because every system
+ * call runs it. The architecture's trap handler calls trap_user_enter()
+ * first (it takes the big kernel lock), dispatches the trap (a system call
+ * through syscall_dispatch, an interrupt, a fault), and calls
+ * trap_user_exit() last. The way out is where a thread whose time slice
+ * ended yields, a thread whose process is dying leaves, and idle CPUs are
+ * woken for queued threads: the fast path only tests for these, the work
+ * is in trap_user_exit_slow (trap.c).
  */
 #ifndef WEFT_TRAP_H
 #define WEFT_TRAP_H
 
 #include "arch.h"
-#include "lock.h"
+#include "bkl.h"
+#include "cpu.h"
+#include "sched.h"
+#include "trace.h"
+#include "uapi/errno.h"
+#include "uapi/syscall.h"
+
+/* A system call handler: the argument registers in, result or -errno out. */
+typedef long (*syscall_fn)(const unsigned long *args);
+extern const syscall_fn syscall_table[SYS_COUNT]; /* syscall.c */
 
 static inline void trap_user_enter(void)
 {
 	bkl_acquire();
 }
 
-void trap_user_exit(void);
-
 /* Run a system call: arguments from the trap frame, result into it. */
-void syscall_dispatch(struct trap_frame *tf);
+static inline void syscall_dispatch(struct trap_frame *tf)
+{
+	unsigned long nr = (unsigned long)arch_syscall_number(tf);
+	syscall_fn fn = nr < SYS_COUNT ? syscall_table[nr] : NULL;
+
+	trace(TRACE_SYSCALL_ENTER, nr);
+	arch_syscall_set_result(tf, fn ? fn(arch_syscall_args(tf)) : -ENOSYS);
+	trace(TRACE_SYSCALL_EXIT, nr);
+}
+
+void trap_user_exit_slow(void);
+
+static inline void trap_user_exit(void)
+{
+	struct thread *t = thread_current(); /* maybe not the one that trapped */
+
+	if (this_cpu()->resched || t->must_exit || t->proc->dying || sleeping_idle_cpus)
+		trap_user_exit_slow();
+	else
+		bkl_release();
+}
 
 #endif
