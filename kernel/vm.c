@@ -425,6 +425,11 @@ struct address_space *vm_as_copy(const struct address_space *src)
 
 void vm_switch(struct address_space *as)
 {
+	struct cpu *c = this_cpu();
+
+	if (as == c->as)
+		return; /* threads of one process: nothing to switch */
+	c->as = as;
 	if (!as) {
 		arch_vm_switch_user(0, 0);
 		return;
@@ -432,7 +437,7 @@ void vm_switch(struct address_space *as)
 	arch_vm_switch_user(virt_to_phys(as->root), as->asid);
 	if (as->asid == 0)
 		arch_tlb_flush_all();
-	as->cpus |= 1ull << cpu_id();
+	as->cpus |= 1ull << c->id;
 }
 
 /*

@@ -13,6 +13,13 @@
 		asm volatile("mrs %0, " #reg : "=r"(v_)); \
 		v_;                                       \
 	})
+/* CPACR_EL1.FPEN: whether FP/SIMD instructions trap (thread.c). */
+#define CPACR_FPEN_TRAP_EL0 (1 << 20) /* from EL0 only; the kernel uses none */
+#define CPACR_FPEN_NO_TRAP (3 << 20)
+
+/* EL0 used FP/SIMD with the registers not loaded: load them (thread.c). */
+void arch_fp_trap(void);
+
 #define sysreg_write(reg, v) asm volatile("msr " #reg ", %0" ::"r"((uint64_t)(v)) : "memory")
 #define isb() asm volatile("isb" ::: "memory")
 

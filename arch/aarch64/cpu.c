@@ -21,7 +21,6 @@
 #define TIMER_VIRT_PPI_DEFAULT 11 /* virtual timer, if the FDT does not say */
 #define TIMER_VIRT_INDEX 2        /* order: secure, non-secure, virtual, hyp */
 #define CNTV_CTL_ENABLE 1
-#define CPACR_FPEN_NO_TRAP (3 << 20)
 /* QEMU's ELF loader puts the devicetree at the start of RAM. */
 #define QEMU_VIRT_FDT_PA 0x40000000
 
@@ -83,7 +82,7 @@ void arch_cpu_set_self(struct cpu *cpu)
 
 void arch_cpu_init(struct cpu *cpu)
 {
-	sysreg_write(cpacr_el1, CPACR_FPEN_NO_TRAP); /* user FP/SIMD */
+	sysreg_write(cpacr_el1, CPACR_FPEN_TRAP_EL0); /* until a thread uses FP/SIMD */
 	isb();
 	gic_init_cpu(cpu, timer_intid);
 }

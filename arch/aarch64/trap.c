@@ -25,6 +25,7 @@ enum {
 
 #define EC_UNKNOWN 0x00
 #define EC_WFX 0x01
+#define EC_FP_ACCESS 0x07
 #define EC_ILLEGAL_STATE 0x0e
 #define EC_SVC64 0x15
 #define EC_SYSREG 0x18
@@ -147,6 +148,8 @@ static void user_exception(struct trap_frame *tf, int slot)
 		syscall_dispatch(tf); /* elr already points past the svc */
 	} else if (slot == SLOT_EL0_IRQ) {
 		handle_irq();
+	} else if (slot == SLOT_EL0_SYNC && ESR_EC(tf->esr) == EC_FP_ACCESS) {
+		arch_fp_trap(); /* then the instruction runs again */
 	} else if (slot == SLOT_EL0_SYNC) {
 		bool data = ESR_EC(tf->esr) == EC_DATA_ABORT_EL0;
 		uintptr_t addr =

@@ -26,12 +26,13 @@ struct cpu {
 	bool online;        /* set once it runs kernel code */
 	uint64_t ticks;     /* timer interrupts taken */
 	struct lock_stats bkl_stats;
-	struct thread *current; /* running thread (idle when nothing else) */
-	struct thread idle;     /* this CPU's idle thread: its boot stack */
-	struct thread *to_free; /* a dead thread to free once off this CPU */
-	bool resched;           /* the time slice is over */
-	uint64_t timer_at;      /* when its timer is set to fire */
-	struct arch_cpu arch;   /* architecture-private state */
+	struct thread *current;   /* running thread (idle when nothing else) */
+	struct address_space *as; /* user address space loaded (vm_switch) */
+	struct thread idle;       /* this CPU's idle thread: its boot stack */
+	struct thread *to_free;   /* a dead thread to free once off this CPU */
+	bool resched;             /* the time slice is over */
+	uint64_t timer_at;        /* when its timer is set to fire */
+	struct arch_cpu arch;     /* architecture-private state */
 };
 
 /* Offsets the trap entry code relies on. */

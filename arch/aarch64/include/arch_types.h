@@ -101,6 +101,7 @@ static inline void arch_syscall_set_result(struct trap_frame *tf, long result)
 struct arch_cpu {
 	uint32_t gic_target; /* GICv2: this CPU's interface bit */
 	uintptr_t gicr;      /* GICv3: this CPU's redistributor (virtual) */
+	bool fp_live;        /* the current thread's FP/SIMD registers are loaded */
 };
 #endif
 
