@@ -65,10 +65,8 @@ static struct {
 
 /* ---- Objects and handles ---------------------------------------------- */
 
-static void kobject_put(struct kobject *obj)
+static __noinline void kobject_free(struct kobject *obj)
 {
-	if (--obj->refs > 0)
-		return;
 	if (obj->type == KOBJ_ENDPOINT) {
 		struct endpoint *ep = (struct endpoint *)obj;
 		for (struct endpoint **e = &endpoints; *e; e = &(*e)->next) {
@@ -80,6 +78,12 @@ static void kobject_put(struct kobject *obj)
 	}
 	nobjects--;
 	pmm_free(obj);
+}
+
+static void kobject_put(struct kobject *obj)
+{
+	if (--obj->refs <= 0)
+		kobject_free(obj);
 }
 
 static struct kobject *kobject_alloc(enum kobject_type type)
@@ -201,6 +205,7 @@ static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 	/* Read both ext pointers first: the badge goes into register 6. */
 	uintptr_t sext = src[ARG_EXT], rext = dst[ARG_EXT];
 
+#pragma GCC unroll 8 /* five loads and stores, no loop */
 	for (int i = 1; i <= IPC_WORDS + 1; i++)
 		dst[i] = src[i];
 	dst[BADGE_REG] = badge;

@@ -69,6 +69,9 @@ int arch_cpu_start(struct cpu *cpu);
  * arch_cpu_self() is inline in arch_types.h (it is on every path). */
 void arch_cpu_set_self(struct cpu *cpu);
 
+/* arch_this_pc(): the address of the instruction that reads it, inline in
+ * arch_types.h (where the big kernel lock was taken: bkl.h). */
+
 /* Stop the calling CPU for good: every interrupt source masked, asleep,
  * its registers left for a debugger to read. */
 __noreturn void arch_cpu_stop(void);

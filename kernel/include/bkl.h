@@ -23,7 +23,7 @@ static inline void bkl_acquire(void)
 	if (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket)
 		bkl_wait(c, ticket); /* held by another CPU, or by this one: a bug */
 	lock->holder = c->id;
-	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
+	lock->holder_pc = arch_this_pc(); /* in the function that takes the lock */
 	lock->since = arch_timer_now();
 	c->bkl_stats.acquired++;
 	trace(TRACE_LOCK_ACQUIRE, 0);

@@ -745,7 +745,7 @@ Usage: weft lock
 
 The BKL is a ticket lock (kernel/lock.c): a CPU takes ticket `next` and
 spins until `serving` reaches it. So next - serving counts the holder and
-the CPUs waiting behind it. The holder PC is where bkl_acquire was called.
+the CPUs waiting behind it. The holder PC is where it was taken (bkl_acquire is inline there).
 The statistics are cpus[i].bkl_stats, in timer counter units (the time
 base, e.g. 10 MHz on QEMU's RISC-V virt board, 62.5 MHz on Arm)."""
 
@@ -764,8 +764,8 @@ base, e.g. 10 MHz on QEMU's RISC-V virt board, 62.5 MHz on Arm)."""
                 who = f" running {cur.label()}" if cur and cur.proc else " (idle)"
                 pc = u64(lock["holder_pc"])
                 print(f"  holder: cpu {holder}{who if cur else ''}")
-                print(f"  taken at {pc:#x} {symbolize(pc, is_return=True)}"
-                      f"{source_line(pc, is_return=True)}, at time {int(lock['since'])}")
+                print(f"  taken at {pc:#x} {symbolize(pc)}"
+                      f"{source_line(pc)}, at time {int(lock['since'])}")
             spinning = [c.id for c in k.cpus if bkl_spinning(k.live_cpu(c))
                         and c.id != holder]
             if spinning:

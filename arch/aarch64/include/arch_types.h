@@ -68,6 +68,15 @@ static inline uint64_t arch_timer_now(void)
 	return t;
 }
 
+/* The address of this instruction (see arch.h). */
+static inline uintptr_t arch_this_pc(void)
+{
+	uintptr_t pc;
+
+	asm volatile("adr %0, ." : "=r"(pc));
+	return pc;
+}
+
 /* System call number and arguments in a trap frame (see arch.h). */
 static inline long arch_syscall_number(const struct trap_frame *tf)
 {
