@@ -20,7 +20,6 @@
  * The last case, no_leaks, runs in the runner: the free pages and the IPC
  * objects alive must be exactly what they were before the first case.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,7 +39,6 @@
 #define CASE_TIMEOUT_MS 60000
 #define STRESS_TIMEOUT_MS 3600000
 #define STALL_MS 120000
-#define HELPER_FAILED 3
 #define PAGE_BYTES 4096ul
 #define POLL_MS 2
 #define BLOCK_WAIT_MS 10000
@@ -49,60 +47,13 @@
 /* The last page of the address space: far above any user mapping. */
 #define TOP_PAGE (-PAGE_BYTES)
 
-static const char *role; /* set in helper children only */
-
 /* ---- reporting ----------------------------------------------------------- */
-
-/* In a case: the FAIL line. In a helper: a line for the case to point at. */
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (role)
-		printf("ipctests: %s: %s: ", test_case_name, role);
-	else
-		printf("FAIL %s: ", test_case_name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (role)
-		_exit(HELPER_FAILED);
-	exit(CASE_REPORTED);
-}
-
-#define CHECK(cond, ...)                   \
-	do {                               \
-		if (!(cond))               \
-			fail(__VA_ARGS__); \
-	} while (0)
-
-static const char *result_text(long r, char *buf, size_t len)
-{
-	if (r < 0 && r >= -4095)
-		snprintf(buf, len, "%ld (%s)", r, error_name((int)r));
-	else
-		snprintf(buf, len, "%ld", r);
-	return buf;
-}
-
-static void expect(long got, long want, const char *what)
-{
-	char g[48], w[48];
-
-	if (got != want)
-		fail("%s returned %s, expected %s", what, result_text(got, g, sizeof(g)),
-		     result_text(want, w, sizeof(w)));
-}
 
 /* A result that must be a handle (or a count, or bits): not an error. */
 static long ok(long got, const char *what)
 {
-	char g[48];
-
 	if (got < 0)
-		fail("%s returned %s", what, result_text(got, g, sizeof(g)));
+		test_fail("%s returned %s", what, test_result_text(got));
 	return got;
 }
 
@@ -118,7 +69,7 @@ static unsigned long page_map(size_t len)
 
 static void page_unmap(unsigned long addr, size_t len)
 {
-	expect(syscall6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0), 0, "munmap");
+	test_expect(syscall6(SYS_munmap, (long)addr, (long)len, 0, 0, 0, 0), 0, "munmap");
 }
 
 static long cpu_pin(int cpu)
@@ -158,7 +109,7 @@ static struct mem_info mem_now(void)
 {
 	struct mem_info info;
 
-	expect(meminfo(&info), 0, "meminfo");
+	test_expect(meminfo(&info), 0, "meminfo");
 	return info;
 }
 
@@ -234,7 +185,7 @@ static int spawn(const char *who, void (*fn)(long), long arg)
 	fflush(stdout);
 	int pid = fork();
 	if (pid == 0) {
-		role = who;
+		test_helper_role = who;
 		fn(arg);
 		_exit(0);
 	}
@@ -252,12 +203,9 @@ static int status_of(int pid, const char *who)
 
 static void expect_exited_ok(int status, const char *who)
 {
-	char text[64];
-
 	if (status == WAIT_STATUS(WAIT_EXITED, HELPER_FAILED))
-		fail("the %s failed (its line is above)", who);
-	status_describe(status, text, sizeof(text));
-	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "the %s %s", who, text);
+		test_fail("the %s failed (its line is above)", who);
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "the %s %s", who, test_status_text(status));
 }
 
 static void expect_helper_ok(int pid, const char *who)
@@ -284,10 +232,9 @@ static void expect_helpers_ok(const int *pids, const char *const *who, int n)
 static void expect_killed(int pid, const char *who)
 {
 	int status = status_of(pid, who);
-	char text[64];
 
-	status_describe(status, text, sizeof(text));
-	CHECK(WAIT_HOW(status) == WAIT_KILLED, "the %s %s, expected killed", who, text);
+	CHECK(WAIT_HOW(status) == WAIT_KILLED, "the %s %s, expected killed", who,
+	      test_status_text(status));
 }
 
 static int proc_state(int pid)
@@ -311,7 +258,7 @@ static void wait_blocked(int pid, const char *who)
 			return;
 		sleep_ms(POLL_MS);
 	}
-	fail("the %s did not block within %d ms", who, BLOCK_WAIT_MS);
+	test_fail("the %s did not block within %d ms", who, BLOCK_WAIT_MS);
 }
 
 /* Waits (polling, so a dead helper cannot hang the case) until every bit
@@ -348,29 +295,29 @@ static void expect_all_ebadf(long h, const char *what)
 	struct ipc_msg m = msg_of(1, 2, 3, 4, 5);
 
 	snprintf(w, sizeof(w), "ipc_send(%s)", what);
-	expect(ipc_send((int)h, &m, NULL), -EBADF, w);
+	test_expect(ipc_send((int)h, &m, NULL), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_try_send(%s)", what);
-	expect(ipc_try_send((int)h, &m, NULL), -EBADF, w);
+	test_expect(ipc_try_send((int)h, &m, NULL), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_recv(%s)", what);
-	expect(ipc_recv((int)h, &m, NULL), -EBADF, w);
+	test_expect(ipc_recv((int)h, &m, NULL), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_try_recv(%s)", what);
-	expect(ipc_try_recv((int)h, &m, NULL), -EBADF, w);
+	test_expect(ipc_try_recv((int)h, &m, NULL), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_call(%s)", what);
-	expect(ipc_call((int)h, &m, NULL), -EBADF, w);
+	test_expect(ipc_call((int)h, &m, NULL), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_reply_recv(%s)", what);
-	expect(ipc_reply_recv((int)h, &m, NULL), -EBADF, w);
+	test_expect(ipc_reply_recv((int)h, &m, NULL), -EBADF, w);
 	snprintf(w, sizeof(w), "handle_close(%s)", what);
-	expect(handle_close((int)h), -EBADF, w);
+	test_expect(handle_close((int)h), -EBADF, w);
 	snprintf(w, sizeof(w), "handle_mint(%s)", what);
-	expect(handle_mint((int)h, 1), -EBADF, w);
+	test_expect(handle_mint((int)h, 1), -EBADF, w);
 	snprintf(w, sizeof(w), "notify_signal(%s)", what);
-	expect(notify_signal((int)h, 1), -EBADF, w);
+	test_expect(notify_signal((int)h, 1), -EBADF, w);
 	snprintf(w, sizeof(w), "notify_wait(%s)", what);
-	expect(notify_wait((int)h, 0), -EBADF, w);
+	test_expect(notify_wait((int)h, 0), -EBADF, w);
 	snprintf(w, sizeof(w), "notify_wait(%s, NONBLOCK)", what);
-	expect(notify_wait((int)h, NOTIFY_NONBLOCK), -EBADF, w);
+	test_expect(notify_wait((int)h, NOTIFY_NONBLOCK), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_register(%s)", what);
-	expect(ipc_register(unique_name("bad"), (int)h), -EBADF, w);
+	test_expect(ipc_register(unique_name("bad"), (int)h), -EBADF, w);
 }
 
 static void case_bad_handle_ebadf(void)
@@ -391,8 +338,8 @@ static void case_closed_handle_ebadf(void)
 	int e = (int)ok(endpoint_create(), "endpoint_create");
 	int n = (int)ok(notify_create(), "notify_create");
 
-	expect(handle_close(e), 0, "handle_close(endpoint)");
-	expect(handle_close(n), 0, "handle_close(notification)");
+	test_expect(handle_close(e), 0, "handle_close(endpoint)");
+	test_expect(handle_close(n), 0, "handle_close(notification)");
 	expect_all_ebadf(e, "a closed endpoint handle");
 	expect_all_ebadf(n, "a closed notification handle");
 }
@@ -403,27 +350,28 @@ static void case_wrong_type_ebadf(void)
 	int n = (int)ok(notify_create(), "notify_create");
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
 
-	expect(ipc_send(n, &m, NULL), -EBADF, "ipc_send(notification)");
-	expect(ipc_try_send(n, &m, NULL), -EBADF, "ipc_try_send(notification)");
-	expect(ipc_recv(n, &m, NULL), -EBADF, "ipc_recv(notification)");
-	expect(ipc_try_recv(n, &m, NULL), -EBADF, "ipc_try_recv(notification)");
-	expect(ipc_call(n, &m, NULL), -EBADF, "ipc_call(notification)");
-	expect(ipc_reply_recv(n, &m, NULL), -EBADF, "ipc_reply_recv(notification)");
-	expect(handle_mint(n, 7), -EBADF, "handle_mint(notification)");
-	expect(ipc_register(unique_name("type"), n), -EBADF, "ipc_register(notification)");
-	expect(notify_signal(e, 1), -EBADF, "notify_signal(endpoint)");
-	expect(notify_wait(e, 0), -EBADF, "notify_wait(endpoint)");
-	expect(notify_wait(e, NOTIFY_NONBLOCK), -EBADF, "notify_wait(endpoint, NONBLOCK)");
+	test_expect(ipc_send(n, &m, NULL), -EBADF, "ipc_send(notification)");
+	test_expect(ipc_try_send(n, &m, NULL), -EBADF, "ipc_try_send(notification)");
+	test_expect(ipc_recv(n, &m, NULL), -EBADF, "ipc_recv(notification)");
+	test_expect(ipc_try_recv(n, &m, NULL), -EBADF, "ipc_try_recv(notification)");
+	test_expect(ipc_call(n, &m, NULL), -EBADF, "ipc_call(notification)");
+	test_expect(ipc_reply_recv(n, &m, NULL), -EBADF, "ipc_reply_recv(notification)");
+	test_expect(handle_mint(n, 7), -EBADF, "handle_mint(notification)");
+	test_expect(ipc_register(unique_name("type"), n), -EBADF, "ipc_register(notification)");
+	test_expect(notify_signal(e, 1), -EBADF, "notify_signal(endpoint)");
+	test_expect(notify_wait(e, 0), -EBADF, "notify_wait(endpoint)");
+	test_expect(notify_wait(e, NOTIFY_NONBLOCK), -EBADF, "notify_wait(endpoint, NONBLOCK)");
 
 	/* A bad handle to pass along is refused before anything moves. */
 	struct ipc_ext x = ext_empty();
 	x.send_handle = HANDLE_MAX - 1;
-	expect(ipc_try_send(e, &m, &x), -EBADF, "ipc_try_send passing an unused handle");
+	test_expect(ipc_try_send(e, &m, &x), -EBADF, "ipc_try_send passing an unused handle");
 	x.send_handle = HANDLE_MAX;
-	expect(ipc_try_send(e, &m, &x), -EBADF, "ipc_try_send passing handle HANDLE_MAX");
+	test_expect(ipc_try_send(e, &m, &x), -EBADF, "ipc_try_send passing handle HANDLE_MAX");
 	/* The objects themselves are fine. */
-	expect(ipc_try_send(e, &m, NULL), -EAGAIN, "ipc_try_send(endpoint)");
-	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN, "notify_wait(notification, NONBLOCK)");
+	test_expect(ipc_try_send(e, &m, NULL), -EAGAIN, "ipc_try_send(endpoint)");
+	test_expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
+		    "notify_wait(notification, NONBLOCK)");
 }
 
 /* ---- errors: bad pointers and sizes -------------------------------------- */
@@ -447,19 +395,19 @@ static void case_bad_ext_efault(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct ipc_ext *x = (struct ipc_ext *)bad[i].addr;
 		snprintf(w, sizeof(w), "ipc_try_send with %s", bad[i].what);
-		expect(ipc_try_send(e, &m, x), -EFAULT, w);
+		test_expect(ipc_try_send(e, &m, x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_try_recv with %s", bad[i].what);
-		expect(ipc_try_recv(e, &m, x), -EFAULT, w);
+		test_expect(ipc_try_recv(e, &m, x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_send with %s", bad[i].what);
-		expect(ipc_send(e, &m, x), -EFAULT, w);
+		test_expect(ipc_send(e, &m, x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_recv with %s", bad[i].what);
-		expect(ipc_recv(e, &m, x), -EFAULT, w);
+		test_expect(ipc_recv(e, &m, x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_call with %s", bad[i].what);
-		expect(ipc_call(e, &m, x), -EFAULT, w);
+		test_expect(ipc_call(e, &m, x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_reply_recv with %s", bad[i].what);
-		expect(ipc_reply_recv(e, &m, x), -EFAULT, w);
+		test_expect(ipc_reply_recv(e, &m, x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_reply with %s", bad[i].what);
-		expect(ipc_reply(&m, x), -EFAULT, w);
+		test_expect(ipc_reply(&m, x), -EFAULT, w);
 	}
 }
 
@@ -487,25 +435,26 @@ static void case_bad_send_buffer_efault(void)
 		x.send_len = bad[i].len;
 		long want = -EFAULT;
 		snprintf(w, sizeof(w), "ipc_try_send with %s", bad[i].what);
-		expect(ipc_try_send(e, &m, &x), want, w);
+		test_expect(ipc_try_send(e, &m, &x), want, w);
 		snprintf(w, sizeof(w), "ipc_send with %s", bad[i].what);
-		expect(ipc_send(e, &m, &x), want, w);
+		test_expect(ipc_send(e, &m, &x), want, w);
 		snprintf(w, sizeof(w), "ipc_call with %s", bad[i].what);
-		expect(ipc_call(e, &m, &x), want, w);
+		test_expect(ipc_call(e, &m, &x), want, w);
 		snprintf(w, sizeof(w), "ipc_reply with %s", bad[i].what);
-		expect(ipc_reply(&m, &x), want, w);
+		test_expect(ipc_reply(&m, &x), want, w);
 	}
 	/* The controls: the same calls with good buffers pass the checks. */
 	struct ipc_ext x = ext_empty();
 	x.send_buf = (const void *)(cliff - 16);
 	x.send_len = 16;
-	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send with the last 16 bytes of a page");
+	test_expect(ipc_try_send(e, &m, &x), -EAGAIN,
+		    "ipc_try_send with the last 16 bytes of a page");
 	x.send_buf = NULL;
 	x.send_len = 0;
-	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send with no buffer");
+	test_expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send with no buffer");
 	x.send_buf = (const void *)case_bad_send_buffer_efault; /* text is readable */
 	x.send_len = 64;
-	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send from read-only text");
+	test_expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send from read-only text");
 }
 
 static void case_bad_recv_buffer_efault(void)
@@ -530,19 +479,20 @@ static void case_bad_recv_buffer_efault(void)
 		x.recv_buf = (void *)bad[i].addr;
 		x.recv_cap = 16;
 		snprintf(w, sizeof(w), "ipc_try_recv into %s", bad[i].what);
-		expect(ipc_try_recv(e, &m, &x), -EFAULT, w);
+		test_expect(ipc_try_recv(e, &m, &x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_recv into %s", bad[i].what);
-		expect(ipc_recv(e, &m, &x), -EFAULT, w);
+		test_expect(ipc_recv(e, &m, &x), -EFAULT, w);
 		snprintf(w, sizeof(w), "ipc_reply_recv into %s", bad[i].what);
-		expect(ipc_reply_recv(e, &m, &x), -EFAULT, w);
+		test_expect(ipc_reply_recv(e, &m, &x), -EFAULT, w);
 		/* A caller's reply buffer is checked before the call goes out. */
 		snprintf(w, sizeof(w), "ipc_call with its reply going into %s", bad[i].what);
-		expect(ipc_call(e, &m, &x), -EFAULT, w);
+		test_expect(ipc_call(e, &m, &x), -EFAULT, w);
 	}
 	struct ipc_ext x = ext_empty();
 	x.recv_buf = (void *)(cliff - 16);
 	x.recv_cap = 16;
-	expect(ipc_try_recv(e, &m, &x), -EAGAIN, "ipc_try_recv into the last 16 bytes of a page");
+	test_expect(ipc_try_recv(e, &m, &x), -EAGAIN,
+		    "ipc_try_recv into the last 16 bytes of a page");
 }
 
 static void case_oversized_buffer_emsgsize(void)
@@ -554,15 +504,16 @@ static void case_oversized_buffer_emsgsize(void)
 
 	x.send_buf = buf;
 	x.send_len = IPC_BUF_MAX + 1;
-	expect(ipc_try_send(e, &m, &x), -EMSGSIZE, "ipc_try_send of IPC_BUF_MAX + 1 bytes");
-	expect(ipc_send(e, &m, &x), -EMSGSIZE, "ipc_send of IPC_BUF_MAX + 1 bytes");
-	expect(ipc_call(e, &m, &x), -EMSGSIZE, "ipc_call of IPC_BUF_MAX + 1 bytes");
-	expect(ipc_reply(&m, &x), -EMSGSIZE, "ipc_reply of IPC_BUF_MAX + 1 bytes");
-	expect(ipc_reply_recv(e, &m, &x), -EMSGSIZE, "ipc_reply_recv of IPC_BUF_MAX + 1 bytes");
+	test_expect(ipc_try_send(e, &m, &x), -EMSGSIZE, "ipc_try_send of IPC_BUF_MAX + 1 bytes");
+	test_expect(ipc_send(e, &m, &x), -EMSGSIZE, "ipc_send of IPC_BUF_MAX + 1 bytes");
+	test_expect(ipc_call(e, &m, &x), -EMSGSIZE, "ipc_call of IPC_BUF_MAX + 1 bytes");
+	test_expect(ipc_reply(&m, &x), -EMSGSIZE, "ipc_reply of IPC_BUF_MAX + 1 bytes");
+	test_expect(ipc_reply_recv(e, &m, &x), -EMSGSIZE,
+		    "ipc_reply_recv of IPC_BUF_MAX + 1 bytes");
 	x.send_len = ~0ul;
-	expect(ipc_try_send(e, &m, &x), -EMSGSIZE, "ipc_try_send of ~0 bytes");
+	test_expect(ipc_try_send(e, &m, &x), -EMSGSIZE, "ipc_try_send of ~0 bytes");
 	x.send_len = IPC_BUF_MAX;
-	expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send of exactly IPC_BUF_MAX bytes");
+	test_expect(ipc_try_send(e, &m, &x), -EAGAIN, "ipc_try_send of exactly IPC_BUF_MAX bytes");
 }
 
 static void case_nothing_there_eagain(void)
@@ -571,18 +522,18 @@ static void case_nothing_there_eagain(void)
 	int n = (int)ok(notify_create(), "notify_create");
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
 
-	expect(ipc_try_send(e, &m, NULL), -EAGAIN, "ipc_try_send with no receiver");
-	expect(ipc_try_recv(e, &m, NULL), -EAGAIN, "ipc_try_recv with no sender");
-	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN, "notify_wait(NONBLOCK) with no bits");
-	expect(notify_signal(n, 0), 0, "notify_signal(0)");
-	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
-	       "notify_wait(NONBLOCK) after signalling 0");
+	test_expect(ipc_try_send(e, &m, NULL), -EAGAIN, "ipc_try_send with no receiver");
+	test_expect(ipc_try_recv(e, &m, NULL), -EAGAIN, "ipc_try_recv with no sender");
+	test_expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN, "notify_wait(NONBLOCK) with no bits");
+	test_expect(notify_signal(n, 0), 0, "notify_signal(0)");
+	test_expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
+		    "notify_wait(NONBLOCK) after signalling 0");
 	/* Bit 63 is not a notification bit: signalling only it sets nothing. */
-	expect(notify_signal(n, 1ul << 63), 0, "notify_signal(bit 63)");
-	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
-	       "notify_wait(NONBLOCK) after signalling bit 63");
+	test_expect(notify_signal(n, 1ul << 63), 0, "notify_signal(bit 63)");
+	test_expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
+		    "notify_wait(NONBLOCK) after signalling bit 63");
 	/* A try does not leave anything behind: still nobody there. */
-	expect(ipc_try_recv(e, &m, NULL), -EAGAIN, "ipc_try_recv after a failed try_send");
+	test_expect(ipc_try_recv(e, &m, NULL), -EAGAIN, "ipc_try_recv after a failed try_send");
 }
 
 static void case_registry_errors(void)
@@ -593,28 +544,29 @@ static void case_registry_errors(void)
 	char name[IPC_NAME_MAX], too_long[IPC_NAME_MAX + 8];
 
 	snprintf(name, sizeof(name), "%s", unique_name("reg"));
-	expect(ipc_register(name, e), 0, "ipc_register");
-	expect(ipc_register(name, e2), -EEXIST, "ipc_register of a taken name");
-	expect(ipc_register(name, e), -EEXIST, "ipc_register of the same name twice");
-	expect(ipc_lookup(unique_name("nobody")), -ENOENT, "ipc_lookup of an unknown name");
-	expect(ipc_register("", e2), -EINVAL, "ipc_register of an empty name");
+	test_expect(ipc_register(name, e), 0, "ipc_register");
+	test_expect(ipc_register(name, e2), -EEXIST, "ipc_register of a taken name");
+	test_expect(ipc_register(name, e), -EEXIST, "ipc_register of the same name twice");
+	test_expect(ipc_lookup(unique_name("nobody")), -ENOENT, "ipc_lookup of an unknown name");
+	test_expect(ipc_register("", e2), -EINVAL, "ipc_register of an empty name");
 	memset(too_long, 'x', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
-	expect(ipc_register(too_long, e2), -EINVAL, "ipc_register of a name too long");
-	expect(ipc_lookup(too_long), -EINVAL, "ipc_lookup of a name too long");
-	expect(ipc_register((const char *)unmapped_page(), e2), -EFAULT,
-	       "ipc_register with an unmapped name");
-	expect(ipc_lookup((const char *)TOP_PAGE), -EFAULT, "ipc_lookup with a kernel address");
-	expect(ipc_register(unique_name("regn"), n), -EBADF, "ipc_register(notification)");
+	test_expect(ipc_register(too_long, e2), -EINVAL, "ipc_register of a name too long");
+	test_expect(ipc_lookup(too_long), -EINVAL, "ipc_lookup of a name too long");
+	test_expect(ipc_register((const char *)unmapped_page(), e2), -EFAULT,
+		    "ipc_register with an unmapped name");
+	test_expect(ipc_lookup((const char *)TOP_PAGE), -EFAULT,
+		    "ipc_lookup with a kernel address");
+	test_expect(ipc_register(unique_name("regn"), n), -EBADF, "ipc_register(notification)");
 
 	/* The name works, and holds the endpoint without our handles. */
 	int h = (int)ok(ipc_lookup(name), "ipc_lookup");
 	CHECK(h != e, "ipc_lookup returned the registering handle %d itself", h);
-	expect(handle_close(h), 0, "handle_close(looked up)");
-	expect(handle_close(e), 0, "handle_close(registered)");
+	test_expect(handle_close(h), 0, "handle_close(looked up)");
+	test_expect(handle_close(e), 0, "handle_close(registered)");
 	h = (int)ok(ipc_lookup(name), "ipc_lookup after closing every handle");
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
-	expect(ipc_try_send(h, &m, NULL), -EAGAIN, "ipc_try_send to the registered endpoint");
+	test_expect(ipc_try_send(h, &m, NULL), -EAGAIN, "ipc_try_send to the registered endpoint");
 }
 
 static void case_reply_without_call_einval(void)
@@ -622,36 +574,36 @@ static void case_reply_without_call_einval(void)
 	int e = (int)ok(endpoint_create(), "endpoint_create");
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
 
-	expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply with nothing received");
+	test_expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply with nothing received");
 
 	/* A plain send is not a call: nobody waits for a reply. */
 	m = msg_of(2, 0, 0, 0, 0);
 	int sender = fork();
 	if (sender == 0) {
-		role = "sender";
-		expect(ipc_send(e, &m, NULL), 0, "ipc_send");
+		test_helper_role = "sender";
+		test_expect(ipc_send(e, &m, NULL), 0, "ipc_send");
 		_exit(0);
 	}
 	CHECK(sender > 0, "fork failed");
-	expect(ipc_recv(e, &m, NULL), 0, "ipc_recv of a send");
-	expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply to a plain send");
+	test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv of a send");
+	test_expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply to a plain send");
 	expect_helper_ok(sender, "sender");
 
 	/* A call owes one reply, not two. */
 	fflush(stdout);
 	int caller = fork();
 	if (caller == 0) {
-		role = "caller";
+		test_helper_role = "caller";
 		m = msg_of(3, 0, 0, 0, 0);
-		expect(ipc_call(e, &m, NULL), 0, "ipc_call");
+		test_expect(ipc_call(e, &m, NULL), 0, "ipc_call");
 		CHECK(m.label == 4, "reply label %lu, expected 4", m.label);
 		_exit(0);
 	}
 	CHECK(caller > 0, "fork failed");
-	expect(ipc_recv(e, &m, NULL), 0, "ipc_recv of a call");
+	test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv of a call");
 	m.label = 4;
-	expect(ipc_reply(&m, NULL), 0, "ipc_reply to the call");
-	expect(ipc_reply(&m, NULL), -EINVAL, "a second ipc_reply to the same call");
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply to the call");
+	test_expect(ipc_reply(&m, NULL), -EINVAL, "a second ipc_reply to the same call");
 	expect_helper_ok(caller, "caller");
 }
 
@@ -678,13 +630,14 @@ static void words_server(long unused)
 
 	(void)unused;
 	for (size_t i = 0; i < WORD_ROUNDS; i++) {
-		expect(i == 0 ? ipc_recv(shared_ep, &m, NULL) : ipc_reply_recv(shared_ep, &m, NULL),
-		       0, "receive");
+		test_expect(i == 0 ? ipc_recv(shared_ep, &m, NULL)
+				   : ipc_reply_recv(shared_ep, &m, NULL),
+			    0, "receive");
 		expect_msg(&m, &request_words[i], "request");
 		CHECK(m.badge == 0, "badge %lu through an unminted handle", m.badge);
 		m = reply_words[i];
 	}
-	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply");
 }
 
 static void words_client(long unused)
@@ -692,7 +645,7 @@ static void words_client(long unused)
 	(void)unused;
 	for (size_t i = 0; i < WORD_ROUNDS; i++) {
 		struct ipc_msg m = request_words[i];
-		expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
+		test_expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
 		expect_msg(&m, &reply_words[i], "reply");
 		CHECK(m.badge == 0, "a reply carried badge %lu", m.badge);
 	}
@@ -726,7 +679,7 @@ static void badge_server(long unused)
 	struct ipc_msg m;
 
 	(void)unused;
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
 	for (size_t i = 0;; i++) {
 		CHECK(m.label == i, "message %lu arrived as number %lu", m.label, (unsigned long)i);
 		CHECK(m.badge == badges[i], "message %lu: badge 0x%lx, expected 0x%lx",
@@ -734,9 +687,9 @@ static void badge_server(long unused)
 		m.w[0] = m.badge;
 		if (i == BADGE_COUNT - 1)
 			break;
-		expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv");
+		test_expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv");
 	}
-	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply");
 }
 
 static void case_badges_from_minted_handles(void)
@@ -752,7 +705,7 @@ static void case_badges_from_minted_handles(void)
 	int server = spawn("server", badge_server, 0);
 	for (size_t i = 0; i < BADGE_COUNT; i++) {
 		struct ipc_msg m = msg_of(i, 0, 0, 0, 0);
-		expect(ipc_call(h[i], &m, NULL), 0, "ipc_call");
+		test_expect(ipc_call(h[i], &m, NULL), 0, "ipc_call");
 		CHECK(m.w[0] == badges[i], "the server saw badge 0x%lx, expected 0x%lx", m.w[0],
 		      badges[i]);
 		CHECK(m.badge == 0, "the reply carried badge 0x%lx", m.badge);
@@ -775,7 +728,7 @@ static void buffer_server(long unused)
 	memset(big_buf, GUARD_BYTE, sizeof(big_buf));
 	x.recv_buf = big_buf;
 	x.recv_cap = sizeof(big_buf);
-	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
 	CHECK(x.recv_len == IPC_BUF_MAX, "recv_len %lu, expected %d", x.recv_len, IPC_BUF_MAX);
 	CHECK(x.recv_handle == IPC_NO_HANDLE, "recv_handle %d with no handle sent", x.recv_handle);
 	expect_pattern(big_buf, IPC_BUF_MAX, SEED_REQUEST, "request buffer");
@@ -787,7 +740,7 @@ static void buffer_server(long unused)
 	x.send_buf = big_buf;
 	x.send_len = IPC_BUF_MAX;
 	m.label = 2;
-	expect(ipc_reply(&m, &x), 0, "ipc_reply");
+	test_expect(ipc_reply(&m, &x), 0, "ipc_reply");
 }
 
 static void buffer_client(long unused)
@@ -802,7 +755,7 @@ static void buffer_client(long unused)
 	x.send_len = IPC_BUF_MAX;
 	x.recv_buf = reply;
 	x.recv_cap = sizeof(reply);
-	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call");
+	test_expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call");
 	CHECK(m.label == 2, "reply label %lu", m.label);
 	CHECK(x.recv_len == IPC_BUF_MAX, "reply recv_len %lu, expected %d", x.recv_len,
 	      IPC_BUF_MAX);
@@ -831,7 +784,7 @@ static void truncating_receiver(long unused)
 	memset(buf, GUARD_BYTE, sizeof(buf));
 	x.recv_buf = buf;
 	x.recv_cap = TRUNC_CAP;
-	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
 	CHECK(x.recv_len == TRUNC_SENT, "recv_len %lu, expected the full %d", x.recv_len,
 	      TRUNC_SENT);
 	expect_pattern(buf, TRUNC_CAP, SEED_REQUEST, "the first recv_cap bytes");
@@ -844,12 +797,12 @@ static void truncating_receiver(long unused)
 	x = ext_empty();
 	x.recv_buf = buf;
 	x.recv_cap = 0;
-	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv with recv_cap 0");
+	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv with recv_cap 0");
 	CHECK(x.recv_len == TRUNC_SENT, "recv_len %lu with recv_cap 0", x.recv_len);
 	CHECK(buf[0] == GUARD_BYTE, "recv_cap 0, yet byte 0 was written");
 
 	/* No ext at all: the words still arrive. */
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv without an ext");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv without an ext");
 	CHECK(m.label == 9 && m.w[3] == 99, "the words did not arrive without an ext");
 }
 
@@ -864,7 +817,7 @@ static void truncated_sender(long unused)
 	x.send_buf = buf;
 	x.send_len = sizeof(buf);
 	for (int i = 0; i < 3; i++) {
-		expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send");
+		test_expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send");
 		CHECK(x.recv_len == 0 && x.recv_handle == IPC_NO_HANDLE,
 		      "a plain send wrote its sender's ext: recv_len %lu", x.recv_len);
 	}
@@ -892,24 +845,24 @@ static void transfer_server(long unused)
 	struct ipc_ext x = ext_empty();
 
 	(void)unused;
-	expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv");
 	int n = x.recv_handle;
 	CHECK(n >= 0 && n < HANDLE_MAX, "recv_handle %d for a passed notification", n);
-	expect(notify_signal(n, TRANSFER_BIT), 0, "notify_signal through the received handle");
+	test_expect(notify_signal(n, TRANSFER_BIT), 0, "notify_signal through the received handle");
 	m.label = 1;
-	expect(ipc_reply_recv(shared_ep, &m, &x), 0, "ipc_reply_recv");
+	test_expect(ipc_reply_recv(shared_ep, &m, &x), 0, "ipc_reply_recv");
 	int back = x.recv_handle;
 	CHECK(back >= 0 && back < HANDLE_MAX && back != n, "recv_handle %d for a passed endpoint",
 	      back);
 	m.label = 2;
-	expect(ipc_reply_recv(shared_ep, &m, &x), 0, "ipc_reply_recv");
+	test_expect(ipc_reply_recv(shared_ep, &m, &x), 0, "ipc_reply_recv");
 	CHECK(x.recv_handle == IPC_NO_HANDLE, "recv_handle %d with no handle passed",
 	      x.recv_handle);
 	m.label = 3;
-	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply");
 	/* The received endpoint handle carries its badge along. */
 	m = msg_of(42, 0, 0, 0, 0);
-	expect(ipc_send(back, &m, NULL), 0, "ipc_send through the received endpoint handle");
+	test_expect(ipc_send(back, &m, NULL), 0, "ipc_send through the received endpoint handle");
 }
 
 static void case_handle_transfer(void)
@@ -925,17 +878,18 @@ static void case_handle_transfer(void)
 
 	wait_blocked(server, "server");
 	x.send_handle = n;
-	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing a notification");
+	test_expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing a notification");
 	CHECK(m.label == 1, "reply label %lu", m.label);
 	CHECK(x.recv_handle == IPC_NO_HANDLE, "the reply handed back handle %d", x.recv_handle);
 	/* Our handle still works, and names the object the server signalled. */
-	expect(notify_wait(n, NOTIFY_NONBLOCK), TRANSFER_BIT, "notify_wait on the passed handle");
+	test_expect(notify_wait(n, NOTIFY_NONBLOCK), TRANSFER_BIT,
+		    "notify_wait on the passed handle");
 	x.send_handle = back_badged;
-	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing a badged endpoint");
+	test_expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing a badged endpoint");
 	x.send_handle = IPC_NO_HANDLE;
-	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing nothing");
+	test_expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call passing nothing");
 	CHECK(m.label == 3, "reply label %lu", m.label);
-	expect(ipc_recv(back, &m, NULL), 0, "ipc_recv of the server's send");
+	test_expect(ipc_recv(back, &m, NULL), 0, "ipc_recv of the server's send");
 	CHECK(m.label == 42, "label %lu through the passed endpoint", m.label);
 	CHECK(m.badge == TRANSFER_BADGE, "badge %lu through the passed endpoint, expected %d",
 	      m.badge, TRANSFER_BADGE);
@@ -943,8 +897,8 @@ static void case_handle_transfer(void)
 	CHECK(mem_now().ipc_objects == objects,
 	      "passing handles changed the objects alive: %lu, was %lu", mem_now().ipc_objects,
 	      objects);
-	expect(handle_close(back_badged), 0, "handle_close of the passed handle");
-	expect(notify_signal(n, 1), 0, "notify_signal after the transfer");
+	test_expect(handle_close(back_badged), 0, "handle_close of the passed handle");
+	test_expect(notify_signal(n, 1), 0, "notify_signal after the transfer");
 }
 
 static void inheriting_child(long unused)
@@ -952,11 +906,11 @@ static void inheriting_child(long unused)
 	struct ipc_msg m = msg_of(0x1234, 5, 6, 7, 8);
 
 	(void)unused;
-	expect(notify_signal(shared_notification, 0x8), 0, "notify_signal(inherited)");
-	expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send(inherited)");
+	test_expect(notify_signal(shared_notification, 0x8), 0, "notify_signal(inherited)");
+	test_expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send(inherited)");
 	/* Closing our copy must not touch the parent's. */
-	expect(handle_close(shared_ep), 0, "handle_close(inherited)");
-	expect(handle_close(shared_notification), 0, "handle_close(inherited)");
+	test_expect(handle_close(shared_ep), 0, "handle_close(inherited)");
+	test_expect(handle_close(shared_notification), 0, "handle_close(inherited)");
 }
 
 static void case_handles_inherited_by_fork(void)
@@ -966,13 +920,15 @@ static void case_handles_inherited_by_fork(void)
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	shared_notification = (int)ok(notify_create(), "notify_create");
 	int child = spawn("child", inheriting_child, 0);
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
 	struct ipc_msg want = msg_of(0x1234, 5, 6, 7, 8);
 	expect_msg(&m, &want, "the child's message");
 	expect_helper_ok(child, "child");
-	expect(notify_wait(shared_notification, 0), 0x8, "notify_wait");
-	expect(ipc_try_send(shared_ep, &m, NULL), -EAGAIN, "ipc_try_send after the child closed");
-	expect(notify_signal(shared_notification, 1), 0, "notify_signal after the child closed");
+	test_expect(notify_wait(shared_notification, 0), 0x8, "notify_wait");
+	test_expect(ipc_try_send(shared_ep, &m, NULL), -EAGAIN,
+		    "ipc_try_send after the child closed");
+	test_expect(notify_signal(shared_notification, 1), 0,
+		    "notify_signal after the child closed");
 }
 
 static void case_handle_table_full(void)
@@ -993,12 +949,12 @@ static void case_handle_table_full(void)
 	CHECK(count == HANDLE_MAX, "the table took %d handles, expected %d", count, HANDLE_MAX);
 	for (int i = 0; i < count; i++)
 		CHECK(h[i] >= 0 && h[i] < HANDLE_MAX, "handle %d out of range", h[i]);
-	expect(endpoint_create(), -ENOSPC, "endpoint_create with a full table");
-	expect(handle_mint(e, 1), -ENOSPC, "handle_mint with a full table");
+	test_expect(endpoint_create(), -ENOSPC, "endpoint_create with a full table");
+	test_expect(handle_mint(e, 1), -ENOSPC, "handle_mint with a full table");
 	CHECK(mem_now().ipc_objects == objects + HANDLE_MAX, "objects %lu, expected %lu",
 	      mem_now().ipc_objects, objects + HANDLE_MAX);
 	for (int i = 0; i < count; i++)
-		expect(handle_close(h[i]), 0, "handle_close");
+		test_expect(handle_close(h[i]), 0, "handle_close");
 	CHECK(mem_now().ipc_objects == objects, "objects %lu after closing all, expected %lu",
 	      mem_now().ipc_objects, objects);
 }
@@ -1014,13 +970,14 @@ static void case_last_close_frees(void)
 	      mem_now().ipc_objects - objects);
 	int minted = (int)ok(handle_mint(e, 9), "handle_mint");
 	CHECK(mem_now().ipc_objects == objects + 2, "minting made an object");
-	expect(handle_close(e), 0, "handle_close(endpoint)");
+	test_expect(handle_close(e), 0, "handle_close(endpoint)");
 	CHECK(mem_now().ipc_objects == objects + 2, "the endpoint died with a minted handle open");
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
-	expect(ipc_try_send(minted, &m, NULL), -EAGAIN, "ipc_try_send through the minted handle");
-	expect(handle_close(minted), 0, "handle_close(minted)");
+	test_expect(ipc_try_send(minted, &m, NULL), -EAGAIN,
+		    "ipc_try_send through the minted handle");
+	test_expect(handle_close(minted), 0, "handle_close(minted)");
 	CHECK(mem_now().ipc_objects == objects + 1, "the endpoint outlived its last handle");
-	expect(handle_close(n), 0, "handle_close(notification)");
+	test_expect(handle_close(n), 0, "handle_close(notification)");
 	CHECK(mem_now().ipc_objects == objects, "the notification outlived its last handle");
 	CHECK(mem_now().free_pages == pages, "free pages %lu, were %lu", mem_now().free_pages,
 	      pages);
@@ -1037,8 +994,8 @@ static void handle_sender(long unused)
 
 	(void)unused;
 	x.send_handle = (int)ok(notify_create(), "notify_create");
-	expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send of a handle");
-	expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
+	test_expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send of a handle");
+	test_expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
 }
 
 /* Replies to a call with a handle, the same way. */
@@ -1048,11 +1005,11 @@ static void handle_replier(long unused)
 	struct ipc_ext x = ext_empty();
 
 	(void)unused;
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
 	m = msg_of(LABEL_WITH_HANDLE, 5, 6, 7, 8);
 	x.send_handle = (int)ok(notify_create(), "notify_create");
-	expect(ipc_reply(&m, &x), 0, "ipc_reply with a handle");
-	expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
+	test_expect(ipc_reply(&m, &x), 0, "ipc_reply with a handle");
+	test_expect(handle_close(x.send_handle), 0, "handle_close of the sent handle");
 }
 
 /* A receiver that gave no ext has nowhere to learn a handle's number: the
@@ -1065,7 +1022,7 @@ static void case_handle_without_ext_dropped(void)
 	struct mem_info before = mem_now();
 	int sender = spawn("sender", handle_sender, 0);
 	wait_blocked(sender, "sender");
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv without ext");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv without ext");
 	struct ipc_msg want = msg_of(LABEL_WITH_HANDLE, 1, 2, 3, 4);
 	expect_msg(&m, &want, "the message that carried a handle");
 	expect_helper_ok(sender, "sender");
@@ -1074,7 +1031,7 @@ static void case_handle_without_ext_dropped(void)
 	int replier = spawn("replier", handle_replier, 0);
 	wait_blocked(replier, "replier");
 	m = msg_of(1, 0, 0, 0, 0);
-	expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call without ext");
+	test_expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call without ext");
 	want = msg_of(LABEL_WITH_HANDLE, 5, 6, 7, 8);
 	expect_msg(&m, &want, "the reply that carried a handle");
 	expect_helper_ok(replier, "replier");
@@ -1088,7 +1045,7 @@ static void blocked_receiver(long unused)
 	struct ipc_msg m;
 
 	(void)unused;
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
 	CHECK(m.label == 31 && m.w[0] == 32, "got label %lu word %lu", m.label, m.w[0]);
 }
 
@@ -1097,7 +1054,7 @@ static void blocked_sender(long unused)
 	struct ipc_msg m = msg_of(41, 42, 0, 0, 0);
 
 	(void)unused;
-	expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send");
+	test_expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send");
 }
 
 static void case_try_meets_blocked_peer(void)
@@ -1106,15 +1063,15 @@ static void case_try_meets_blocked_peer(void)
 	int r = spawn("receiver", blocked_receiver, 0);
 	wait_blocked(r, "receiver");
 	struct ipc_msg m = msg_of(31, 32, 0, 0, 0);
-	expect(ipc_try_send(shared_ep, &m, NULL), 0, "ipc_try_send to a blocked receiver");
+	test_expect(ipc_try_send(shared_ep, &m, NULL), 0, "ipc_try_send to a blocked receiver");
 	expect_helper_ok(r, "receiver");
 
 	int s = spawn("sender", blocked_sender, 0);
 	wait_blocked(s, "sender");
-	expect(ipc_try_recv(shared_ep, &m, NULL), 0, "ipc_try_recv from a blocked sender");
+	test_expect(ipc_try_recv(shared_ep, &m, NULL), 0, "ipc_try_recv from a blocked sender");
 	CHECK(m.label == 41 && m.w[0] == 42, "got label %lu word %lu", m.label, m.w[0]);
 	expect_helper_ok(s, "sender");
-	expect(ipc_try_recv(shared_ep, &m, NULL), -EAGAIN, "a second ipc_try_recv");
+	test_expect(ipc_try_recv(shared_ep, &m, NULL), -EAGAIN, "a second ipc_try_recv");
 }
 
 /* ---- notifications ------------------------------------------------------- */
@@ -1123,14 +1080,16 @@ static void case_notify_bits_coalesce(void)
 {
 	int n = (int)ok(notify_create(), "notify_create");
 
-	expect(notify_signal(n, 1), 0, "notify_signal(1)");
-	expect(notify_signal(n, 2), 0, "notify_signal(2)");
-	expect(notify_signal(n, 4), 0, "notify_signal(4)");
-	expect(notify_signal(n, 2), 0, "notify_signal(2) again");
-	expect(notify_wait(n, 0), 7, "notify_wait");
-	expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN, "notify_wait after the bits were taken");
-	expect(notify_signal(n, NOTIFY_BITS_MASK | 1ul << 63), 0, "notify_signal(all bits)");
-	expect(notify_wait(n, NOTIFY_NONBLOCK), (long)NOTIFY_BITS_MASK, "notify_wait(all bits)");
+	test_expect(notify_signal(n, 1), 0, "notify_signal(1)");
+	test_expect(notify_signal(n, 2), 0, "notify_signal(2)");
+	test_expect(notify_signal(n, 4), 0, "notify_signal(4)");
+	test_expect(notify_signal(n, 2), 0, "notify_signal(2) again");
+	test_expect(notify_wait(n, 0), 7, "notify_wait");
+	test_expect(notify_wait(n, NOTIFY_NONBLOCK), -EAGAIN,
+		    "notify_wait after the bits were taken");
+	test_expect(notify_signal(n, NOTIFY_BITS_MASK | 1ul << 63), 0, "notify_signal(all bits)");
+	test_expect(notify_wait(n, NOTIFY_NONBLOCK), (long)NOTIFY_BITS_MASK,
+		    "notify_wait(all bits)");
 }
 
 #define WAKE_BITS 0x50
@@ -1138,7 +1097,7 @@ static void case_notify_bits_coalesce(void)
 static void notify_waiter(long unused)
 {
 	(void)unused;
-	expect(notify_wait(shared_notification, 0), WAKE_BITS, "notify_wait");
+	test_expect(notify_wait(shared_notification, 0), WAKE_BITS, "notify_wait");
 }
 
 static void case_notify_wakes_other_process(void)
@@ -1146,7 +1105,7 @@ static void case_notify_wakes_other_process(void)
 	shared_notification = (int)ok(notify_create(), "notify_create");
 	int w = spawn("waiter", notify_waiter, 0);
 	wait_blocked(w, "waiter");
-	expect(notify_signal(shared_notification, WAKE_BITS), 0, "notify_signal");
+	test_expect(notify_signal(shared_notification, WAKE_BITS), 0, "notify_signal");
 	expect_helper_ok(w, "waiter");
 }
 
@@ -1164,11 +1123,11 @@ static void dying_server(long hold_a_call)
 	int e = (int)ok(endpoint_create(), "endpoint_create");
 	struct ipc_msg m;
 
-	expect(ipc_register(death_name, e), 0, "ipc_register");
-	expect(notify_signal(shared_notification, BIT_READY), 0, "notify_signal");
+	test_expect(ipc_register(death_name, e), 0, "ipc_register");
+	test_expect(notify_signal(shared_notification, BIT_READY), 0, "notify_signal");
 	if (hold_a_call) {
-		expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
-		expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+		test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
+		test_expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
 	}
 	block_forever();
 }
@@ -1183,17 +1142,17 @@ static void doomed_client(long op)
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
 
 	if (op == DOOMED_CALL)
-		expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call");
+		test_expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call");
 	else if (op == DOOMED_SEND)
-		expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send");
+		test_expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send");
 	else
-		expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv");
-	expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call on a dead endpoint");
-	expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send on a dead endpoint");
-	expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv on a dead endpoint");
-	expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on a dead endpoint");
-	expect(ipc_try_recv(h, &m, NULL), -EPIPE, "ipc_try_recv on a dead endpoint");
-	expect(handle_close(h), 0, "handle_close of a dead endpoint");
+		test_expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv");
+	test_expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call on a dead endpoint");
+	test_expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send on a dead endpoint");
+	test_expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv on a dead endpoint");
+	test_expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on a dead endpoint");
+	test_expect(ipc_try_recv(h, &m, NULL), -EPIPE, "ipc_try_recv on a dead endpoint");
+	test_expect(handle_close(h), 0, "handle_close of a dead endpoint");
 }
 
 /* Kills a server while the clients of `ops` are blocked on its endpoint. */
@@ -1213,15 +1172,15 @@ static void kill_server_under(const long *ops, int count, const char *const *rol
 	for (int i = 0; i < count; i++)
 		wait_blocked(clients[i], roles[ops[i]]);
 	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup");
-	expect(kill(server), 0, "kill(server)");
+	test_expect(kill(server), 0, "kill(server)");
 	expect_killed(server, "server");
 	expect_helpers_ok(clients, who, count);
-	expect(ipc_lookup(death_name), -ENOENT, "ipc_lookup of a dead server's name");
+	test_expect(ipc_lookup(death_name), -ENOENT, "ipc_lookup of a dead server's name");
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
-	expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on our handle to it");
+	test_expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on our handle to it");
 	/* Our handle is the last reference to the dead endpoint. */
 	unsigned long objects = mem_now().ipc_objects;
-	expect(handle_close(h), 0, "handle_close");
+	test_expect(handle_close(h), 0, "handle_close");
 	CHECK(mem_now().ipc_objects == objects - 1, "closing the last handle freed nothing");
 }
 
@@ -1250,7 +1209,7 @@ static void case_server_death_during_call(void)
 	await_bits(shared_notification, BIT_HOLDING, &seen, "server holding the call");
 	wait_blocked(client, "caller");
 	wait_blocked(server, "server");
-	expect(kill(server), 0, "kill(server)");
+	test_expect(kill(server), 0, "kill(server)");
 	expect_killed(server, "server");
 	expect_helper_ok(client, "caller");
 }
@@ -1266,16 +1225,16 @@ static void bereaved_server(long go_handle)
 	struct ipc_msg m;
 	int go = (int)go_handle;
 
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the first call");
-	expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the first call");
+	test_expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
 	CHECK(notify_wait(go, 0) == BIT_GO, "no go");
-	expect(ipc_reply(&m, NULL), -EPIPE, "ipc_reply to a dead caller");
-	expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply after the failed one");
+	test_expect(ipc_reply(&m, NULL), -EPIPE, "ipc_reply to a dead caller");
+	test_expect(ipc_reply(&m, NULL), -EINVAL, "ipc_reply after the failed one");
 
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the second call");
-	expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the second call");
+	test_expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
 	CHECK(notify_wait(go, 0) == BIT_GO, "no go");
-	expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv after a dead caller");
+	test_expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv after a dead caller");
 	CHECK(m.label == LABEL_LAST, "received label %lu, expected %d", m.label, LABEL_LAST);
 }
 
@@ -1285,7 +1244,7 @@ static void doomed_caller(long unused)
 
 	(void)unused;
 	ipc_call(shared_ep, &m, NULL);
-	fail("ipc_call returned although nobody replied");
+	test_fail("ipc_call returned although nobody replied");
 }
 
 static void last_sender(long unused)
@@ -1293,7 +1252,7 @@ static void last_sender(long unused)
 	struct ipc_msg m = msg_of(LABEL_LAST, 0, 0, 0, 0);
 
 	(void)unused;
-	expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send");
+	test_expect(ipc_send(shared_ep, &m, NULL), 0, "ipc_send");
 }
 
 static void case_client_death_mid_call(void)
@@ -1308,12 +1267,12 @@ static void case_client_death_mid_call(void)
 		int caller = spawn("caller", doomed_caller, 0);
 		await_bits(shared_notification, BIT_HOLDING, &seen, "server holding the call");
 		wait_blocked(caller, "caller");
-		expect(kill(caller), 0, "kill(caller)");
+		test_expect(kill(caller), 0, "kill(caller)");
 		expect_killed(caller, "caller");
 		int sender = round ? spawn("sender", last_sender, 0) : 0;
 		if (sender)
 			wait_blocked(sender, "sender");
-		expect(notify_signal(go, BIT_GO), 0, "notify_signal(go)");
+		test_expect(notify_signal(go, BIT_GO), 0, "notify_signal(go)");
 		if (sender)
 			expect_helper_ok(sender, "sender");
 	}
@@ -1334,8 +1293,9 @@ static void superseded_caller(long unused)
 	struct ipc_msg m = msg_of(LABEL_FIRST, 0, 0, 0, 0);
 
 	(void)unused;
-	expect(ipc_call(shared_ep, &m, NULL), -EPIPE, "ipc_call of a server that took another");
-	expect(notify_signal(shared_notification, BIT_FIRST_WOKEN), 0, "notify_signal");
+	test_expect(ipc_call(shared_ep, &m, NULL), -EPIPE,
+		    "ipc_call of a server that took another");
+	test_expect(notify_signal(shared_notification, BIT_FIRST_WOKEN), 0, "notify_signal");
 	block_forever();
 }
 
@@ -1344,7 +1304,7 @@ static void answered_caller(long unused)
 	struct ipc_msg m = msg_of(LABEL_SECOND, 0, 0, 0, 0);
 
 	(void)unused;
-	expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
+	test_expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
 	CHECK(m.label == LABEL_ANSWER, "reply label 0x%lx, expected 0x%x", m.label, LABEL_ANSWER);
 }
 
@@ -1361,21 +1321,21 @@ static void case_second_call_ends_first(void)
 	shared_notification = (int)ok(notify_create(), "notify_create");
 	int first = spawn("first caller", superseded_caller, 0);
 	wait_blocked(first, "first caller");
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the first call");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the first call");
 	CHECK(m.label == LABEL_FIRST, "first call's label 0x%lx", m.label);
 	int second = spawn("second caller", answered_caller, 0);
 	wait_blocked(second, "second caller");
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the second call");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv of the second call");
 	CHECK(m.label == LABEL_SECOND, "second call's label 0x%lx", m.label);
 	await_bits(shared_notification, BIT_FIRST_WOKEN, &seen, "the first caller woken");
-	expect(kill(first), 0, "kill(first caller)");
+	test_expect(kill(first), 0, "kill(first caller)");
 	expect_killed(first, "first caller");
 	m = msg_of(LABEL_ANSWER, 0, 0, 0, 0);
-	expect(ipc_reply(&m, NULL), 0, "ipc_reply to the second caller");
-	expect(ipc_reply(&m, NULL), -EINVAL, "a second ipc_reply");
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply to the second caller");
+	test_expect(ipc_reply(&m, NULL), -EINVAL, "a second ipc_reply");
 	expect_helper_ok(second, "second caller");
-	expect(handle_close(shared_ep), 0, "handle_close(endpoint)");
-	expect(handle_close(shared_notification), 0, "handle_close(notification)");
+	test_expect(handle_close(shared_ep), 0, "handle_close(endpoint)");
+	test_expect(handle_close(shared_notification), 0, "handle_close(notification)");
 	expect_mem_back(&before, "after the case");
 }
 
@@ -1459,12 +1419,12 @@ static void stress_server(long unused)
 		x.recv_cap = sizeof(buf);
 		err = ipc_reply_recv(shared_ep, &m, &x);
 	}
-	expect(err, 0, "receive");
+	test_expect(err, 0, "receive");
 	CHECK(m.label == LABEL_DONE, "unexpected label 0x%lx", m.label);
 	x = ext_empty();
 	x.send_buf = &report;
 	x.send_len = sizeof(report);
-	expect(ipc_reply(&m, &x), 0, "ipc_reply with the report");
+	test_expect(ipc_reply(&m, &x), 0, "ipc_reply with the report");
 }
 
 static int stress_handles[STRESS_CLIENTS + 1]; /* [i]: badge i */
@@ -1484,7 +1444,7 @@ static void stress_client(long id)
 			x.send_buf = buf;
 			x.send_len = sizeof(buf);
 		}
-		expect(ipc_call(stress_handles[me], &m, &x), 0, "ipc_call");
+		test_expect(ipc_call(stress_handles[me], &m, &x), 0, "ipc_call");
 		CHECK(m.label == LABEL_OK, "call %lu: the server answered 0x%lx", seq, m.label);
 		CHECK(m.w[0] == me && m.w[1] == seq && m.w[2] == ~payload &&
 			      m.w[3] == checksum(LABEL_OK, me, seq, ~payload),
@@ -1509,7 +1469,7 @@ static void await_stress_clients(int server, const int *clients, const char *con
 		}
 		if (proc_state(server) == PROC_ZOMBIE) {
 			expect_helper_ok(server, "server");
-			fail("the server ended with %d clients still running", left);
+			test_fail("the server ended with %d clients still running", left);
 		}
 		quiet_ms = notify_wait(shared_notification, NOTIFY_NONBLOCK) > 0
 				   ? 0
@@ -1547,7 +1507,7 @@ static void case_many_clients_in_order(void)
 	struct ipc_ext x = ext_empty();
 	x.recv_buf = &report;
 	x.recv_cap = sizeof(report);
-	expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call for the report");
+	test_expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call for the report");
 	expect_helper_ok(server, "server");
 	CHECK(x.recv_len == sizeof(report), "report of %lu bytes", x.recv_len);
 	CHECK(report.bad == 0, "the server saw %lu bad messages; the first: %s", report.bad,
@@ -1568,19 +1528,19 @@ static void pinned_receiver(long cpu)
 {
 	struct ipc_msg m;
 
-	expect(cpu_pin((int)cpu), 0, "cpu_pin");
+	test_expect(cpu_pin((int)cpu), 0, "cpu_pin");
 	CHECK(cpu_now() == cpu, "pinned to CPU %ld, running on %d", cpu, cpu_now());
-	expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
 	for (int i = 0;; i++) {
 		CHECK(cpu_now() == cpu, "woke on CPU %d, pinned to %ld", cpu_now(), cpu);
 		CHECK(m.w[0] == (unsigned long)i, "round %d got %lu", i, m.w[0]);
 		m.w[1] = (unsigned long)cpu_now();
 		if (i == CROSS_ROUNDS - 1)
 			break;
-		expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv");
+		test_expect(ipc_reply_recv(shared_ep, &m, NULL), 0, "ipc_reply_recv");
 	}
-	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
-	expect(notify_wait(shared_notification, 0), WAKE_BITS, "notify_wait");
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	test_expect(notify_wait(shared_notification, 0), WAKE_BITS, "notify_wait");
 	CHECK(cpu_now() == cpu, "woke from notify_wait on CPU %d, pinned to %ld", cpu_now(), cpu);
 }
 
@@ -1590,8 +1550,8 @@ static void case_cross_cpu_wake(void)
 	int there = ncpus - 1;
 
 	CHECK(ncpus >= 1, "cpu_info reports %d CPUs", ncpus);
-	expect(cpu_pin(ncpus), -EINVAL, "cpu_pin to a CPU that is not there");
-	expect(cpu_pin(0), 0, "cpu_pin(0)");
+	test_expect(cpu_pin(ncpus), -EINVAL, "cpu_pin to a CPU that is not there");
+	test_expect(cpu_pin(0), 0, "cpu_pin(0)");
 	CHECK(cpu_now() == 0, "pinned to CPU 0, running on %d", cpu_now());
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	shared_notification = (int)ok(notify_create(), "notify_create");
@@ -1600,15 +1560,15 @@ static void case_cross_cpu_wake(void)
 		if (i == 0)
 			wait_blocked(r, "receiver");
 		struct ipc_msg m = msg_of(1, (unsigned long)i, 0, 0, 0);
-		expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
+		test_expect(ipc_call(shared_ep, &m, NULL), 0, "ipc_call");
 		CHECK(m.w[1] == (unsigned long)there, "the receiver ran on CPU %lu, pinned to %d",
 		      m.w[1], there);
 		CHECK(cpu_now() == 0, "the caller woke on CPU %d, pinned to 0", cpu_now());
 	}
 	wait_blocked(r, "receiver");
-	expect(notify_signal(shared_notification, WAKE_BITS), 0, "notify_signal");
+	test_expect(notify_signal(shared_notification, WAKE_BITS), 0, "notify_signal");
 	expect_helper_ok(r, "receiver");
-	expect(cpu_pin(-1), 0, "cpu_pin(-1)");
+	test_expect(cpu_pin(-1), 0, "cpu_pin(-1)");
 }
 
 /* ---- the registry -------------------------------------------------------- */
@@ -1630,7 +1590,7 @@ static void stranger(long unused)
 	}
 	ok(h, "ipc_lookup");
 	struct ipc_msg m = msg_of(0x600d, 21, 0, 0, 0);
-	expect(ipc_call((int)h, &m, NULL), 0, "ipc_call through the looked-up handle");
+	test_expect(ipc_call((int)h, &m, NULL), 0, "ipc_call through the looked-up handle");
 	CHECK(m.w[0] == 42, "the service answered %lu", m.w[0]);
 }
 
@@ -1640,22 +1600,22 @@ static void named_service(long unused)
 	int e = (int)ok(endpoint_create(), "endpoint_create");
 
 	(void)unused;
-	expect(ipc_register(service_name, e), 0, "ipc_register");
-	expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
+	test_expect(ipc_register(service_name, e), 0, "ipc_register");
+	test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
 	CHECK(m.label == 0x600d, "label 0x%lx", m.label);
 	m.w[0] *= 2;
-	expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply");
 }
 
 static void case_registry_lookup_unrelated(void)
 {
 	snprintf(service_name, sizeof(service_name), "%s", unique_name("svc"));
-	expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup before anyone registered");
+	test_expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup before anyone registered");
 	int s = spawn("stranger", stranger, 0);
 	int svc = spawn("service", named_service, 0);
 	expect_helper_ok(s, "stranger");
 	expect_helper_ok(svc, "service");
-	expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup after the service ended");
+	test_expect(ipc_lookup(service_name), -ENOENT, "ipc_lookup after the service ended");
 }
 
 /* A name given to an endpoint that can never receive would be taken for
@@ -1672,25 +1632,26 @@ static void case_register_dead_endpoint_refused(void)
 	struct mem_info before = mem_now();
 
 	int closed = (int)ok(endpoint_create(), "endpoint_create");
-	expect(handle_close(closed), 0, "handle_close");
-	expect(ipc_register(name, closed), -EBADF, "ipc_register of a closed handle");
-	expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
+	test_expect(handle_close(closed), 0, "handle_close");
+	test_expect(ipc_register(name, closed), -EBADF, "ipc_register of a closed handle");
+	test_expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
 
 	int owner = spawn("owner", dying_server, 0);
 	await_bits(shared_notification, BIT_READY, &seen, "owner ready");
 	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup of the owner's endpoint");
-	expect(kill(owner), 0, "kill(owner)");
+	test_expect(kill(owner), 0, "kill(owner)");
 	expect_killed(owner, "owner");
-	expect(ipc_register(name, h), -EPIPE, "ipc_register of an endpoint whose owner died");
-	expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
+	test_expect(ipc_register(name, h), -EPIPE, "ipc_register of an endpoint whose owner died");
+	test_expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
 	/* Our handle was the last reference: nothing is left of either. */
-	expect(handle_close(h), 0, "handle_close of the dead endpoint");
+	test_expect(handle_close(h), 0, "handle_close of the dead endpoint");
 	expect_mem_back(&before, "after closing the dead endpoint");
 
 	/* The name is still free for a live endpoint. */
 	int live = (int)ok(endpoint_create(), "endpoint_create");
-	expect(ipc_register(name, live), 0, "ipc_register of a live endpoint");
-	expect(handle_close((int)ok(ipc_lookup(name), "ipc_lookup")), 0, "handle_close(looked up)");
+	test_expect(ipc_register(name, live), 0, "ipc_register of a live endpoint");
+	test_expect(handle_close((int)ok(ipc_lookup(name), "ipc_lookup")), 0,
+		    "handle_close(looked up)");
 }
 
 /* ---- the cases, in the order they run ------------------------------------ */

@@ -16,7 +16,6 @@
  * how it ended. A FAIL line printed there ends the case too.
  */
 #include <fenv.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,8 +30,6 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 #define CASE_TIMEOUT_MS 300000
 #define PAGE_BYTES 4096ul
 #define NS_PER_MS 1000000ul
-#define SETTLE_POLL_MS 10
-#define SETTLE_MAX_MS 2000
 /* How long a process may take to end once it must (fault, exit, kill). */
 #define PROMPT_END_MS 5000
 #define PS_MAX 64
@@ -48,61 +45,13 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 
 /* ---- reporting ---------------------------------------------------------- */
 
-static _Noreturn void fail(const char *fmt, ...)
-{
-	char reason[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	printf("FAIL %s: %s\n", test_case_name, reason);
-	exit(CASE_REPORTED);
-}
-
-#define CHECK(cond, ...)                   \
-	do {                               \
-		if (!(cond))               \
-			fail(__VA_ARGS__); \
-	} while (0)
-
-/* "-11 (EAGAIN)" or "7"; one buffer per thread, so threads may use it. */
-static const char *result_text(long r)
-{
-	static _Thread_local char text[48];
-
-	if (r < 0 && r >= -4095)
-		snprintf(text, sizeof(text), "%ld (%s)", r, error_name((int)r));
-	else
-		snprintf(text, sizeof(text), "%ld", r);
-	return text;
-}
-
-static void expect(long got, long want, const char *what)
-{
-	if (got != want) {
-		char got_text[48];
-
-		snprintf(got_text, sizeof(got_text), "%s", result_text(got));
-		fail("%s returned %s, expected %s", what, got_text, result_text(want));
-	}
-}
-
-static const char *status_text(int status)
-{
-	static _Thread_local char text[64];
-
-	status_describe(status, text, sizeof(text));
-	return text;
-}
-
 static void expect_status(int status, int want, const char *what)
 {
 	if (status != want) {
 		char got_text[64];
 
-		snprintf(got_text, sizeof(got_text), "%s", status_text(status));
-		fail("%s: %s, expected %s", what, got_text, status_text(want));
+		snprintf(got_text, sizeof(got_text), "%s", test_status_text(status));
+		test_fail("%s: %s, expected %s", what, got_text, test_status_text(want));
 	}
 }
 
@@ -121,27 +70,6 @@ static int online_cpus(void)
 static int current_cpu(void)
 {
 	return CPU_INFO_CURRENT(cpu_info());
-}
-
-static unsigned long free_pages(void)
-{
-	struct mem_info info;
-
-	CHECK(meminfo(&info) == 0, "meminfo failed");
-	return info.free_pages;
-}
-
-/* Waits (a little) until the free page count is back to `want`: a process
- * is freed a moment after its parent's wait() may return. */
-static unsigned long free_pages_settle(unsigned long want)
-{
-	unsigned long now = free_pages();
-
-	for (int ms = 0; now != want && ms < SETTLE_MAX_MS; ms += SETTLE_POLL_MS) {
-		sleep_ms(SETTLE_POLL_MS);
-		now = free_pages();
-	}
-	return now;
 }
 
 /* What ps says about process `pid`; 0 if it is not listed. */
@@ -171,7 +99,7 @@ static int spawn(long (*fn)(void *), void *arg)
 {
 	int tid = thread_spawn(fn, arg);
 
-	CHECK(tid > 0, "thread_spawn returned %s", result_text(tid));
+	CHECK(tid > 0, "thread_spawn returned %s", test_result_text(tid));
 	return tid;
 }
 
@@ -180,7 +108,7 @@ static long join(int tid)
 	long value = 0;
 	int err = thread_join(tid, &value);
 
-	CHECK(err == 0, "thread_join(%d) returned %s", tid, result_text(err));
+	CHECK(err == 0, "thread_join(%d) returned %s", tid, test_result_text(err));
 	return value;
 }
 
@@ -201,8 +129,8 @@ static int in_process(void (*fn)(void), unsigned long *took_ms)
 		fn();
 		exit(0);
 	}
-	CHECK(pid > 0, "fork returned %s", result_text(pid));
-	expect(wait(pid, &status), pid, "wait for the test process");
+	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
+	test_expect(wait(pid, &status), pid, "wait for the test process");
 	if (took_ms)
 		*took_ms = ms_since(t0);
 	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
@@ -306,7 +234,7 @@ static void exit_deep(int depth)
 	if (depth == 0)
 		thread_exit(JOIN_EXIT_VALUE);
 	exit_deep(depth - 1);
-	fail("thread_exit returned");
+	test_fail("thread_exit returned");
 }
 
 static long exit_from_nested_call(void *arg)
@@ -325,11 +253,11 @@ static void case_join_value(void)
 	long value = 0;
 
 	CHECK(a != b, "two threads got the same tid %d", a);
-	expect(thread_join(a, &value), 0, "thread_join(returning thread)");
-	expect(value, JOIN_RETURN_VALUE, "the returning thread's value");
-	expect(thread_join(b, &value), 0, "thread_join(thread_exit thread)");
-	expect(value, JOIN_EXIT_VALUE, "the thread_exit thread's value");
-	expect(thread_join(spawn(return_value, NULL), NULL), 0, "thread_join(tid, NULL)");
+	test_expect(thread_join(a, &value), 0, "thread_join(returning thread)");
+	test_expect(value, JOIN_RETURN_VALUE, "the returning thread's value");
+	test_expect(thread_join(b, &value), 0, "thread_join(thread_exit thread)");
+	test_expect(value, JOIN_EXIT_VALUE, "the thread_exit thread's value");
+	test_expect(thread_join(spawn(return_value, NULL), NULL), 0, "thread_join(tid, NULL)");
 }
 
 static int finished_flag;
@@ -353,8 +281,8 @@ static void case_join_finished(void)
 		sleep_ms(5);
 	}
 	sleep_ms(20);
-	expect(join(tid), 99, "join of a finished thread");
-	expect(my_thread_count(), 1, "threads after the join");
+	test_expect(join(tid), 99, "join of a finished thread");
+	test_expect(my_thread_count(), 1, "threads after the join");
 }
 
 /* Tids that are not threads of this process: never joinable. */
@@ -364,9 +292,9 @@ static void case_join_unknown(void)
 	int child;
 	int status;
 
-	expect(thread_join(999999, NULL), -ESRCH, "thread_join(999999)");
-	expect(thread_join(-1, NULL), -ESRCH, "thread_join(-1)");
-	expect(thread_join(0, NULL), -ESRCH, "thread_join(0)");
+	test_expect(thread_join(999999, NULL), -ESRCH, "thread_join(999999)");
+	test_expect(thread_join(-1, NULL), -ESRCH, "thread_join(-1)");
+	test_expect(thread_join(0, NULL), -ESRCH, "thread_join(0)");
 	/* Another process's threads: a child's main thread takes one of the
 	 * next tids; joining any of them must refuse at once, not wait. */
 	child = fork();
@@ -374,10 +302,11 @@ static void case_join_unknown(void)
 		sleep_ms(200);
 		_exit(0);
 	}
-	CHECK(child > 0, "fork returned %s", result_text(child));
+	CHECK(child > 0, "fork returned %s", test_result_text(child));
 	for (int tid = me + 1; tid <= me + 3; tid++)
-		expect(thread_join(tid, NULL), -ESRCH, "thread_join(a tid of another process)");
-	expect(wait(child, &status), child, "wait for the child");
+		test_expect(thread_join(tid, NULL), -ESRCH,
+			    "thread_join(a tid of another process)");
+	test_expect(wait(child, &status), child, "wait for the child");
 }
 
 static long join_self(void *arg)
@@ -389,8 +318,8 @@ static long join_self(void *arg)
 /* Joining oneself would wait forever: -EDEADLK, from any thread. */
 static void case_join_self(void)
 {
-	expect(thread_join(gettid(), NULL), -EDEADLK, "thread_join(own tid) in main");
-	expect(join(spawn(join_self, NULL)), -EDEADLK, "thread_join(own tid) in a thread");
+	test_expect(thread_join(gettid(), NULL), -EDEADLK, "thread_join(own tid) in main");
+	test_expect(join(spawn(join_self, NULL)), -EDEADLK, "thread_join(own tid) in a thread");
 }
 
 /* The first join collects the thread; after that the tid means nothing. */
@@ -399,10 +328,10 @@ static void case_join_twice(void)
 	int tid = spawn(return_value, (void *)7);
 	long value = 0;
 
-	expect(thread_join(tid, &value), 0, "first thread_join");
-	expect(value, 7, "value from the first join");
-	expect(thread_join(tid, &value), -ESRCH, "second thread_join");
-	expect(sys_thread_join(tid, &value), -ESRCH, "second join, raw system call");
+	test_expect(thread_join(tid, &value), 0, "first thread_join");
+	test_expect(value, 7, "value from the first join");
+	test_expect(thread_join(tid, &value), -ESRCH, "second thread_join");
+	test_expect(sys_thread_join(tid, &value), -ESRCH, "second join, raw system call");
 }
 
 /* ---- stack guard -------------------------------------------------------- */
@@ -439,7 +368,7 @@ static long overflow_stack(void *arg)
 static void overflow_in_thread(void)
 {
 	join(spawn(overflow_stack, NULL));
-	fail("the stack overflow did not fault");
+	test_fail("the stack overflow did not fault");
 }
 
 /* Each thread's stack ends at an unmapped guard page; running into it is
@@ -480,13 +409,13 @@ static void case_futex_bad_address(void)
 		uintptr_t addr = bad[i].addr == 1 ? (uintptr_t)words + 2 : bad[i].addr;
 
 		snprintf(what, sizeof(what), "futex_wait(%s)", bad[i].what);
-		expect(futex_wait((int *)addr, 0, 0), bad[i].err, what);
+		test_expect(futex_wait((int *)addr, 0, 0), bad[i].err, what);
 		snprintf(what, sizeof(what), "futex_wait(%s, timeout)", bad[i].what);
-		expect(futex_wait((int *)addr, 0, NS_PER_MS), bad[i].err, what);
+		test_expect(futex_wait((int *)addr, 0, NS_PER_MS), bad[i].err, what);
 		snprintf(what, sizeof(what), "futex_wake(%s)", bad[i].what);
-		expect(futex_wake((int *)addr, 1), bad[i].err, what);
+		test_expect(futex_wake((int *)addr, 1), bad[i].err, what);
 	}
-	expect(futex_wake(&words[0], 1), 0, "futex_wake on a good word nobody waits on");
+	test_expect(futex_wake(&words[0], 1), 0, "futex_wake on a good word nobody waits on");
 }
 
 /* The kernel sleeps only if the word still holds the expected value. */
@@ -495,8 +424,8 @@ static void case_futex_wrong_value(void)
 	int word = 5;
 	unsigned long t0 = clock_ns();
 
-	expect(futex_wait(&word, 4, 0), -EAGAIN, "futex_wait(5 != 4)");
-	expect(futex_wait(&word, -5, 1000 * NS_PER_MS), -EAGAIN, "futex_wait(5 != -5, 1 s)");
+	test_expect(futex_wait(&word, 4, 0), -EAGAIN, "futex_wait(5 != 4)");
+	test_expect(futex_wait(&word, -5, 1000 * NS_PER_MS), -EAGAIN, "futex_wait(5 != -5, 1 s)");
 	CHECK(ms_since(t0) < 500, "futex_wait with a wrong value took %lu ms", ms_since(t0));
 }
 
@@ -512,7 +441,7 @@ static void case_futex_timeout(void)
 		unsigned long took = clock_ns() - t0;
 
 		CHECK(r == -ETIMEDOUT, "futex_wait(timeout %lu ns) returned %s", timeouts_ns[i],
-		      result_text(r));
+		      test_result_text(r));
 		CHECK(took >= timeouts_ns[i], "timeout of %lu ns came after only %lu ns",
 		      timeouts_ns[i], took);
 		CHECK(took < timeouts_ns[i] + 2000 * NS_PER_MS,
@@ -546,25 +475,25 @@ static void case_futex_wake_count(void)
 		tids[i] = spawn(one_futex_wait, NULL);
 	wait_until_count(&wake_ready, WAKE_WAITERS, "waiters ready");
 	sleep_ms(100); /* long enough for them to be asleep in the kernel */
-	expect(futex_wake(&wake_word, 0), 0, "futex_wake(count 0)");
-	expect(futex_wake(&wake_word, 1), 1, "futex_wake(count 1)");
+	test_expect(futex_wake(&wake_word, 0), 0, "futex_wake(count 0)");
+	test_expect(futex_wake(&wake_word, 1), 1, "futex_wake(count 1)");
 	sleep_ms(50);
-	expect(atomic_read(&wake_done), 1, "threads woken by futex_wake(count 1)");
+	test_expect(atomic_read(&wake_done), 1, "threads woken by futex_wake(count 1)");
 	/* The rest, however many calls it takes if one was slow to fall
 	 * asleep: never more than are left. */
 	t0 = clock_ns();
 	for (woken = 0; woken < WAKE_WAITERS - 1; sleep_ms(10)) {
 		int r = futex_wake(&wake_word, __INT_MAX__);
 		CHECK(r >= 0 && woken + r <= WAKE_WAITERS - 1,
-		      "futex_wake(all) returned %s with %d of %d sleepers left", result_text(r),
-		      WAKE_WAITERS - 1 - woken, WAKE_WAITERS);
+		      "futex_wake(all) returned %s with %d of %d sleepers left",
+		      test_result_text(r), WAKE_WAITERS - 1 - woken, WAKE_WAITERS);
 		woken += r;
 		CHECK(ms_since(t0) < PROMPT_END_MS, "only %d of %d sleepers woken", woken,
 		      WAKE_WAITERS - 1);
 	}
 	for (int i = 0; i < WAKE_WAITERS; i++)
-		expect(join(tids[i]), 0, "a woken futex_wait");
-	expect(futex_wake(&wake_word, __INT_MAX__), 0, "futex_wake with nobody left");
+		test_expect(join(tids[i]), 0, "a woken futex_wait");
+	test_expect(futex_wake(&wake_word, __INT_MAX__), 0, "futex_wake with nobody left");
 }
 
 /*
@@ -611,7 +540,7 @@ static void case_futex_long_timeout(void)
 		join(waker);
 		CHECK(r == 0,
 		      "futex_wait(timeout %lu ns) returned %s after %lu ms, expected 0 (woken)",
-		      long_timeouts_ns[i], result_text(r), took);
+		      long_timeouts_ns[i], test_result_text(r), took);
 	}
 }
 
@@ -646,7 +575,7 @@ static long wait_then_return(void *arg)
  */
 static int spawn_until_failure(int *err)
 {
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 	int n;
 
 	atomic_write(&spawn_release, 0);
@@ -659,18 +588,18 @@ static int spawn_until_failure(int *err)
 		spawn_tids[n] = tid;
 	}
 	CHECK(n < SPAWN_MAX, "%d threads and no failure", n);
-	CHECK(n > 0, "no thread at all: %s", result_text(*err));
-	expect(my_thread_count(), n + 1, "threads alive at the limit");
+	CHECK(n > 0, "no thread at all: %s", test_result_text(*err));
+	test_expect(my_thread_count(), n + 1, "threads alive at the limit");
 	release(&spawn_release);
 	for (int i = 0; i < n; i++)
-		expect(join(spawn_tids[i]), i, "a thread's value");
-	unsigned long after = free_pages();
+		test_expect(join(spawn_tids[i]), i, "a thread's value");
+	unsigned long after = test_free_pages();
 	unsigned long tables = SPAWN_TABLE_PAGES((unsigned long)n + 1);
 	CHECK(after + tables >= before,
 	      "%d threads joined, but %lu of %lu free pages are missing (page tables: %lu)", n,
 	      before - after, before, tables);
 	/* Failing cleanly: the process goes on, and can make threads again. */
-	expect(join(spawn(return_value, (void *)3)), 3, "a thread after the failure");
+	test_expect(join(spawn(return_value, (void *)3)), 3, "a thread after the failure");
 	return n;
 }
 
@@ -679,7 +608,8 @@ static void spawn_to_the_limit(void)
 	int err = 0;
 
 	spawn_until_failure(&err);
-	CHECK(err == -EAGAIN || err == -ENOMEM, "thread_spawn failed with %s", result_text(err));
+	CHECK(err == -EAGAIN || err == -ENOMEM, "thread_spawn failed with %s",
+	      test_result_text(err));
 }
 
 /*
@@ -690,17 +620,17 @@ static void spawn_to_the_limit(void)
  */
 static void case_spawn_until_limit(void)
 {
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 	int status = in_process(spawn_to_the_limit, NULL);
 
 	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process spawning to the limit");
-	unsigned long after = free_pages_settle(before);
+	unsigned long after = test_free_pages_settle(before);
 	CHECK(after + TABLE_PAGES(SPAWN_MAX * KSTACK_SLOT_BYTES) >= before,
 	      "%lu free pages before, %lu after the process ended", before, after);
 	before = after;
 	status = in_process(spawn_to_the_limit, NULL);
 	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "second process spawning to the limit");
-	after = free_pages_settle(before);
+	after = test_free_pages_settle(before);
 	CHECK(after == before, "%lu free pages before, %lu after the second process ended", before,
 	      after);
 }
@@ -719,13 +649,13 @@ static void spawn_out_of_memory(void)
 	/* Take nearly all memory, in chunks, then hand back a little. */
 	while (nhogs < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
 		hogs[nhogs++] = a;
-	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", result_text(a));
+	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", test_result_text(a));
 	for (unsigned long freed = 0; nhogs > 0 && freed < HOG_SPARE_PAGES;
 	     freed += HOG_CHUNK_BYTES / PAGE_BYTES)
 		munmap((void *)hogs[--nhogs], HOG_CHUNK_BYTES);
 	int n = spawn_until_failure(&err);
 	CHECK(err == -ENOMEM, "with memory short, thread_spawn failed with %s after %d threads",
-	      result_text(err), n);
+	      test_result_text(err), n);
 	while (nhogs > 0)
 		munmap((void *)hogs[--nhogs], HOG_CHUNK_BYTES);
 }
@@ -733,11 +663,11 @@ static void spawn_out_of_memory(void)
 /* Threads until memory runs out: -ENOMEM, no crash, nothing leaked. */
 static void case_spawn_until_enomem(void)
 {
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 	int status = in_process(spawn_out_of_memory, NULL);
 
 	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process spawning without memory");
-	unsigned long after = free_pages_settle(before);
+	unsigned long after = test_free_pages_settle(before);
 	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
 }
 
@@ -746,11 +676,11 @@ static void case_spawn_until_enomem(void)
 /* Spawn and join, one after the other, many times: join frees it all. */
 static void case_spawn_join_cycle(void)
 {
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 
 	for (int i = 0; i < CYCLE_THREADS; i++)
-		expect(join(spawn(return_value, (void *)(long)i)), i, "a thread's value");
-	unsigned long after = free_pages();
+		test_expect(join(spawn(return_value, (void *)(long)i)), i, "a thread's value");
+	unsigned long after = test_free_pages();
 	unsigned long tables = SPAWN_TABLE_PAGES(CYCLE_THREADS);
 	CHECK(after + tables >= before, "%d threads spawned and joined: %lu pages missing",
 	      CYCLE_THREADS, before - after);
@@ -791,7 +721,7 @@ static void crowd_member(int gate, int threads)
 		sleep_ms(GATE_POLL_MS);
 	release(&spawn_release);
 	for (int i = 0; i < threads; i++)
-		expect(join(spawn_tids[i]), i, "a thread's value");
+		test_expect(join(spawn_tids[i]), i, "a thread's value");
 }
 
 /* Starts CROWD_PROCESSES processes of `threads` threads each, waits until
@@ -809,14 +739,14 @@ static void crowd_round(int threads)
 	if (gate == 0)
 		for (;;)
 			sleep_ms(GATE_SLEEP_MS);
-	CHECK(gate > 0, "fork returned %s", result_text(gate));
+	CHECK(gate > 0, "fork returned %s", test_result_text(gate));
 	for (int m = 0; m < CROWD_PROCESSES; m++) {
 		members[m] = fork();
 		if (members[m] == 0) {
 			crowd_member(gate, threads);
 			exit(0);
 		}
-		CHECK(members[m] > 0, "fork returned %s", result_text(members[m]));
+		CHECK(members[m] > 0, "fork returned %s", test_result_text(members[m]));
 	}
 	for (int m = 0; m < CROWD_PROCESSES && ms_since(t0) < CROWD_START_MS;) {
 		struct proc_info info;
@@ -829,7 +759,7 @@ static void crowd_round(int threads)
 	kill(gate);
 	wait(gate, &status);
 	for (int m = 0; m < CROWD_PROCESSES; m++) {
-		expect(wait(members[m], &status), members[m], "wait for a crowd process");
+		test_expect(wait(members[m], &status), members[m], "wait for a crowd process");
 		if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
 			exit(CASE_REPORTED);
 		expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "crowd process");
@@ -842,15 +772,15 @@ static void crowd_round(int threads)
  * after the first round, not a page goes missing. */
 static void case_kernel_stacks_reused(void)
 {
-	unsigned long start = free_pages();
+	unsigned long start = test_free_pages();
 
 	crowd_round(CROWD_THREADS);
 	/* The first round may grow the stack area's page tables for good
 	 * (unless no_leaks' warm-up did), and then takes its time to settle. */
-	unsigned long before = free_pages_settle(start);
+	unsigned long before = test_free_pages_settle(start);
 	for (int round = 2; round <= CROWD_ROUNDS; round++) {
 		crowd_round(CROWD_THREADS);
-		unsigned long after = free_pages_settle(before);
+		unsigned long after = test_free_pages_settle(before);
 		CHECK(after == before, "round %d of %d threads: %lu free pages before, %lu after",
 		      round, CROWD_THREADS * CROWD_PROCESSES, before, after);
 	}
@@ -893,7 +823,7 @@ static void fault_among_spinners(void)
 		spawn(spin_forever, (void *)(long)(i % online_cpus()));
 	wait_until_count(&spinners_started, n, "spinners started");
 	join(spawn(null_dereference, NULL));
-	fail("the faulting thread was joined");
+	test_fail("the faulting thread was joined");
 }
 
 /* A fault in one thread ends every thread of the process, at once. */
@@ -919,7 +849,7 @@ static void exit_in_a_thread(void)
 {
 	spawn(spin_forever, (void *)-1l);
 	join(spawn(exit_after_a_while, NULL));
-	fail("the thread that called exit() was joined");
+	test_fail("the thread that called exit() was joined");
 }
 
 /* exit() from any thread ends the whole process with that status. */
@@ -954,7 +884,7 @@ static void all_in_futex_wait(void)
 /* kill() ends a process whose threads all sleep in futex_wait. */
 static void case_kill_futex_waiters(void)
 {
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 	unsigned long t0 = clock_ns();
 	struct proc_info info;
 	int status;
@@ -966,24 +896,24 @@ static void case_kill_futex_waiters(void)
 		all_in_futex_wait();
 		_exit(0);
 	}
-	CHECK(pid > 0, "fork returned %s", result_text(pid));
+	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
 	for (;;) {
 		CHECK(ps_find(pid, &info), "the process vanished");
 		if (info.threads == KILL_WAITERS + 1 && info.state == PROC_SLEEPING)
 			break;
 		if (ms_since(t0) > PROMPT_END_MS) {
 			kill(pid);
-			fail("threads never all slept: %d threads, state %d", info.threads,
-			     info.state);
+			test_fail("threads never all slept: %d threads, state %d", info.threads,
+				  info.state);
 		}
 		sleep_ms(10);
 	}
 	t0 = clock_ns();
-	expect(kill(pid), 0, "kill");
-	expect(wait(pid, &status), pid, "wait");
+	test_expect(kill(pid), 0, "kill");
+	test_expect(wait(pid, &status), pid, "wait");
 	expect_status(status, WAIT_STATUS(WAIT_KILLED, 0), "killed process");
 	CHECK(ms_since(t0) < PROMPT_END_MS, "the killed process took %lu ms to end", ms_since(t0));
-	unsigned long after = free_pages_settle(before);
+	unsigned long after = test_free_pages_settle(before);
 	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
 }
 
@@ -1069,8 +999,8 @@ static void case_parallel_cpus(void)
 	int best = 0;
 
 	CHECK(n >= 1 && n <= 16, "cpu_info says %d CPUs are online", n);
-	expect(cpu_pin(n), -EINVAL, "cpu_pin(one past the last CPU)");
-	expect(cpu_pin(-2), -EINVAL, "cpu_pin(-2)");
+	test_expect(cpu_pin(n), -EINVAL, "cpu_pin(one past the last CPU)");
+	test_expect(cpu_pin(-2), -EINVAL, "cpu_pin(-2)");
 	barrier_init(&pinned_ready, n + 1);
 	for (int i = 0; i < n; i++) {
 		players[i] = (struct pinned){ .cpu = i };
@@ -1087,7 +1017,7 @@ static void case_parallel_cpus(void)
 	atomic_write(&ping_stop, 1);
 	for (int i = 0; i < n; i++) {
 		join(tids[i]);
-		expect(players[i].pin_err, 0, "cpu_pin");
+		test_expect(players[i].pin_err, 0, "cpu_pin");
 		CHECK(players[i].seen_cpu == i, "thread pinned to CPU %d ran on CPU %d", i,
 		      players[i].seen_cpu);
 	}
@@ -1376,8 +1306,8 @@ static void case_condvar(void)
 	struct condvar quiet = CONDVAR_INIT;
 	unsigned long t0 = clock_ns();
 	mutex_lock(&queue.lock);
-	expect(condvar_timedwait(&quiet, &queue.lock, 30 * NS_PER_MS), -ETIMEDOUT,
-	       "condvar_timedwait with no signal");
+	test_expect(condvar_timedwait(&quiet, &queue.lock, 30 * NS_PER_MS), -ETIMEDOUT,
+		    "condvar_timedwait with no signal");
 	CHECK(ms_since(t0) >= 30, "condvar_timedwait timed out after %lu ms", ms_since(t0));
 	CHECK(!mutex_trylock(&queue.lock), "condvar_timedwait returned without the mutex");
 	mutex_unlock(&queue.lock);
@@ -1412,9 +1342,9 @@ static void case_semaphore(void)
 	int tids[SEM_THREADS];
 	struct semaphore empty = SEMAPHORE_INIT(0);
 
-	expect(semaphore_trywait(&empty), -EAGAIN, "semaphore_trywait at 0");
+	test_expect(semaphore_trywait(&empty), -EAGAIN, "semaphore_trywait at 0");
 	semaphore_post(&empty);
-	expect(semaphore_trywait(&empty), 0, "semaphore_trywait after a post");
+	test_expect(semaphore_trywait(&empty), 0, "semaphore_trywait after a post");
 	for (int i = 0; i < SEM_THREADS; i++)
 		tids[i] = spawn(sem_worker, NULL);
 	for (int i = 0; i < SEM_THREADS; i++)
@@ -1457,8 +1387,8 @@ static void case_barrier(void)
 		tids[i] = spawn(barrier_worker, NULL);
 	for (int i = 0; i < BARRIER_THREADS; i++)
 		join(tids[i]);
-	expect(barrier_serials, BARRIER_ROUNDS, "serial threads over all rounds");
-	expect(barrier_arrivals, BARRIER_THREADS * BARRIER_ROUNDS, "arrivals");
+	test_expect(barrier_serials, BARRIER_ROUNDS, "serial threads over all rounds");
+	test_expect(barrier_arrivals, BARRIER_THREADS * BARRIER_ROUNDS, "arrivals");
 }
 
 /* ---- mmap ----------------------------------------------------------------- */
@@ -1467,11 +1397,11 @@ static void touch_after_munmap(void)
 {
 	long a = mmap(PAGE_BYTES);
 
-	CHECK(a > 0, "mmap returned %s", result_text(a));
+	CHECK(a > 0, "mmap returned %s", test_result_text(a));
 	*(volatile int *)a = 1;
-	expect(munmap((void *)a, PAGE_BYTES), 0, "munmap");
+	test_expect(munmap((void *)a, PAGE_BYTES), 0, "munmap");
 	*(volatile int *)a = 2;
-	fail("wrote to memory after munmap");
+	test_fail("wrote to memory after munmap");
 }
 
 static int overlaps(long a, size_t a_len, long b, size_t b_len)
@@ -1484,13 +1414,13 @@ static int overlaps(long a, size_t a_len, long b, size_t b_len)
 static void case_mmap_munmap(void)
 {
 	size_t len = 3 * PAGE_BYTES + 1, pages = 4;
-	unsigned long free0 = free_pages();
+	unsigned long free0 = test_free_pages();
 	long a = mmap(len);
-	unsigned long free1 = free_pages();
+	unsigned long free1 = test_free_pages();
 
-	expect(mmap(0), -EINVAL, "mmap(0)");
-	expect(mmap(1ul << 45), -ENOMEM, "mmap(32 TiB)");
-	CHECK(a > 0, "mmap(%u) returned %s", (unsigned)len, result_text(a));
+	test_expect(mmap(0), -EINVAL, "mmap(0)");
+	test_expect(mmap(1ul << 45), -ENOMEM, "mmap(32 TiB)");
+	CHECK(a > 0, "mmap(%u) returned %s", (unsigned)len, test_result_text(a));
 	CHECK(a % PAGE_BYTES == 0, "mmap returned %#lx, not page aligned", a);
 	CHECK(free0 - free1 >= pages && free0 - free1 <= pages + 3,
 	      "mmap of %u pages took %lu pages", (unsigned)pages, free0 - free1);
@@ -1498,14 +1428,14 @@ static void case_mmap_munmap(void)
 		CHECK(((unsigned char *)a)[i] == 0, "mmap'd byte %u is %#x, not zero", (unsigned)i,
 		      ((unsigned char *)a)[i]);
 	memset((void *)a, 0x5a, pages * PAGE_BYTES);
-	expect(munmap((void *)(a + 1), PAGE_BYTES), -EINVAL, "munmap(unaligned address)");
-	expect(munmap((void *)a, pages * PAGE_BYTES), 0, "munmap");
-	expect(free_pages() - free1, pages, "pages munmap gave back");
+	test_expect(munmap((void *)(a + 1), PAGE_BYTES), -EINVAL, "munmap(unaligned address)");
+	test_expect(munmap((void *)a, pages * PAGE_BYTES), 0, "munmap");
+	test_expect(test_free_pages() - free1, pages, "pages munmap gave back");
 	long b = mmap(pages * PAGE_BYTES);
-	CHECK(b > 0, "second mmap returned %s", result_text(b));
+	CHECK(b > 0, "second mmap returned %s", test_result_text(b));
 	CHECK(!overlaps(a, pages * PAGE_BYTES, b, pages * PAGE_BYTES),
 	      "mmap reused the address %#lx", b);
-	expect(munmap((void *)b, pages * PAGE_BYTES), 0, "second munmap");
+	test_expect(munmap((void *)b, pages * PAGE_BYTES), 0, "second munmap");
 	expect_status(in_process(touch_after_munmap, NULL), WAIT_STATUS(WAIT_FAULTED, FAULT_PAGE),
 		      "process writing to munmapped memory");
 }
@@ -1529,26 +1459,27 @@ static unsigned long my_pages(void)
 static void case_mmap_demand_zero(void)
 {
 	size_t len = DEMAND_PAGES * PAGE_BYTES;
-	unsigned long held0 = my_pages(), free0 = free_pages();
+	unsigned long held0 = my_pages(), free0 = test_free_pages();
 	long a = mmap(len);
-	unsigned long free1 = free_pages();
+	unsigned long free1 = test_free_pages();
 	volatile unsigned char *p = (volatile unsigned char *)a;
 
-	CHECK(a > 0, "mmap returned %s", result_text(a));
+	CHECK(a > 0, "mmap returned %s", test_result_text(a));
 	CHECK(free0 - free1 >= DEMAND_PAGES && free0 - free1 <= DEMAND_PAGES + 3,
 	      "mmap of %u pages took %lu free pages", (unsigned)DEMAND_PAGES, free0 - free1);
-	expect((long)(my_pages() - held0), 0, "pages held after mmap, before a touch");
-	expect(p[3 * PAGE_BYTES + 5], 0, "the first read of a reserved page");
-	expect((long)(my_pages() - held0), 1, "pages held after touching one");
+	test_expect((long)(my_pages() - held0), 0, "pages held after mmap, before a touch");
+	test_expect(p[3 * PAGE_BYTES + 5], 0, "the first read of a reserved page");
+	test_expect((long)(my_pages() - held0), 1, "pages held after touching one");
 	for (size_t i = 0; i < DEMAND_PAGES; i++)
 		p[i * PAGE_BYTES] = (unsigned char)(i + 1);
 	for (size_t i = 0; i < DEMAND_PAGES; i++)
-		expect(p[i * PAGE_BYTES], (long)(i + 1), "a byte written to a filled page");
-	expect((long)(my_pages() - held0), DEMAND_PAGES, "pages held after touching all");
-	expect((long)free_pages(), (long)free1, "free pages: touches take only promised pages");
-	expect(munmap((void *)a, len), 0, "munmap");
-	expect((long)my_pages(), (long)held0, "pages held after munmap");
-	expect((long)(free_pages() - free1), DEMAND_PAGES, "pages munmap gave back");
+		test_expect(p[i * PAGE_BYTES], (long)(i + 1), "a byte written to a filled page");
+	test_expect((long)(my_pages() - held0), DEMAND_PAGES, "pages held after touching all");
+	test_expect((long)test_free_pages(), (long)free1,
+		    "free pages: touches take only promised pages");
+	test_expect(munmap((void *)a, len), 0, "munmap");
+	test_expect((long)my_pages(), (long)held0, "pages held after munmap");
+	test_expect((long)(test_free_pages() - free1), DEMAND_PAGES, "pages munmap gave back");
 }
 
 /* The kernel's own accesses fill reserved pages as a touch would:
@@ -1558,13 +1489,13 @@ static void case_mmap_kernel_touch(void)
 	long a = mmap(2 * PAGE_BYTES);
 	unsigned long held0 = my_pages();
 
-	CHECK(a > 0, "mmap returned %s", result_text(a));
-	expect(meminfo((struct mem_info *)a), 0, "meminfo into a reserved page");
-	expect((long)((struct mem_info *)a)->page_size, PAGE_BYTES, "page size meminfo wrote");
-	expect(futex_wait((int *)(a + PAGE_BYTES), 1, 0), -EAGAIN,
-	       "futex_wait on a reserved word (0, not 1)");
-	expect((long)(my_pages() - held0), 2, "pages the kernel's accesses filled");
-	expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
+	CHECK(a > 0, "mmap returned %s", test_result_text(a));
+	test_expect(meminfo((struct mem_info *)a), 0, "meminfo into a reserved page");
+	test_expect((long)((struct mem_info *)a)->page_size, PAGE_BYTES, "page size meminfo wrote");
+	test_expect(futex_wait((int *)(a + PAGE_BYTES), 1, 0), -EAGAIN,
+		    "futex_wait on a reserved word (0, not 1)");
+	test_expect((long)(my_pages() - held0), 2, "pages the kernel's accesses filled");
+	test_expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
 }
 
 static volatile unsigned char *fork_region;
@@ -1584,16 +1515,18 @@ static void case_mmap_fork(void)
 {
 	long a = mmap(2 * PAGE_BYTES);
 
-	CHECK(a > 0, "mmap returned %s", result_text(a));
+	CHECK(a > 0, "mmap returned %s", test_result_text(a));
 	fork_region = (volatile unsigned char *)a;
 	fork_region[0] = 0x5a;
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 	expect_status(in_process(touch_in_child, NULL), WAIT_STATUS(WAIT_EXITED, 0),
 		      "child touching both pages");
-	expect(fork_region[0], 0x5a, "the parent's page after the child wrote its copy");
-	expect(fork_region[PAGE_BYTES], 0, "the parent's reserved page after the child's touch");
-	expect((long)free_pages_settle(before), (long)before, "free pages after the child ended");
-	expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
+	test_expect(fork_region[0], 0x5a, "the parent's page after the child wrote its copy");
+	test_expect(fork_region[PAGE_BYTES], 0,
+		    "the parent's reserved page after the child's touch");
+	test_expect((long)test_free_pages_settle(before), (long)before,
+		    "free pages after the child ended");
+	test_expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
 }
 
 static void reserve_all_then_touch(void)
@@ -1604,9 +1537,9 @@ static void reserve_all_then_touch(void)
 
 	while (n < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
 		chunks[n++] = a;
-	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", result_text(a));
-	CHECK(free_pages() < HOG_CHUNK_BYTES / PAGE_BYTES, "%lu pages still free",
-	      free_pages());
+	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", test_result_text(a));
+	CHECK(test_free_pages() < HOG_CHUNK_BYTES / PAGE_BYTES, "%lu pages still free",
+	      test_free_pages());
 	for (int i = 0; i < n; i++)
 		for (size_t off = 0; off < HOG_CHUNK_BYTES; off += PAGE_BYTES)
 			((volatile char *)chunks[i])[off] = 1;
@@ -1616,11 +1549,12 @@ static void reserve_all_then_touch(void)
  * reserved page can still be touched (no out-of-memory kill). */
 static void case_mmap_promise_kept(void)
 {
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 
 	expect_status(in_process(reserve_all_then_touch, NULL), WAIT_STATUS(WAIT_EXITED, 0),
 		      "process touching all the memory it reserved");
-	expect((long)free_pages_settle(before), (long)before, "free pages after it ended");
+	test_expect((long)test_free_pages_settle(before), (long)before,
+		    "free pages after it ended");
 }
 
 static volatile unsigned char *race_region;
@@ -1640,7 +1574,7 @@ static void race_two_threads(void)
 	long a = mmap(RACE_PAGES * PAGE_BYTES);
 	int tids[2];
 
-	CHECK(a > 0, "mmap returned %s", result_text(a));
+	CHECK(a > 0, "mmap returned %s", test_result_text(a));
 	race_region = (volatile unsigned char *)a;
 	race_go = 0;
 	for (int i = 0; i < 2; i++)
@@ -1679,25 +1613,25 @@ static void case_fork_one_thread(void)
 
 	for (int i = 0; i < FORK_THREADS; i++)
 		tids[i] = spawn(fork_sleeper, (void *)(long)i);
-	expect(my_thread_count(), FORK_THREADS + 1, "threads before fork");
+	test_expect(my_thread_count(), FORK_THREADS + 1, "threads before fork");
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		expect(my_thread_count(), 1, "threads in the child");
+		test_expect(my_thread_count(), 1, "threads in the child");
 		for (int i = 0; i < FORK_THREADS; i++)
-			expect(sys_thread_join(tids[i], NULL), -ESRCH,
-			       "joining a parent's thread in the child");
+			test_expect(sys_thread_join(tids[i], NULL), -ESRCH,
+				    "joining a parent's thread in the child");
 		exit(0);
 	}
-	CHECK(pid > 0, "fork returned %s", result_text(pid));
-	expect(wait(pid, &status), pid, "wait for the child");
+	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
+	test_expect(wait(pid, &status), pid, "wait for the child");
 	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
 		exit(CASE_REPORTED);
 	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "child");
-	expect(my_thread_count(), FORK_THREADS + 1, "threads in the parent after fork");
+	test_expect(my_thread_count(), FORK_THREADS + 1, "threads in the parent after fork");
 	release(&fork_release);
 	for (int i = 0; i < FORK_THREADS; i++)
-		expect(join(tids[i]), i, "a thread's value after fork");
+		test_expect(join(tids[i]), i, "a thread's value after fork");
 }
 
 /* ---- the cases, in the order they run ---------------------------------- */

@@ -7,7 +7,7 @@
  * The cases run under the shared runner (user/lib/weft_test.h): each in a
  * forked child with a watchdog, one "PASS name" or "FAIL name: reason"
  * line each, then "N passed, N failed". A case reports its own failure
- * (fail() prints the line and exits with CASE_REPORTED); the runner
+ * (test_fail() prints the line and exits with CASE_REPORTED); the runner
  * reports every other way a case can end.
  *
  * Cases that expect a fault or a refusal provoke it in a grandchild and
@@ -15,7 +15,6 @@
  */
 #include <fenv.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +29,9 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 /* Generous: 1,000 forks take about a minute with 4 CPUs on a 2-core host. */
 #define CASE_TIMEOUT_MS 150000
 #define PAGE_BYTES 4096ul
-#define SETTLE_POLL_MS 10
-#define SETTLE_MAX_MS 2000
+/* How long to wait, and how often to look, for ps to show a change. */
+#define PS_WAIT_MS 2000
+#define PS_POLL_MS 10
 
 /* Addresses no user pointer may reach. The kernel halves begin at
  * 0xffffffc000000000 (RISC-V Sv39) and 0xffffff8000000000 (AArch64); the
@@ -53,80 +53,7 @@ extern __thread int errno; /* picolibc's, in thread-local storage */
 /* The exit code of scripts/mkbadelf.py's `minimal` program. */
 #define MINIMAL_EXIT_CODE 42
 
-/* ---- reporting ---------------------------------------------------------- */
-
-static _Noreturn void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL %s: ", test_case_name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	exit(CASE_REPORTED);
-}
-
-#define CHECK(cond, ...)                   \
-	do {                               \
-		if (!(cond))               \
-			fail(__VA_ARGS__); \
-	} while (0)
-
-/* "-14 (EFAULT)" or "7". */
-static const char *result_text(long r)
-{
-	static char text[48];
-
-	if (r < 0 && r >= -4095)
-		snprintf(text, sizeof(text), "%ld (%s)", r, error_name((int)r));
-	else
-		snprintf(text, sizeof(text), "%ld", r);
-	return text;
-}
-
-static void expect(long got, long want, const char *what)
-{
-	if (got != want) {
-		char got_text[48];
-		snprintf(got_text, sizeof(got_text), "%s", result_text(got));
-		fail("%s returned %s, expected %s", what, got_text, result_text(want));
-	}
-}
-
-static const char *status_text(int status)
-{
-	static char text[64];
-
-	status_describe(status, text, sizeof(text));
-	return text;
-}
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static unsigned long free_pages(void)
-{
-	struct mem_info info;
-
-	CHECK(meminfo(&info) == 0, "meminfo failed");
-	return info.free_pages;
-}
-
-/*
- * Waits until the free page count is back to `want` (the kernel may finish
- * freeing a process a moment after wait() returns, or init may still be
- * reaping an orphan); returns the last count seen.
- */
-static unsigned long free_pages_settle(unsigned long want)
-{
-	unsigned long now = free_pages();
-
-	for (int ms = 0; now != want && ms < SETTLE_MAX_MS; ms += SETTLE_POLL_MS) {
-		sleep_ms(SETTLE_POLL_MS);
-		now = free_pages();
-	}
-	return now;
-}
 
 /* Runs fn in a child and returns the child's wait status. */
 static int status_of_child(void (*fn)(void))
@@ -140,8 +67,8 @@ static int status_of_child(void (*fn)(void))
 		fn();
 		exit(0);
 	}
-	CHECK(pid > 0, "fork returned %s", result_text(pid));
-	expect(wait(pid, &status), pid, "wait for the child");
+	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
+	test_expect(wait(pid, &status), pid, "wait for the child");
 	return status;
 }
 
@@ -150,7 +77,7 @@ static void expect_fault(void (*fn)(void), int kind, const char *what)
 	int status = status_of_child(fn);
 
 	CHECK(WAIT_HOW(status) == WAIT_FAULTED && WAIT_CODE(status) == kind,
-	      "%s: child %s, expected killed by fault (%s)", what, status_text(status),
+	      "%s: child %s, expected killed by fault (%s)", what, test_status_text(status),
 	      fault_name(kind));
 }
 
@@ -171,8 +98,8 @@ static long exec_in_child(const char *path, char *const argv[], int *ran_status)
 		long err = exec(path, argv);
 		_exit(err < 0 && err > -256 ? (int)-err : 255);
 	}
-	CHECK(pid > 0, "fork returned %s", result_text(pid));
-	expect(wait(pid, &status), pid, "wait for the exec child");
+	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
+	test_expect(wait(pid, &status), pid, "wait for the exec child");
 	if (WAIT_HOW(status) == WAIT_EXITED && WAIT_CODE(status) != MINIMAL_EXIT_CODE &&
 	    WAIT_CODE(status) != 255 && WAIT_CODE(status) != 0)
 		return -WAIT_CODE(status);
@@ -187,9 +114,9 @@ static void expect_exec_error(const char *path, char *const argv[], long want, c
 	long r = exec_in_child(path, argv, &status);
 
 	if (r == EXEC_RAN)
-		fail("%s: exec did not fail; the program ran and ended: %s", what,
-		     status_text(status));
-	expect(r, want, what);
+		test_fail("%s: exec did not fail; the program ran and ended: %s", what,
+			  test_status_text(status));
+	test_expect(r, want, what);
 }
 
 /* Makes the break page aligned and returns it: the byte at the returned
@@ -269,9 +196,9 @@ static void case_exit_code(void)
 		int pid = fork();
 		if (pid == 0)
 			_exit(codes[i]);
-		expect(wait(pid, &status), pid, "wait");
+		test_expect(wait(pid, &status), pid, "wait");
 		CHECK(status == WAIT_STATUS(WAIT_EXITED, codes[i]),
-		      "child exited with %d, wait reported %s", codes[i], status_text(status));
+		      "child exited with %d, wait reported %s", codes[i], test_status_text(status));
 	}
 }
 
@@ -289,7 +216,7 @@ static void case_exit_from_main(void)
 	int status = status_of_child(return_from_main_child);
 
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 9), "child %s, expected exit 9",
-	      status_text(status));
+	      test_status_text(status));
 }
 
 static void case_wait_any(void)
@@ -301,7 +228,7 @@ static void case_wait_any(void)
 		pids[i] = fork();
 		if (pids[i] == 0)
 			_exit(10 + i);
-		CHECK(pids[i] > 0, "fork returned %s", result_text(pids[i]));
+		CHECK(pids[i] > 0, "fork returned %s", test_result_text(pids[i]));
 	}
 	for (int n = 0; n < 3; n++) {
 		int status;
@@ -309,13 +236,14 @@ static void case_wait_any(void)
 		int i;
 		for (i = 0; i < 3 && pids[i] != pid; i++)
 			;
-		CHECK(i < 3, "wait(-1) returned %s, not one of the children", result_text(pid));
+		CHECK(i < 3, "wait(-1) returned %s, not one of the children",
+		      test_result_text(pid));
 		CHECK(!(seen & 1 << i), "wait(-1) returned pid %d twice", pid);
 		CHECK(status == WAIT_STATUS(WAIT_EXITED, 10 + i), "child %d: %s", pid,
-		      status_text(status));
+		      test_status_text(status));
 		seen |= 1 << i;
 	}
-	expect(wait(-1, NULL), -ECHILD, "wait(-1) with no children left");
+	test_expect(wait(-1, NULL), -ECHILD, "wait(-1) with no children left");
 }
 
 static void case_wait_specific(void)
@@ -330,10 +258,10 @@ static void case_wait_specific(void)
 	int quick = fork();
 	if (quick == 0)
 		_exit(2);
-	expect(wait(slow, &status), slow, "wait for the slow child");
-	CHECK(status == WAIT_STATUS(WAIT_EXITED, 1), "slow child: %s", status_text(status));
-	expect(wait(quick, &status), quick, "wait for the quick child");
-	CHECK(status == WAIT_STATUS(WAIT_EXITED, 2), "quick child: %s", status_text(status));
+	test_expect(wait(slow, &status), slow, "wait for the slow child");
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 1), "slow child: %s", test_status_text(status));
+	test_expect(wait(quick, &status), quick, "wait for the quick child");
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 2), "quick child: %s", test_status_text(status));
 }
 
 static void case_wait_not_child(void)
@@ -341,11 +269,11 @@ static void case_wait_not_child(void)
 	int status;
 	int child;
 
-	expect(wait(-1, &status), -ECHILD, "wait(-1) without children");
-	expect(wait(1, &status), -ECHILD, "wait(1) (init is not our child)");
-	expect(wait(getpid(), &status), -ECHILD, "wait(own pid)");
-	expect(wait(getppid(), &status), -ECHILD, "wait(parent's pid)");
-	expect(wait(999999, &status), -ECHILD, "wait(999999)");
+	test_expect(wait(-1, &status), -ECHILD, "wait(-1) without children");
+	test_expect(wait(1, &status), -ECHILD, "wait(1) (init is not our child)");
+	test_expect(wait(getpid(), &status), -ECHILD, "wait(own pid)");
+	test_expect(wait(getppid(), &status), -ECHILD, "wait(parent's pid)");
+	test_expect(wait(999999, &status), -ECHILD, "wait(999999)");
 	child = fork();
 	if (child == 0) {
 		int grandchild = fork();
@@ -353,19 +281,19 @@ static void case_wait_not_child(void)
 			_exit(0);
 		_exit(grandchild > 255 ? 255 : grandchild);
 	}
-	expect(wait(child, &status), child, "wait for the child");
+	test_expect(wait(child, &status), child, "wait for the child");
 	/* The grandchild is its parent's business (now init's), never ours. */
 	if (WAIT_CODE(status) < 255)
-		expect(wait(WAIT_CODE(status), &status), -ECHILD, "wait(grandchild)");
+		test_expect(wait(WAIT_CODE(status), &status), -ECHILD, "wait(grandchild)");
 }
 
 static void case_kill_nonexistent(void)
 {
-	expect(kill(999999), -ESRCH, "kill(999999)");
-	expect(kill(0x7fffffff), -ESRCH, "kill(INT_MAX)");
+	test_expect(kill(999999), -ESRCH, "kill(999999)");
+	test_expect(kill(0x7fffffff), -ESRCH, "kill(INT_MAX)");
 	long r = kill(-5);
 	CHECK(r == -ESRCH || r == -EINVAL, "kill(-5) returned %s, expected -ESRCH or -EINVAL",
-	      result_text(r));
+	      test_result_text(r));
 }
 
 static void case_kill_child(void)
@@ -381,14 +309,14 @@ static void case_kill_child(void)
 			;
 	sleep_ms(20);
 	unsigned long t0 = clock_ns();
-	expect(kill(sleeper), 0, "kill(sleeping child)");
-	expect(kill(spinner), 0, "kill(spinning child)");
-	expect(wait(sleeper, &status), sleeper, "wait for the sleeping child");
+	test_expect(kill(sleeper), 0, "kill(sleeping child)");
+	test_expect(kill(spinner), 0, "kill(spinning child)");
+	test_expect(wait(sleeper, &status), sleeper, "wait for the sleeping child");
 	CHECK(status == WAIT_STATUS(WAIT_KILLED, 0), "sleeping child: %s, expected killed",
-	      status_text(status));
-	expect(wait(spinner, &status), spinner, "wait for the spinning child");
+	      test_status_text(status));
+	test_expect(wait(spinner, &status), spinner, "wait for the spinning child");
 	CHECK(status == WAIT_STATUS(WAIT_KILLED, 0), "spinning child: %s, expected killed",
-	      status_text(status));
+	      test_status_text(status));
 	CHECK(clock_ns() - t0 < 2000000000ul, "killed children took over 2 s to end");
 }
 
@@ -403,7 +331,7 @@ static void case_kill_self(void)
 	int status = status_of_child(kill_self_child);
 
 	CHECK(status == WAIT_STATUS(WAIT_KILLED, 0), "child %s, expected killed",
-	      status_text(status));
+	      test_status_text(status));
 }
 
 static void case_kill_zombie(void)
@@ -415,10 +343,10 @@ static void case_kill_zombie(void)
 		_exit(3);
 	sleep_ms(50);
 	long r = kill(pid);
-	CHECK(r == 0 || r == -ESRCH, "kill(zombie) returned %s", result_text(r));
-	expect(wait(pid, &status), pid, "wait for the zombie");
+	CHECK(r == 0 || r == -ESRCH, "kill(zombie) returned %s", test_result_text(r));
+	test_expect(wait(pid, &status), pid, "wait for the zombie");
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 3), "zombie's status changed to %s",
-	      status_text(status));
+	      test_status_text(status));
 }
 
 static int parent_pid;
@@ -434,7 +362,7 @@ static void case_getppid(void)
 	int status = status_of_child(check_parent_child);
 
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "child's getppid() != parent's pid (%s)",
-	      status_text(status));
+	      test_status_text(status));
 	CHECK(getpid() > 1, "getpid() = %d", getpid());
 	CHECK(getppid() >= 1, "getppid() = %d", getppid());
 }
@@ -445,7 +373,7 @@ static int ps_find(int pid, struct proc_info *out)
 	static struct proc_info procs[64];
 	int n = ps(procs, 64);
 
-	CHECK(n > 0, "ps returned %s", result_text(n));
+	CHECK(n > 0, "ps returned %s", test_result_text(n));
 	for (int i = 0; i < n; i++) {
 		if (procs[i].pid == pid) {
 			*out = procs[i];
@@ -460,11 +388,11 @@ static int ps_wait_parent(int pid, int ppid)
 {
 	struct proc_info info;
 
-	for (int ms = 0; ms < SETTLE_MAX_MS; ms += SETTLE_POLL_MS) {
+	for (int ms = 0; ms < PS_WAIT_MS; ms += PS_POLL_MS) {
 		int found = ps_find(pid, &info);
 		if (ppid == -1 ? !found : found && info.ppid == ppid)
 			return 1;
-		sleep_ms(SETTLE_POLL_MS);
+		sleep_ms(PS_POLL_MS);
 	}
 	return 0;
 }
@@ -483,7 +411,7 @@ static void case_orphan_reparented(void)
 		_exit(0);
 	}
 	/* Find the grandchild while its parent still lives. */
-	for (int ms = 0; !orphan && ms < SETTLE_MAX_MS; ms += 5) {
+	for (int ms = 0; !orphan && ms < PS_WAIT_MS; ms += 5) {
 		int n = ps(procs, 64);
 		for (int i = 0; i < n; i++)
 			if (procs[i].ppid == middle && procs[i].pid != middle)
@@ -492,9 +420,9 @@ static void case_orphan_reparented(void)
 			sleep_ms(5);
 	}
 	CHECK(orphan, "ps never showed the grandchild");
-	expect(wait(middle, &status), middle, "wait for the middle process");
+	test_expect(wait(middle, &status), middle, "wait for the middle process");
 	CHECK(ps_wait_parent(orphan, 1), "orphan %d not reparented to init (pid 1)", orphan);
-	expect(kill(orphan), 0, "kill(orphan)");
+	test_expect(kill(orphan), 0, "kill(orphan)");
 	CHECK(ps_wait_parent(orphan, -1), "killed orphan %d never reaped by init", orphan);
 }
 
@@ -515,7 +443,7 @@ static void case_fork_copies_memory(void)
 		memory_marker = 222;
 		_exit(ok ? 0 : 1);
 	}
-	expect(wait(pid, &status), pid, "wait");
+	test_expect(wait(pid, &status), pid, "wait");
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "child did not see the parent's values");
 	CHECK(*heap == 100 && memory_marker == 200,
 	      "child's writes reached the parent (heap %d, data %d)", *heap, memory_marker);
@@ -526,19 +454,19 @@ static void case_fork_copies_memory(void)
 
 static void case_fork_exit_wait_1000(void)
 {
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 
 	for (int i = 0; i < FORK_CYCLES; i++) {
 		int status;
 		int pid = fork();
 		if (pid == 0)
 			_exit(i & 0xff);
-		CHECK(pid > 0, "fork %d returned %s", i, result_text(pid));
-		expect(wait(pid, &status), pid, "wait");
+		CHECK(pid > 0, "fork %d returned %s", i, test_result_text(pid));
+		test_expect(wait(pid, &status), pid, "wait");
 		CHECK(status == WAIT_STATUS(WAIT_EXITED, i & 0xff), "cycle %d: child %s", i,
-		      status_text(status));
+		      test_status_text(status));
 	}
-	unsigned long after = free_pages_settle(before);
+	unsigned long after = test_free_pages_settle(before);
 	CHECK(after == before, "free pages %lu before, %lu after %d cycles", before, after,
 	      FORK_CYCLES);
 }
@@ -565,7 +493,7 @@ static void case_fork_until_enomem(void)
 	static int pids[FORKS_MAX];
 	int n = 0;
 	long err = 0;
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 
 	while (n < FORKS_MAX) {
 		int pid = fork();
@@ -582,12 +510,12 @@ static void case_fork_until_enomem(void)
 		kill(pids[i]);
 	for (int i = 0; i < n; i++) {
 		int status;
-		expect(wait(pids[i], &status), pids[i], "wait for a memory hog");
+		test_expect(wait(pids[i], &status), pids[i], "wait for a memory hog");
 		CHECK(WAIT_HOW(status) == WAIT_KILLED, "hog %d: %s, expected killed", pids[i],
-		      status_text(status));
+		      test_status_text(status));
 	}
-	expect(err, -ENOMEM, n == FORKS_MAX ? "fork (never failed)" : "the failing fork");
-	unsigned long after = free_pages_settle(before);
+	test_expect(err, -ENOMEM, n == FORKS_MAX ? "fork (never failed)" : "the failing fork");
+	unsigned long after = test_free_pages_settle(before);
 	CHECK(after == before, "free pages %lu before, %lu after %d forks and -ENOMEM", before,
 	      after, n);
 }
@@ -600,9 +528,9 @@ static void case_exec_minimal(void)
 	int status = 0;
 	long r = exec_in_child("minimal", argv, &status);
 
-	CHECK(r == EXEC_RAN, "exec(\"minimal\") returned %s", result_text(r));
+	CHECK(r == EXEC_RAN, "exec(\"minimal\") returned %s", test_result_text(r));
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, MINIMAL_EXIT_CODE),
-	      "minimal: %s, expected exit %d", status_text(status), MINIMAL_EXIT_CODE);
+	      "minimal: %s, expected exit %d", test_status_text(status), MINIMAL_EXIT_CODE);
 }
 
 static void case_exec_missing(void)
@@ -612,7 +540,7 @@ static void case_exec_missing(void)
 	expect_exec_error("no-such-program", argv, -ENOENT, "exec(\"no-such-program\")");
 	argv[0] = "";
 	long r = exec_in_child("", argv, NULL);
-	CHECK(r == -ENOENT || r == -EINVAL, "exec(\"\") returned %s", result_text(r));
+	CHECK(r == -ENOENT || r == -EINVAL, "exec(\"\") returned %s", test_result_text(r));
 }
 
 #define NAME_BYTES 64
@@ -623,7 +551,7 @@ static void case_exec_bad_elf(void)
 {
 	char name[NAME_BYTES];
 	int kinds = 0;
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 
 	for (int i = 0; progname(i, name, sizeof(name)) >= 0; i++) {
 		if (strncmp(name, BAD_ELF_PREFIX, strlen(BAD_ELF_PREFIX)) != 0)
@@ -632,14 +560,14 @@ static void case_exec_bad_elf(void)
 		int status = 0;
 		long r = exec_in_child(name, argv, &status);
 		if (r == EXEC_RAN)
-			fail("exec(\"%s\") succeeded; the program then ended: %s", name,
-			     status_text(status));
+			test_fail("exec(\"%s\") succeeded; the program then ended: %s", name,
+				  test_status_text(status));
 		CHECK(r == -ENOEXEC, "exec(\"%s\") returned %s, expected -8 (ENOEXEC)", name,
-		      result_text(r));
+		      test_result_text(r));
 		kinds++;
 	}
 	CHECK(kinds >= BAD_ELF_KINDS_MIN, "only %d bad-* files in the initrd", kinds);
-	unsigned long after = free_pages_settle(before);
+	unsigned long after = test_free_pages_settle(before);
 	CHECK(after == before, "free pages %lu before, %lu after refused execs", before, after);
 }
 
@@ -665,10 +593,10 @@ static void case_exec_args(void)
 		exec("usertests", argv);
 		_exit(100);
 	}
-	expect(wait(pid, &status), pid, "wait");
+	test_expect(wait(pid, &status), pid, "wait");
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0),
 	      "the exec'd helper found wrong arguments (%s; exit 100: exec failed)",
-	      status_text(status));
+	      test_status_text(status));
 }
 
 static void case_exec_keeps_pid(void)
@@ -685,9 +613,9 @@ static void case_exec_keeps_pid(void)
 		exec("usertests", argv);
 		_exit(100);
 	}
-	expect(wait(pid, &status), pid, "wait");
+	test_expect(wait(pid, &status), pid, "wait");
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "after exec pid or ppid changed (%s)",
-	      status_text(status));
+	      test_status_text(status));
 }
 
 static void case_exec_bad_path(void)
@@ -715,7 +643,7 @@ static void case_exec_bad_path(void)
 	huge[8191] = '\0';
 	long r = exec_in_child(huge, argv, NULL);
 	CHECK(r == -EINVAL || r == -ENOENT,
-	      "exec(8 KiB path) returned %s, expected -EINVAL or -ENOENT", result_text(r));
+	      "exec(8 KiB path) returned %s, expected -EINVAL or -ENOENT", test_result_text(r));
 	free(huge);
 }
 
@@ -792,14 +720,14 @@ static void case_wait_bad_status(void)
 			_exit(5);
 		sleep_ms(5);
 		snprintf(what, sizeof(what), "wait(status = %s %#lx)", bad[i].what, bad[i].addr);
-		expect(wait(pid, (int *)bad[i].addr), -EFAULT, what);
+		test_expect(wait(pid, (int *)bad[i].addr), -EFAULT, what);
 		/* Whether the child is still there to reap is the kernel's
 		 * choice; it must not be lost either way. */
 		long r = wait(pid, &status);
 		CHECK(r == pid || r == -ECHILD, "wait after the refused one returned %s",
-		      result_text(r));
+		      test_result_text(r));
 	}
-	expect(wait(-1, NULL), -ECHILD, "wait(-1) at the end (a child left over)");
+	test_expect(wait(-1, NULL), -ECHILD, "wait(-1) at the end (a child left over)");
 }
 
 static void case_read_bad_buf(void)
@@ -811,11 +739,11 @@ static void case_read_bad_buf(void)
 	for (int i = 0; i < n; i++) {
 		char what[96];
 		snprintf(what, sizeof(what), "read(0, %s %#lx, 16)", bad[i].what, bad[i].addr);
-		expect(read(0, (void *)bad[i].addr, 16), -EFAULT, what);
+		test_expect(read(0, (void *)bad[i].addr, 16), -EFAULT, what);
 	}
-	expect(read(7, &c, 1), -EBADF, "read(7, ...)");
-	expect(read(-1, &c, 1), -EBADF, "read(-1, ...)");
-	expect(read(0, &c, 0), 0, "read(0, buf, 0)");
+	test_expect(read(7, &c, 1), -EBADF, "read(7, ...)");
+	test_expect(read(-1, &c, 1), -EBADF, "read(-1, ...)");
+	test_expect(read(0, &c, 0), 0, "read(0, buf, 0)");
 }
 
 static void case_write_bad_buf(void)
@@ -828,13 +756,14 @@ static void case_write_bad_buf(void)
 	for (int i = 0; i < n; i++) {
 		char what[96];
 		snprintf(what, sizeof(what), "write(1, %s %#lx, 16)", bad[i].what, bad[i].addr);
-		expect(write(1, (const void *)bad[i].addr, 16), -EFAULT, what);
+		test_expect(write(1, (const void *)bad[i].addr, 16), -EFAULT, what);
 	}
 	long r = write(1, "x", 1ul << 40);
-	CHECK(r == -EFAULT || r == -EINVAL, "write(1, \"x\", 1 TiB) returned %s", result_text(r));
-	expect(write(7, "x", 1), -EBADF, "write(7, ...)");
-	expect(write(0, "x", 1), -EBADF, "write(0, ...)");
-	expect(write(1, "x", 0), 0, "write(1, buf, 0)");
+	CHECK(r == -EFAULT || r == -EINVAL, "write(1, \"x\", 1 TiB) returned %s",
+	      test_result_text(r));
+	test_expect(write(7, "x", 1), -EBADF, "write(7, ...)");
+	test_expect(write(0, "x", 1), -EBADF, "write(0, ...)");
+	test_expect(write(1, "x", 0), 0, "write(1, buf, 0)");
 }
 
 static void case_ps_bad_buf(void)
@@ -845,7 +774,7 @@ static void case_ps_bad_buf(void)
 	for (int i = 0; i < n; i++) {
 		char what[96];
 		snprintf(what, sizeof(what), "ps(%s %#lx, 8)", bad[i].what, bad[i].addr);
-		expect(ps((struct proc_info *)bad[i].addr, 8), -EFAULT, what);
+		test_expect(ps((struct proc_info *)bad[i].addr, 8), -EFAULT, what);
 	}
 }
 
@@ -857,7 +786,7 @@ static void case_meminfo_bad_buf(void)
 	for (int i = 0; i < n; i++) {
 		char what[96];
 		snprintf(what, sizeof(what), "meminfo(%s %#lx)", bad[i].what, bad[i].addr);
-		expect(meminfo((struct mem_info *)bad[i].addr), -EFAULT, what);
+		test_expect(meminfo((struct mem_info *)bad[i].addr), -EFAULT, what);
 	}
 }
 
@@ -868,19 +797,19 @@ static void case_progname_bad_buf(void)
 	int len = progname(0, name, sizeof(name));
 	long r;
 
-	CHECK(len > 0, "progname(0) returned %s", result_text(len));
+	CHECK(len > 0, "progname(0) returned %s", test_result_text(len));
 	int n = bad_pointers(bad, len + 1, 1, 1);
 	for (int i = 0; i < n; i++) {
 		char what[96];
 		snprintf(what, sizeof(what), "progname(0, %s %#lx, 64)", bad[i].what, bad[i].addr);
-		expect(progname(0, (char *)bad[i].addr, NAME_BYTES), -EFAULT, what);
+		test_expect(progname(0, (char *)bad[i].addr, NAME_BYTES), -EFAULT, what);
 	}
 	r = progname(0, name, (size_t)len); /* one byte short for the NUL */
 	CHECK(r == -ERANGE || r == -EINVAL, "progname with a short buffer returned %s",
-	      result_text(r));
+	      test_result_text(r));
 	r = progname(-1, name, sizeof(name));
-	CHECK(r == -ENOENT || r == -EINVAL, "progname(-1) returned %s", result_text(r));
-	expect(progname(1000000, name, sizeof(name)), -ENOENT, "progname(1000000)");
+	CHECK(r == -ENOENT || r == -EINVAL, "progname(-1) returned %s", test_result_text(r));
+	test_expect(progname(1000000, name, sizeof(name)), -ENOENT, "progname(1000000)");
 }
 
 static void case_bad_syscall_number(void)
@@ -890,7 +819,7 @@ static void case_bad_syscall_number(void)
 	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
 		char what[48];
 		snprintf(what, sizeof(what), "system call %ld", numbers[i]);
-		expect(syscall6(numbers[i], 0, 0, 0, 0, 0, 0), -ENOSYS, what);
+		test_expect(syscall6(numbers[i], 0, 0, 0, 0, 0, 0), -ENOSYS, what);
 	}
 }
 
@@ -1054,17 +983,17 @@ static void case_sbrk_limits(void)
 	char *brk = sbrk(0);
 	char *start;
 
-	expect(sbrk_raw(1l << 45), -ENOMEM, "sbrk(32 TiB)");
+	test_expect(sbrk_raw(1l << 45), -ENOMEM, "sbrk(32 TiB)");
 	CHECK(sbrk(1l << 45) == (void *)-1, "sbrk(32 TiB) did not return (void *)-1");
-	expect(sbrk_raw(0x7fffffffffffffffl), -ENOMEM, "sbrk(LONG_MAX)");
+	test_expect(sbrk_raw(0x7fffffffffffffffl), -ENOMEM, "sbrk(LONG_MAX)");
 	CHECK(sbrk(0) == brk, "failed sbrk moved the break from %p to %p", brk, sbrk(0));
 	/* The heap begins at the first page boundary after bss. */
 	extern char _end[];
 	start = (char *)(((uintptr_t)_end + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1));
 	CHECK(brk >= start, "break %p below the heap start %p", brk, start);
-	expect(sbrk_raw(-(long)(brk - start) - (long)PAGE_BYTES), -ENOMEM,
-	       "sbrk below the heap start");
-	expect(sbrk_raw(-0x7fffffffffffffffl), -ENOMEM, "sbrk(-LONG_MAX)");
+	test_expect(sbrk_raw(-(long)(brk - start) - (long)PAGE_BYTES), -ENOMEM,
+		    "sbrk below the heap start");
+	test_expect(sbrk_raw(-0x7fffffffffffffffl), -ENOMEM, "sbrk(-LONG_MAX)");
 	CHECK(sbrk(0) == brk, "failed sbrk moved the break from %p to %p", brk, sbrk(0));
 }
 
@@ -1077,15 +1006,15 @@ static void case_sbrk_shrink(void)
 	/* Once first, so page tables the heap needs already exist. */
 	CHECK(sbrk(bytes) == base, "sbrk grow failed");
 	CHECK(sbrk(-bytes) == base + bytes, "sbrk shrink failed");
-	unsigned long before = free_pages();
+	unsigned long before = test_free_pages();
 
 	CHECK(sbrk(bytes) == base, "sbrk grow failed");
-	unsigned long grown = free_pages();
+	unsigned long grown = test_free_pages();
 	CHECK(before - grown >= (unsigned long)pages, "growing by %ld pages took only %lu", pages,
 	      before - grown);
 	memset(base, 0x5a, bytes);
 	CHECK(sbrk(-bytes) == base + bytes, "sbrk shrink failed");
-	unsigned long after = free_pages();
+	unsigned long after = test_free_pages();
 	CHECK(after == before, "free pages %lu before growing, %lu after shrinking back", before,
 	      after);
 	fault_address = (uintptr_t)base;
@@ -1144,12 +1073,12 @@ static void case_sleep_ms(void)
 {
 	unsigned long t0 = clock_ns();
 
-	expect(sleep_ms(50), 0, "sleep_ms(50)");
+	test_expect(sleep_ms(50), 0, "sleep_ms(50)");
 	unsigned long slept = clock_ns() - t0;
 	CHECK(slept >= 50000000ul, "sleep_ms(50) returned after %lu ns", slept);
 	CHECK(slept < 2000000000ul, "sleep_ms(50) took %lu ns", slept);
 	t0 = clock_ns();
-	expect(sleep_ms(0), 0, "sleep_ms(0)");
+	test_expect(sleep_ms(0), 0, "sleep_ms(0)");
 	CHECK(clock_ns() - t0 < 1000000000ul, "sleep_ms(0) took over a second");
 }
 
@@ -1171,7 +1100,7 @@ static void case_clock_monotonic(void)
 static void case_yield(void)
 {
 	for (int i = 0; i < 100; i++)
-		expect(yield(), 0, "yield");
+		test_expect(yield(), 0, "yield");
 }
 
 /* ---- floating point ------------------------------------------------------- */
@@ -1216,14 +1145,14 @@ static void case_fp_preserved(void)
 				      ? 0
 				      : 1);
 		}
-		CHECK(pids[w] > 0, "fork returned %s", result_text(pids[w]));
+		CHECK(pids[w] > 0, "fork returned %s", test_result_text(pids[w]));
 	}
 	for (int w = 0; w < FP_WORKERS; w++) {
 		int status;
-		expect(wait(pids[w], &status), pids[w], "wait");
+		test_expect(wait(pids[w], &status), pids[w], "wait");
 		CHECK(status == WAIT_STATUS(WAIT_EXITED, 0),
 		      "worker %d: %s (its doubles or rounding mode changed across yield/sleep)", w,
-		      status_text(status));
+		      test_status_text(status));
 	}
 }
 
@@ -1254,14 +1183,14 @@ static void case_fp_registers(void)
 			}
 			_exit(0);
 		}
-		CHECK(pids[w] > 0, "fork returned %s", result_text(pids[w]));
+		CHECK(pids[w] > 0, "fork returned %s", test_result_text(pids[w]));
 	}
 	for (int w = 0; w < FP_WORKERS; w++) {
 		int status;
-		expect(wait(pids[w], &status), pids[w], "wait");
+		test_expect(wait(pids[w], &status), pids[w], "wait");
 		CHECK(status == WAIT_STATUS(WAIT_EXITED, 0),
 		      "worker %d: %s (2: a register changed, 3: the rounding mode)", w,
-		      status_text(status));
+		      test_status_text(status));
 	}
 }
 
@@ -1289,7 +1218,7 @@ static void case_fp_fresh_after_exec(void)
 	int status = status_of_child(dirty_fp_then_exec);
 
 	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0),
-	      "exec'd program did not start with default FP state (%s)", status_text(status));
+	      "exec'd program did not start with default FP state (%s)", test_status_text(status));
 	/* fork, unlike exec, copies the floating-point state. */
 	fesetround(FE_TOWARDZERO);
 	status = status_of_child(inherit_fp_mode);
@@ -1366,21 +1295,21 @@ static void case_ps_self(void)
 	wait(sleeper, &status);
 	wait(quitter, &status);
 	CHECK(!ps_find(quitter, &zombie), "ps still lists a reaped child");
-	expect(ps(&me, 0), 0, "ps(buf, 0)");
+	test_expect(ps(&me, 0), 0, "ps(buf, 0)");
 }
 
 static void case_meminfo(void)
 {
 	struct mem_info info;
 
-	expect(meminfo(&info), 0, "meminfo");
+	test_expect(meminfo(&info), 0, "meminfo");
 	CHECK(info.page_size == PAGE_BYTES, "page size %lu", info.page_size);
 	CHECK(info.free_pages > 0 && info.free_pages < info.total_pages, "free %lu of %lu pages",
 	      info.free_pages, info.total_pages);
 	void *p = sbrk(0);
 	CHECK(sbrk(64 * PAGE_BYTES) == p, "sbrk failed");
-	CHECK(free_pages() <= info.free_pages - 64, "growing the heap by 64 pages used %lu",
-	      info.free_pages - free_pages());
+	CHECK(test_free_pages() <= info.free_pages - 64, "growing the heap by 64 pages used %lu",
+	      info.free_pages - test_free_pages());
 }
 
 static void case_progname_list(void)
@@ -1397,7 +1326,7 @@ static void case_progname_list(void)
 			if (strcmp(name, wanted[w]) == 0)
 				found |= 1 << w;
 	}
-	expect(r, -ENOENT, "progname past the last program");
+	test_expect(r, -ENOENT, "progname past the last program");
 	for (size_t w = 0; w < sizeof(wanted) / sizeof(wanted[0]); w++)
 		CHECK(found & 1 << w, "progname never named \"%s\"", wanted[w]);
 }

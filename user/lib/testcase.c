@@ -8,8 +8,13 @@
  * line, then exit with CASE_REPORTED); the runner reports every other way
  * a case can end. The last case, no_leaks, runs in the runner itself:
  * every page the cases took must be free again.
+ *
+ * The checks (CHECK, test_expect, test_fail) end the process that fails
+ * one: the case's child, or a helper it forked.
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "weft.h"
@@ -17,11 +22,18 @@
 
 #define PS_MAX 64
 #define NS_PER_MS 1000000ul
-/* How long test_mem_settle waits for the counts to come back. */
+/* How long test_mem_settle and test_free_pages_settle wait for the counts
+ * to come back, and how often they look. */
 #define SETTLE_POLL_MS 10
 #define SETTLE_MAX_MS 3000
+/* Room for a result in words ("-4095 (ENAME)") and a wait status. */
+#define RESULT_TEXT_BYTES 48
+#define STATUS_TEXT_BYTES 64
 
 const char *test_case_name;
+const char *test_helper_role;
+
+static const char *suite_name;
 
 static int selected_argc;
 static char **selected_argv;
@@ -34,6 +46,58 @@ bool test_selected(const char *name)
 		if (strcmp(selected_argv[i], name) == 0)
 			return true;
 	return false;
+}
+
+_Noreturn void test_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (test_helper_role)
+		printf("%s: %s: %s: ", suite_name, test_case_name, test_helper_role);
+	else
+		printf("FAIL %s: ", test_case_name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (test_helper_role)
+		_exit(HELPER_FAILED);
+	exit(CASE_REPORTED);
+}
+
+static const char *result_format(long r, char *buf, size_t len)
+{
+	if (r < 0 && r >= -4095)
+		snprintf(buf, len, "%ld (%s)", r, error_name((int)r));
+	else
+		snprintf(buf, len, "%ld", r);
+	return buf;
+}
+
+const char *test_result_text(long r)
+{
+	static _Thread_local char text[RESULT_TEXT_BYTES];
+
+	return result_format(r, text, sizeof(text));
+}
+
+const char *test_status_text(int status)
+{
+	static _Thread_local char text[STATUS_TEXT_BYTES];
+
+	status_describe(status, text, sizeof(text));
+	return text;
+}
+
+void test_expect(long got, long want, const char *what)
+{
+	char got_text[RESULT_TEXT_BYTES], want_text[RESULT_TEXT_BYTES];
+
+	if (got != want)
+		test_fail("%s returned %s, expected %s", what,
+			  result_format(got, got_text, sizeof(got_text)),
+			  result_format(want, want_text, sizeof(want_text)));
 }
 
 /* Is process `pid` a descendant of `ancestor`, by the ps list? */
@@ -87,14 +151,11 @@ static void reap_orphans(void)
 static void report_end(const char *name, int status, unsigned long took_ms,
 		       unsigned long timeout_ms)
 {
-	char text[64];
-
 	if (WAIT_HOW(status) == WAIT_KILLED && took_ms >= timeout_ms) {
 		printf("FAIL %s: timed out after %lu s\n", name, timeout_ms / 1000);
 		return;
 	}
-	status_describe(status, text, sizeof(text));
-	printf("FAIL %s: %s\n", name, text);
+	printf("FAIL %s: %s\n", name, test_status_text(status));
 }
 
 /* Runs one case in a child under a watchdog; returns 1 if it passed. */
@@ -138,11 +199,15 @@ static int run_case(const struct test_suite *suite, const struct test_case *t)
 	return 0;
 }
 
-static struct mem_info mem_now(void)
+/* The counts now; with must_work, a failed meminfo fails the case. The
+ * runner reads without it: a case's check must not end the runner. */
+static struct mem_info mem_now(bool must_work)
 {
 	struct mem_info info = { 0 };
+	long err = meminfo(&info);
 
-	meminfo(&info);
+	if (must_work)
+		test_expect(err, 0, "meminfo");
 	return info;
 }
 
@@ -151,16 +216,33 @@ static bool mem_same(const struct mem_info *a, const struct mem_info *b, bool ip
 	return a->free_pages == b->free_pages && (!ipc_too || a->ipc_objects == b->ipc_objects);
 }
 
-struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too)
+static struct mem_info mem_settle(const struct mem_info *want, bool ipc_too, bool must_work)
 {
-	struct mem_info now = mem_now();
+	struct mem_info now = mem_now(must_work);
 
 	for (int ms = 0; !mem_same(&now, want, ipc_too) && ms < SETTLE_MAX_MS;
 	     ms += SETTLE_POLL_MS) {
 		sleep_ms(SETTLE_POLL_MS);
-		now = mem_now();
+		now = mem_now(must_work);
 	}
 	return now;
+}
+
+struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too)
+{
+	return mem_settle(want, ipc_too, false);
+}
+
+unsigned long test_free_pages(void)
+{
+	return mem_now(true).free_pages;
+}
+
+unsigned long test_free_pages_settle(unsigned long want)
+{
+	struct mem_info target = { .free_pages = want };
+
+	return mem_settle(&target, false, true).free_pages;
 }
 
 /* no_leaks: the counts are back to what they were before the first case. */
@@ -186,6 +268,7 @@ int test_main(const struct test_suite *suite, int argc, char **argv)
 {
 	int passed = 0, failed = 0;
 
+	suite_name = suite->name;
 	test_case_name = suite->name;
 	selected_argc = argc;
 	selected_argv = argv;
@@ -200,7 +283,7 @@ int test_main(const struct test_suite *suite, int argc, char **argv)
 	}
 	if (suite->warm_up)
 		suite->warm_up();
-	struct mem_info before = mem_now();
+	struct mem_info before = mem_now(false);
 	for (size_t c = 0; c < suite->count; c++) {
 		if (!test_selected(suite->cases[c].name))
 			continue;

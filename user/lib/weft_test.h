@@ -9,6 +9,10 @@
  * "FAIL name: reason", then "N passed, N failed". The exit status of
  * test_main() is 0 only if no case failed. See testcase.c for how a case
  * ends and who reports it.
+ *
+ * A case checks with CHECK and test_expect: the first that fails ends the
+ * case with its FAIL line. They work from any thread of the case, and in
+ * helper processes a case forks (see test_helper_role).
  */
 #ifndef WEFT_USER_TEST_H
 #define WEFT_USER_TEST_H
@@ -20,6 +24,8 @@
 
 /* The exit code of a case that printed its own FAIL line. */
 #define CASE_REPORTED 1
+/* The exit code of a helper process that printed why it failed. */
+#define HELPER_FAILED 3
 #define NO_LEAKS_NAME "no_leaks"
 
 struct test_case {
@@ -43,6 +49,11 @@ struct test_suite {
 
 /* The case this process runs (set in the case's child), for FAIL lines. */
 extern const char *test_case_name;
+/*
+ * A helper's role ("server", "client 3"): set it in a process the case
+ * forks to act as its peer. NULL in the case itself.
+ */
+extern const char *test_helper_role;
 
 int test_main(const struct test_suite *suite, int argc, char **argv);
 
@@ -50,11 +61,42 @@ int test_main(const struct test_suite *suite, int argc, char **argv);
 bool test_selected(const char *name);
 
 /*
- * Waits, a few seconds at the most, until the free pages (and with
- * ipc_too the IPC objects alive) are back to what *want says: a process is
- * freed a moment after its parent's wait() returns. Returns the counts
- * last seen.
+ * Waits, 3 s at the most, until the free pages (and with ipc_too the IPC
+ * objects alive) are back to what *want says: a process is freed a moment
+ * after its parent's wait() returns. Returns the counts last seen.
  */
 struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too);
+
+/*
+ * Ends the case, printf-style. In the case (any of its threads): prints
+ * "FAIL case: reason" and exits with CASE_REPORTED. In a helper: prints
+ * "prog: case: role: reason" and exits with HELPER_FAILED, for the case
+ * to fail naming the helper whose line is above.
+ */
+void test_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+#define CHECK(cond, ...)                        \
+	do {                                    \
+		if (!(cond))                    \
+			test_fail(__VA_ARGS__); \
+	} while (0)
+
+/* Fails unless got == want: "what returned got, expected want". */
+void test_expect(long got, long want, const char *what);
+
+/*
+ * In words, for FAIL lines: a result ("-14 (EFAULT)" or "7") and a wait
+ * status ("exit 3", "killed"). Each returns a buffer of the calling
+ * thread's own, which its next call overwrites.
+ */
+const char *test_result_text(long r);
+const char *test_status_text(int status);
+
+/* The free page count now; a failed meminfo fails the case. */
+unsigned long test_free_pages(void);
+
+/* test_mem_settle for the free pages alone, reading them with
+ * test_free_pages. Returns the count last seen. */
+unsigned long test_free_pages_settle(unsigned long want);
 
 #endif
