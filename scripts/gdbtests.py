@@ -72,7 +72,7 @@ ARCH_REGS = {
 }
 # What a backtrace in user mode must show: a function of pingpong or of
 # the libweft calls it makes.
-USER_FUNCTIONS = re.compile(r"\b(main|serve|ipc_call|ipc_reply_recv|ipc_recv|ipc_trap)\b")
+USER_FUNCTIONS = re.compile(r"\b(main|serve|ipc_call|ipc_reply_recv|ipc_recv|ipc_trap|ipc_exchange)\b")
 
 
 class Failure(Exception):

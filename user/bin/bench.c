@@ -28,7 +28,7 @@
 #include "weft_thread.h"
 
 #define DEFAULT_ITERATIONS 10000
-#define FORK_DIVISOR 50 /* fork, exec, thread creation are costly: fewer rounds */
+#define FORK_DIVISOR 50         /* fork, exec, thread creation are costly: fewer rounds */
 #define COMPUTE_WORK 40000000ul /* loop iterations shared by the threads */
 #define MAX_SPEEDUP_THREADS 4
 #define PAGE_BYTES 4096ul

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "weft_ipc.h"
 #include "weft.h"
+#include "weft_ipc.h"
 
 #define DEFAULT_ROUNDS 1000
 #define LABEL_PING 1
@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 	int ep = endpoint_create();
 
 	if (ep < 0 || rounds <= 0) {
-		printf("pingpong: %s\n", ep < 0 ? "endpoint_create failed" : "usage: pingpong [rounds]");
+		printf("pingpong: %s\n",
+		       ep < 0 ? "endpoint_create failed" : "usage: pingpong [rounds]");
 		return 1;
 	}
 	int pid = fork();

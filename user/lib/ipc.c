@@ -7,16 +7,17 @@
 
 #include "uapi/syscall.h"
 
-/* One IPC trap: seven registers in, seven out. */
-static long ipc_trap(long nr, long handle, struct ipc_msg *m, struct ipc_ext *ext)
+/* One IPC trap: seven registers in (from `in`), seven out (into `out`). */
+static long ipc_exchange(long nr, long handle, const struct ipc_msg *in, struct ipc_msg *out,
+			 struct ipc_ext *ext)
 {
 #if defined(__riscv)
 	register long r0 asm("a0") = handle;
-	register unsigned long r1 asm("a1") = m->label;
-	register unsigned long r2 asm("a2") = m->w[0];
-	register unsigned long r3 asm("a3") = m->w[1];
-	register unsigned long r4 asm("a4") = m->w[2];
-	register unsigned long r5 asm("a5") = m->w[3];
+	register unsigned long r1 asm("a1") = in->label;
+	register unsigned long r2 asm("a2") = in->w[0];
+	register unsigned long r3 asm("a3") = in->w[1];
+	register unsigned long r4 asm("a4") = in->w[2];
+	register unsigned long r5 asm("a5") = in->w[3];
 	register unsigned long r6 asm("a6") = (unsigned long)ext;
 	register long num asm("a7") = nr;
 
@@ -26,11 +27,11 @@ static long ipc_trap(long nr, long handle, struct ipc_msg *m, struct ipc_ext *ex
 		     : "memory");
 #elif defined(__aarch64__)
 	register long r0 asm("x0") = handle;
-	register unsigned long r1 asm("x1") = m->label;
-	register unsigned long r2 asm("x2") = m->w[0];
-	register unsigned long r3 asm("x3") = m->w[1];
-	register unsigned long r4 asm("x4") = m->w[2];
-	register unsigned long r5 asm("x5") = m->w[3];
+	register unsigned long r1 asm("x1") = in->label;
+	register unsigned long r2 asm("x2") = in->w[0];
+	register unsigned long r3 asm("x3") = in->w[1];
+	register unsigned long r4 asm("x4") = in->w[2];
+	register unsigned long r5 asm("x5") = in->w[3];
 	register unsigned long r6 asm("x6") = (unsigned long)ext;
 	register long num asm("x8") = nr;
 
@@ -42,15 +43,23 @@ static long ipc_trap(long nr, long handle, struct ipc_msg *m, struct ipc_ext *ex
 #error "no IPC trap for this architecture"
 #endif
 	if (r0 >= 0 && nr != SYS_ipc_send && nr != SYS_ipc_try_send && nr != SYS_ipc_reply) {
-		m->label = r1;
-		m->w[0] = r2;
-		m->w[1] = r3;
-		m->w[2] = r4;
-		m->w[3] = r5;
-		m->badge = r6;
+		out->label = r1;
+		out->w[0] = r2;
+		out->w[1] = r3;
+		out->w[2] = r4;
+		out->w[3] = r5;
+		out->badge = r6;
 	}
 	return r0;
 }
+
+static long ipc_trap(long nr, long handle, struct ipc_msg *m, struct ipc_ext *ext)
+{
+	return ipc_exchange(nr, handle, m, m, ext);
+}
+
+/* A receive sends nothing: its registers go in empty, whatever *m held. */
+static const struct ipc_msg no_message;
 
 /* The handle-only calls use the same trap with an empty message. */
 static long ipc_simple(long nr, long a0, unsigned long a1)
@@ -87,12 +96,12 @@ long ipc_try_send(int handle, struct ipc_msg *m, struct ipc_ext *ext)
 
 long ipc_recv(int handle, struct ipc_msg *m, struct ipc_ext *ext)
 {
-	return ipc_trap(SYS_ipc_recv, handle, m, ext);
+	return ipc_exchange(SYS_ipc_recv, handle, &no_message, m, ext);
 }
 
 long ipc_try_recv(int handle, struct ipc_msg *m, struct ipc_ext *ext)
 {
-	return ipc_trap(SYS_ipc_try_recv, handle, m, ext);
+	return ipc_exchange(SYS_ipc_try_recv, handle, &no_message, m, ext);
 }
 
 long ipc_call(int handle, struct ipc_msg *m, struct ipc_ext *ext)
