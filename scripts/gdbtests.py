@@ -949,9 +949,19 @@ def check_docs(t, build=None):
 
 
 def doc_errors(gdb, outputs):
+    """No command of the guide prints an error. One stop line is exempt:
+    the guide loads the wrong program's symbols on purpose (`weft usersyms
+    init` while pingpong runs), so GDB prints the next stop with them, and
+    decoding a stranger's arguments may fail; the scripts then load the
+    right symbols, and everything from that line on is checked."""
+    previous = ""
     for cmd, out in outputs:
+        reload = re.search(r"^weft: in user mode, .*: loaded its symbols", out, re.M)
+        if previous.startswith("weft usersyms") and reload:
+            out = out[reload.start():]
         m = ERROR_PATTERNS.search(out)
         expect(not m, f"{cmd!r} printed {m.group(0)!r}" if m else "", gdb, 40)
+        previous = cmd
     return f"{len(outputs)} commands"
 
 
