@@ -8,7 +8,9 @@
  * the other, so the kernel never stores a message. A call is a send that
  * then waits for the reply; the receiver of a call owes that caller a
  * reply, which ipc_reply (or ipc_reply_recv, a server's whole loop in one
- * trap) delivers.
+ * trap) delivers. A call and a reply_recv also hand the CPU straight to
+ * the thread that was waiting (sched_block_and_run): it is the one that
+ * should run next, so the run queue is skipped.
  *
  * Ownership: an endpoint dies with the process that created it; every
  * thread blocked on it, and every caller waiting for a reply from a thread

@@ -1,6 +1,7 @@
 /*
  * The scheduler: a single run queue shared by all CPUs (round robin),
- * blocking and waking, sleeping, and the idle loop.
+ * blocking and waking (and the direct hand-over of IPC, which skips the
+ * run queue), sleeping, and the idle loop.
  *
  * Runs under the big kernel lock. A thread that gives up the CPU calls
  * switch_to() holding the lock, and the thread that resumes continues
@@ -9,8 +10,8 @@
  * the half-switched state.
  */
 #include "sched.h"
-#include "bkl.h"
 
+#include "bkl.h"
 #include "cpu.h"
 #include "klib.h"
 #include "pmm.h"
