@@ -408,6 +408,13 @@ __noreturn void sched_idle(void)
 		bkl_release();
 		trace(TRACE_IDLE_ENTER, 0);
 		arch_wait_for_interrupt();
+		/* Woken, most often by an IPI: drop it now, or it would stay
+		 * pending (interrupts are masked until the lock is ours) and
+		 * end every nap in bkl_acquire at once, turning it into a spin. */
+		arch_ipi_clear();
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (panic_in_progress)
+			arch_cpu_stop();
 		trace(TRACE_IDLE_EXIT, 0);
 		bkl_acquire();
 		sleeping_idle_cpus--;

@@ -46,6 +46,7 @@ void gic_init_cpu(struct cpu *cpu, int timer_intid);
 uint32_t gic_ack(uint32_t *iar);
 void gic_eoi(uint32_t intid);
 void gic_send_sgi(struct cpu *cpu, int sgi);
+void gic_clear_sgi(struct cpu *cpu, int sgi); /* pending on this CPU */
 void gic_disable_cpu(void);
 
 #endif

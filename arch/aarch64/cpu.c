@@ -123,6 +123,11 @@ void arch_send_ipi(struct cpu *cpu)
 	gic_send_sgi(cpu, SGI_IPI);
 }
 
+void arch_ipi_clear(void)
+{
+	gic_clear_sgi(this_cpu(), SGI_IPI);
+}
+
 uint64_t arch_timer_freq(void)
 {
 	return sysreg_read(cntfrq_el0);

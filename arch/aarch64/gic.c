@@ -22,6 +22,7 @@
 #define GICD_IPRIORITYR 0x400
 #define GICD_ITARGETSR 0x800
 #define GICD_SGIR 0xf00
+#define GICD_CPENDSGIR 0xf10 /* v2: a byte per SGI, a bit per sender */
 #define GICD_IROUTER 0x6000
 #define GICD_CTLR_ENABLE 1                       /* v2 */
 #define GICD_CTLR_ARE_GRP1 ((1 << 4) | (1 << 1)) /* v3: affinity routing, group 1 */
@@ -36,6 +37,7 @@
 #define GICR_WAKER 0x014
 #define GICR_STRIDE 0x20000 /* RD frame + SGI frame, 64 KiB each */
 #define GICR_SGI 0x10000    /* offset of the SGI frame */
+#define GICR_ICPENDR0 0x280 /* in the SGI frame: clear pending, a bit per SGI/PPI */
 #define GICR_TYPER_LAST (1 << 4)
 #define GICR_WAKER_SLEEP (1 << 1)
 #define GICR_WAKER_ASLEEP (1 << 2)
@@ -178,6 +180,14 @@ void gic_send_sgi(struct cpu *cpu, int sgi)
 		     (h & 0xff) / 16 << 44 | (uint64_t)sgi << 24 | 1u << (h & 0xf);
 	sysreg_write(ICC_SGI1R_EL1, v);
 	isb();
+}
+
+void gic_clear_sgi(struct cpu *cpu, int sgi)
+{
+	if (version == 2)
+		*(gicd + GICD_CPENDSGIR + sgi) = 0xff; /* banked: this CPU's, from every sender */
+	else
+		*reg32((volatile uint8_t *)cpu->arch.gicr + GICR_SGI, GICR_ICPENDR0) = 1u << sgi;
 }
 
 void gic_disable_cpu(void)

@@ -109,6 +109,11 @@ void arch_send_ipi(struct cpu *cpu)
 	sbi_call(SBI_EXT_IPI, 0, 1, (long)cpu->hwid, 0);
 }
 
+void arch_ipi_clear(void)
+{
+	csr_clear(sip, 1ul << IRQ_S_SOFT); /* OpenSBI delivers an IPI as SSIP */
+}
+
 uint64_t arch_timer_freq(void)
 {
 	return timebase_hz;

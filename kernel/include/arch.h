@@ -96,6 +96,10 @@ void arch_wait_for_interrupt(void);
 
 /* Send an inter-processor interrupt to another CPU; it calls ipi_handle(). */
 void arch_send_ipi(struct cpu *cpu);
+/* Forget an IPI pending on this CPU, untaken. An IPI only says "wake up
+ * and look" (or "stop", which panic_in_progress says too), so a CPU that
+ * is awake and about to look can drop it. */
+void arch_ipi_clear(void);
 
 /* ---- Time ------------------------------------------------------------ */
 
