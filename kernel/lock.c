@@ -35,11 +35,6 @@ static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
 	      (void *)READ_ONCE(lock->holder_pc));
 }
 
-static bool served(struct spinlock *lock, uint32_t ticket)
-{
-	return __atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) == ticket;
-}
-
 /*
  * Wait for the BKL: spin a while, then nap. Why nap: under QEMU each CPU
  * is a host thread, and a host with fewer cores than the guest has CPUs
@@ -63,7 +58,7 @@ static void bkl_nap(struct cpu *c, uint32_t ticket, uint64_t deadline)
 
 	nap_ticket[c->id] = ticket;
 	__atomic_fetch_or(&bkl_nappers, me, __ATOMIC_SEQ_CST);
-	if (!served(&big_kernel_lock, ticket)) {
+	if (!ticket_served(&big_kernel_lock, ticket)) {
 		arch_timer_set(MIN(c->timer_at, deadline)); /* the spin timeout at the latest */
 		arch_wait_for_interrupt();
 		arch_timer_set(c->timer_at);
@@ -86,7 +81,7 @@ static uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, struct cpu *na
 	if (spin_holding(lock))
 		panic("recursive lock: cpu %d already holds the %s (taken at pc %p)", cpu_id(),
 		      lock->name, (void *)lock->holder_pc);
-	for (int spins = 0; !served(lock, ticket); spins++) {
+	for (int spins = 0; !ticket_served(lock, ticket); spins++) {
 		if (panic_in_progress)
 			arch_cpu_stop();
 		uint64_t waited = arch_timer_now() - start;
@@ -100,9 +95,9 @@ static uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, struct cpu *na
 
 void spin_lock(struct spinlock *lock)
 {
-	uint32_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
+	uint32_t ticket = ticket_take(lock);
 
-	if (!served(lock, ticket))
+	if (!ticket_served(lock, ticket))
 		lock_wait(lock, ticket, NULL);
 	lock->holder = cpu_id();
 	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
@@ -112,8 +107,7 @@ void spin_unlock(struct spinlock *lock)
 {
 	if (!spin_holding(lock))
 		panic("unlock of the %s by cpu %d, which does not hold it", lock->name, cpu_id());
-	lock->holder = -1;
-	__atomic_store_n(&lock->serving, lock->serving + 1, __ATOMIC_RELEASE);
+	ticket_pass(lock);
 }
 
 bool spin_holding(const struct spinlock *lock)

@@ -240,16 +240,22 @@ static void remove_sleeper(struct thread *t)
 	t->wake_at = 0;
 }
 
+/* Mark t blocked on q; the caller then gives up the CPU. */
+static void block_on(struct thread *t, struct waitq *q)
+{
+	t->state = THREAD_BLOCKED;
+	t->wake_reason = 0;
+	t->waiting_on = q;
+	waitq_push(q, t);
+}
+
 int sched_block(struct waitq *q, uint64_t timeout)
 {
 	struct thread *t = thread_current();
 
 	if (must_leave(t))
 		return -EINTR;
-	t->state = THREAD_BLOCKED;
-	t->wake_reason = 0;
-	t->waiting_on = q;
-	waitq_push(q, t);
+	block_on(t, q);
 	if (timeout)
 		add_sleeper(t, timeout);
 	schedule();
@@ -293,10 +299,7 @@ int sched_block_and_run(struct waitq *q, struct thread *t, int reason)
 		return sched_block(q, 0);
 	}
 	unblock(t, reason);
-	self->state = THREAD_BLOCKED;
-	self->wake_reason = 0;
-	self->waiting_on = q;
-	waitq_push(q, self);
+	block_on(self, q);
 	switch_to(t);
 	return self->wake_reason;
 }

@@ -18,9 +18,9 @@ static inline void bkl_acquire(void)
 {
 	struct cpu *c = this_cpu();
 	struct spinlock *lock = &big_kernel_lock;
-	uint32_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
+	uint32_t ticket = ticket_take(lock);
 
-	if (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket)
+	if (!ticket_served(lock, ticket))
 		bkl_wait(c, ticket); /* held by another CPU, or by this one: a bug */
 	lock->holder = c->id;
 	lock->holder_pc = arch_this_pc(); /* in the function that takes the lock */
@@ -34,7 +34,6 @@ static inline void bkl_release(void)
 	struct cpu *c = this_cpu();
 	struct spinlock *lock = &big_kernel_lock;
 	uint64_t held = arch_timer_now() - lock->since;
-	uint32_t serving = lock->serving + 1;
 
 	if (lock->holder != c->id)
 		bkl_release_unheld();
@@ -42,8 +41,7 @@ static inline void bkl_release(void)
 	if (held > c->bkl_stats.max_hold)
 		c->bkl_stats.max_hold = held;
 	trace(TRACE_LOCK_RELEASE, 0);
-	lock->holder = -1;
-	__atomic_store_n(&lock->serving, serving, __ATOMIC_RELEASE);
+	uint32_t serving = ticket_pass(lock);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with bkl_nap in lock.c */
 	if (__atomic_load_n(&bkl_nappers, __ATOMIC_RELAXED))
 		bkl_wake_next(serving);

@@ -30,6 +30,28 @@ struct spinlock {
 		.holder = -1, .name = (n) \
 	}
 
+/* The ticket protocol, shared by spin_lock and the BKL (bkl.h): take a
+ * ticket; the lock is yours when it serves that ticket; passing it on
+ * serves the next one (returned, for the BKL's napping waiters). */
+static inline uint32_t ticket_take(struct spinlock *lock)
+{
+	return __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
+}
+
+static inline bool ticket_served(struct spinlock *lock, uint32_t ticket)
+{
+	return __atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) == ticket;
+}
+
+static inline uint32_t ticket_pass(struct spinlock *lock)
+{
+	uint32_t next = lock->serving + 1;
+
+	lock->holder = -1;
+	__atomic_store_n(&lock->serving, next, __ATOMIC_RELEASE);
+	return next;
+}
+
 /* A CPU that spins this long (seconds) is deadlocked: panic. */
 #define SPIN_TIMEOUT_S 10
 
@@ -51,7 +73,7 @@ extern struct spinlock big_kernel_lock;
 /* bkl_acquire() and bkl_release() are inline in bkl.h, bkl_held() (by
  * this CPU?) in cpu.h. Their rare paths: */
 struct cpu;
-extern uint64_t bkl_nappers; /* CPUs napping in bkl_wait, one bit each */
+extern uint64_t bkl_nappers; /* CPUs napping in bkl_nap, one bit each */
 void bkl_wait(struct cpu *c, uint32_t ticket);
 __noreturn void bkl_release_unheld(void);
 void bkl_wake_next(uint32_t serving);
