@@ -42,7 +42,8 @@ static void add_range(struct mem_range *r, int *n, uint64_t start, uint64_t size
 	r[(*n)++] = (struct mem_range){ start, size };
 }
 
-/* Every node with device_type "memory" contributes its reg entries. */
+/* Every node with device_type "memory" contributes its reg entries, up to
+ * the end of the direct map. */
 static void find_ram(const struct fdt *fdt)
 {
 	for (int node = fdt_first_child(fdt, fdt_root(fdt)); node >= 0;
@@ -51,8 +52,15 @@ static void find_ram(const struct fdt *fdt)
 		uint64_t start, size;
 		if (!type || strcmp(type, "memory") != 0)
 			continue;
-		for (int i = 0; fdt_read_reg(fdt, node, i, &start, &size); i++)
-			add_range(ram, &nram, start, size);
+		for (int i = 0; fdt_read_reg(fdt, node, i, &start, &size); i++) {
+			uint64_t end = MIN(start + size, DIRECT_MAP_GIB * GIB);
+			if (end < start + size)
+				printk("weft: %llu MiB of RAM above %d GiB not used\n",
+				       (unsigned long long)((start + size - MAX(start, end)) / MIB),
+				       DIRECT_MAP_GIB);
+			if (start < end)
+				add_range(ram, &nram, start, end - start);
+		}
 	}
 	if (nram == 0)
 		panic("no memory node in the devicetree");
@@ -208,17 +216,23 @@ void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa)
 	arch_cpu_set_self(&cpus[0]);
 	bkl_acquire();
 
+	/* Until the devicetree names the console, printk goes wherever the
+	 * port can reach without it (on RISC-V, the SBI console), and a panic
+	 * powers off. The boot tables map all of the direct map, so the
+	 * devicetree can be read anywhere below DIRECT_MAP_GIB. */
 	if (!fdt_pa)
 		fdt_pa = arch_find_fdt();
-	if (!fdt_pa || fdt_init(&boot_fdt, phys_to_virt(fdt_pa), FDT_MAX_SIZE)) {
-		arch_platform_init(NULL);
-		panic("no valid devicetree (looked at physical address %p)", (void *)fdt_pa);
+	bool mapped = fdt_pa && fdt_pa < DIRECT_MAP_GIB * GIB - FDT_MAX_SIZE;
+	if (!mapped || fdt_init(&boot_fdt, phys_to_virt(fdt_pa), FDT_MAX_SIZE)) {
+		arch_platform_init(NULL); /* the port's console without a devicetree */
+		panic("no valid devicetree (looked at physical address %p%s)", (void *)fdt_pa,
+		      mapped || !fdt_pa ? "" : ", outside the direct map");
 	}
 	arch_platform_init(&boot_fdt);
 	int chosen = fdt_find_path(&boot_fdt, "/chosen");
 	if (chosen >= 0 && fdt_getprop_str(&boot_fdt, chosen, "bootargs"))
 		bootargs = fdt_getprop_str(&boot_fdt, chosen, "bootargs");
-	panic_poweroff = kernel_option("panic", "poweroff");
+	panic_poweroff = kernel_option("panic", "poweroff"); /* was true until now */
 
 	find_cpus(&boot_fdt, boot_hwid);
 	find_ram(&boot_fdt);

@@ -24,7 +24,9 @@
 #define BACKTRACE_MAX 32
 
 volatile int panic_in_progress;
-bool panic_poweroff;
+/* A panic before the kernel options are read powers off: there may be no
+ * console to read a report on, and nothing to wait for. */
+bool panic_poweroff = true;
 
 void vprintk(const char *fmt, va_list ap);
 

@@ -35,6 +35,7 @@ import contextlib
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import threading
@@ -103,13 +104,14 @@ SANITIZER_ENV = {
 
 CPU_COUNTS = (1, 2, 4, 8)
 MEM_SIZES = ("128M", "512M", "2G")
-OPENSBI_FW_JUMP = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf"
+# Where Debian's opensbi package puts its firmware, one folder a platform.
+OPENSBI_DIR = Path("/usr/lib/riscv64-linux-gnu/opensbi")
 
 # Board variants beyond the CPU x memory grid: (name, cpus, mem, machine,
 # cpu, bios).
 EXTRA_BOARDS = {
     "riscv64": [
-        ("opensbi-fw_jump", 4, "512M", None, None, OPENSBI_FW_JUMP),
+        ("opensbi-fw_jump", 4, "512M", None, None, "fw_jump"),
         ("no-sstc", 4, "512M", None, "rv64,sstc=false", None),
         ("mem4G", 4, "4G", None, None, None),
         ("cpu-sifive-u54", 4, "512M", None, "sifive-u54", None),
@@ -156,17 +158,21 @@ class QemuTest:
     """
 
     def __init__(self, name, arch, run, cpus=2, mem="256M", machine=None,
-                 cpu=None, bios=None, needs=(), parts=None):
+                 cpu=None, bios=None, relay=None, needs=(), parts=None):
         self.name, self.arch, self.run = name, arch, run
         self.cpus, self.mem = cpus, mem
         self.machine, self.cpu, self.bios = machine, cpu, bios
+        self.relay = relay    # (devicetree address, copy it?): boot through the relay
         self.needs, self.parts = tuple(needs), parts
         self.only = None      # the parts -k asked for; None: all of them
         self.results = []     # the parts' results, in the order reported
 
     def session(self, append):
+        kernel, args = relay_args(self.arch, *self.relay) if self.relay else (None, ())
+        bios = opensbi_firmware(self.bios) if self.bios else None
         return Session(self.arch, cpus=self.cpus, mem=self.mem, append=append,
-                       machine=self.machine, cpu=self.cpu, bios=self.bios)
+                       machine=self.machine, cpu=self.cpu, bios=bios,
+                       kernel=kernel, args=args)
 
     def select(self, patterns):
         """Whether -k patterns select this test, and which of its parts.
@@ -190,6 +196,73 @@ class QemuTest:
 
     def report(self, part, status, reason="", evidence=()):
         self.results.append(Result(f"{self.name}/{part}", status, reason, evidence))
+
+
+def opensbi_firmware(name):
+    """The installed OpenSBI's generic firmware `name` (fw_jump), as found on
+    disk. The raw .bin first: QEMU loads it at the start of RAM, where
+    OpenSBI 1.2 (Debian 12) links it; OpenSBI 1.6's .elf (Debian 13) is
+    position-independent and linked at 0, so QEMU would load that over its
+    own boot ROM."""
+    for ext in (".bin", ".elf"):
+        found = sorted(OPENSBI_DIR.glob(f"*/{name}{ext}"))
+        if found:
+            return str(found[0])
+    raise Failure(f"no {name}.bin or {name}.elf under {OPENSBI_DIR} "
+                  "(scripts/install-deps.sh installs the opensbi package)")
+
+
+# ---- Boots through a stand-in loader that moves the devicetree -----------
+#
+# tests/boot/fdt_relay.S is entered in the kernel's place, puts the
+# devicetree at a physical address the test chooses (or only says it is
+# there), and enters the kernel with that address, as firmware on a large
+# board does. QEMU loads the kernel's ELF beside it (-device loader).
+
+# The virt board's first RAM address; with -m 4G, RAM ends 4 GiB later.
+RAM_START = {"riscv64": 0x80000000, "aarch64": 0x40000000}
+RELAY_MEM = "4G"
+# The relay's own address: in RAM, clear of the kernel and the devicetree.
+RELAY_OFFSET = 3 << 30
+# Where QEMU 10 puts the devicetree with 4 GiB: the last 2 MiB of RAM.
+FDT_HIGH_OFFSET = (4 << 30) - (2 << 20)
+
+
+def kernel_entry_pa(path):
+    """The physical address of an ELF64 file's entry point. The RISC-V
+    kernel's entry is virtual (its offset into the loadable segment that
+    holds it gives the physical address); AArch64's is already physical."""
+    data = Path(path).read_bytes()
+    entry, phoff = struct.unpack_from("<QQ", data, 24)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        ptype, _, _, vaddr, paddr, _, memsz = struct.unpack_from(
+            "<IIQQQQQ", data, phoff + i * phentsize)
+        if ptype == 1 and vaddr <= entry < vaddr + memsz:
+            return paddr + entry - vaddr
+        if ptype == 1 and paddr <= entry < paddr + memsz:
+            return entry
+    raise Failure(f"{path}: no loadable segment holds the entry point")
+
+
+def relay_args(arch, fdt_dest, copy):
+    """Builds the relay for (fdt_dest, copy) and returns the QEMU arguments
+    that boot the kernel through it: (kernel, args)."""
+    gcc = next((shutil.which(p + "gcc") for p in CROSS_PREFIXES[arch]
+                if shutil.which(p + "gcc")), None)
+    if not gcc:
+        raise Failure(f"no cross gcc for {arch} (run scripts/install-deps.sh)")
+    out = ROOT / "build" / arch / f"fdt-relay-{fdt_dest:x}-{int(copy)}.elf"
+    start = RAM_START[arch]
+    cmd = [gcc, "-nostdlib", "-static", "-Wl,-N", f"-Wl,-Ttext={start + RELAY_OFFSET:#x}",
+           "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments",
+           f"-DFDT_DEST={fdt_dest:#x}", f"-DFDT_SOURCE={start:#x}",
+           f"-DKERNEL_ENTRY={kernel_entry_pa(kernel_path(arch)):#x}",
+           f"-DFDT_COPY={int(copy)}", "-o", str(out), str(ROOT / "tests/boot/fdt_relay.S")]
+    built = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if built.returncode != 0:
+        raise Failure("building the relay failed", [" ".join(cmd), built.stderr])
+    return out, ["-device", f"loader,file={kernel_path(arch)}"]
 
 
 def failure_evidence(s, extra=()):
@@ -302,6 +375,25 @@ def check_crash_panic(t):
                               "PANIC: cpu 0: crash=panic requested on the command line")
 
 
+def check_early_panic(t, headline):
+    """A panic before the devicetree is read: the report reaches the
+    console the port has without one, and on RISC-V (where SBI can) the
+    machine powers off by itself. AArch64 cannot: without the devicetree
+    it does not know how to call PSCI, so its CPUs stop instead."""
+    with t.session("") as s:
+        m = s.expect(r"^PANIC: end of report$", PANIC_TIMEOUT_S)
+        exited = s.wait_exit(PANIC_TIMEOUT_S) if t.arch == "riscv64" else None
+    out = s.text()
+    if not any(line.startswith(headline) for line in out):
+        raise Failure(f"no line starting {headline!r}", failure_evidence(s))
+    if not m:
+        raise Failure("no 'PANIC: end of report' line", failure_evidence(s))
+    if exited is False:
+        raise Failure(f"QEMU still running {PANIC_TIMEOUT_S} s after an early panic "
+                      "(it should power off)", failure_evidence(s))
+    return "reported" + (", powered off" if exited else "")
+
+
 def boot_tests(arch):
     for cpus in CPU_COUNTS:
         for mem in MEM_SIZES:
@@ -310,6 +402,21 @@ def boot_tests(arch):
     for name, cpus, mem, machine, cpu, bios in EXTRA_BOARDS[arch]:
         yield QemuTest(f"boot/{arch}/{name}", arch, check_boot, cpus=cpus,
                        mem=mem, machine=machine, cpu=cpu, bios=bios)
+    # The devicetree at the top of 4 GiB of RAM, above 4 GiB physical.
+    fdt_high = RAM_START[arch] + FDT_HIGH_OFFSET
+    yield QemuTest(f"boot/{arch}/fdt-above-4G", arch, check_boot, cpus=4,
+                   mem=RELAY_MEM, relay=(fdt_high, True))
+    # Told it is there, but it is not: nothing is known yet, not even the
+    # console.
+    yield QemuTest(f"boot/{arch}/early-panic", arch, lambda t: check_early_panic(
+        t, f"PANIC: cpu 0: no valid devicetree (looked at physical address {fdt_high:#018x})"),
+        mem=RELAY_MEM, relay=(fdt_high, False))
+    if arch == "riscv64":
+        # The firmware's own memory at the start of RAM, which OpenSBI's PMP
+        # closes to S-mode: the kernel's first read of it faults.
+        yield QemuTest(f"boot/{arch}/early-fault", arch, lambda t: check_early_panic(
+            t, "PANIC: cpu 0: kernel trap: load access fault"),
+            mem=RELAY_MEM, relay=(RAM_START[arch], False))
 
 
 def panic_tests(arch):
@@ -830,6 +937,55 @@ def run_unit_program(src):
     return results
 
 
+# ---- Checks of the repository itself ---------------------------------------
+
+# A QEMU command line: the program, then (past quotes, commas, brackets and
+# line continuations) an option. "--version" and "--help" start nothing.
+QEMU_COMMAND = re.compile(r"qemu-system-[\w%{}<>$]+(?=[\"',\[\]\s\\]*-(?!-?(version|help)))")
+NIC_NONE = re.compile(r"-nic[\"',\s]*none")
+
+
+def repository_files():
+    """The project's files: what git tracks, or every file outside build/."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=False)
+    if listed.returncode == 0 and listed.stdout:
+        return [ROOT / name for name in listed.stdout.decode().split("\0") if name]
+    return [p for p in ROOT.rglob("*") if p.is_file()
+            and not {"build", ".git"} & set(p.relative_to(ROOT).parts)]
+
+
+def check_qemu_command_lines():
+    """Every QEMU command line in the project is scripts/qemu.sh's or passes
+    -nic none: without it QEMU's virt board adds a network card whose
+    option ROM comes from a package that is not installed (ipxe-qemu, only
+    recommended by qemu-system-*), and QEMU refuses to start."""
+    found, bad = 0, []
+    for path in repository_files():
+        rel = str(path.relative_to(ROOT))
+        if rel == "scripts/qemu.sh" or not path.is_file():
+            continue
+        try:
+            lines = path.read_text().splitlines()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for i, line in enumerate(lines):
+            for m in QEMU_COMMAND.finditer(line):
+                command, j = line[m.start():], i
+                while command.rstrip().endswith(("\\", '"')) and j + 1 < len(lines):
+                    j += 1                      # shell continuations, C strings
+                    command += " " + lines[j].strip()
+                found += 1
+                if not NIC_NONE.search(command):
+                    bad.append(f"{rel}:{i + 1}: {line.strip()}")
+    if bad:
+        return [Result("repo/qemu-command-lines", "FAIL",
+                       f"{len(bad)} QEMU command lines without -nic none (use scripts/qemu.sh)",
+                       bad)]
+    return [Result("repo/qemu-command-lines", "PASS",
+                   f"{found} command lines outside scripts/qemu.sh, all with -nic none")]
+
+
 # ---- Driver ---------------------------------------------------------------
 
 def parse_args():
@@ -852,6 +1008,8 @@ def selected(name, patterns):
 def collect(args):
     """Jobs in the order their results are printed: (name, function)."""
     jobs = []
+    if selected("repo/qemu-command-lines", args.patterns):
+        jobs.append(("repo/qemu-command-lines", check_qemu_command_lines))
     for src in sorted(UNIT_SRC.glob("*_test.c")):
         name = f"unit/{src.stem}"
         if selected(name, args.patterns):

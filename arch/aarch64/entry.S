@@ -2,8 +2,9 @@
  * AArch64 entry: the first instructions Weft runs on each CPU.
  *
  * QEMU enters the boot CPU at _start with the MMU off, at EL1, or at EL2
- * when the board has virtualization on; x0 is 0 (the devicetree sits at the
- * start of RAM instead). PSCI CPU_ON enters the other CPUs at
+ * when the board has virtualization on. x0 is the devicetree's physical
+ * address when a loader passes one (Linux's arm64 boot protocol); QEMU
+ * passes 0 to an ELF image and leaves the devicetree at the start of RAM. PSCI CPU_ON enters the other CPUs at
  * secondary_entry with x0 = the context value we passed (struct cpu *).
  * We are linked in the high half but run at the physical load address, so
  * until the MMU is on only pc-relative addressing (adr, bl) is used.
@@ -11,14 +12,14 @@
  * Boot translation tables (1 GiB blocks):
  *   TTBR0: the GiB holding the kernel at its own physical address, so the
  *          instruction after the MMU turns on is still mapped;
- *   TTBR1: physical 0..4 GiB at KERNEL_VA_OFFSET; GiB 0 (devices on virt)
- *          as device memory, the rest as normal memory.
+ *   TTBR1: physical 0..DIRECT_MAP_GIB GiB at KERNEL_VA_OFFSET, so the
+ *          devicetree can be read wherever in RAM it is; GiB 0 (devices on
+ *          virt) as device memory, the rest as normal memory.
  * kernel/vm.c replaces them with the real kernel tables.
  */
 #include "arch_types.h"
 
 #define BOOT_STACK_SIZE 4096
-#define BOOT_GIB 4
 /* Block descriptors: valid block, AF, inner shareable, never user-exec. */
 #define BLOCK_NORMAL 0x0040000000000701 /* AttrIndx 0, EL1 RWX */
 #define BLOCK_DEVICE 0x0060000000000405 /* AttrIndx 1, never executable */
@@ -74,6 +75,7 @@
 	.section .text.boot, "ax"
 	.globl _start
 _start:
+	mov	x19, x0                 /* the devicetree, or 0 */
 	drop_to_el1
 	adr	x9, boot_stack_top
 	mov	sp, x9
@@ -103,14 +105,14 @@ _start:
 	orr	x12, x12, x13
 	str	x12, [x9, x11, lsl #3]
 	add	x11, x11, #1
-	cmp	x11, #BOOT_GIB
+	cmp	x11, #DIRECT_MAP_GIB
 	b.lo	3b
 
 	bl	enable_mmu_and_go_high
-	mrs	x0, mpidr_el1           /* kernel_main(hwid, fdt = 0) */
+	mrs	x0, mpidr_el1           /* kernel_main(hwid, fdt) */
 	ldr	x9, =0xff00ffffff       /* affinity fields, as in the FDT */
 	and	x0, x0, x9
-	mov	x1, #0
+	mov	x1, x19
 	bl	kernel_main
 	b	.
 

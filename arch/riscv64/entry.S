@@ -9,8 +9,9 @@
  * boot_page_table maps, with 1 GiB pages:
  *   the GiB holding the kernel at its own physical address (identity), so
  *   the instruction after the satp write is still mapped, and
- *   physical 0..4 GiB at KERNEL_VA_OFFSET, which covers the devices, the
- *   kernel, the FDT and the first RAM the page allocator hands out.
+ *   physical 0..DIRECT_MAP_GIB GiB at KERNEL_VA_OFFSET: the devices, the
+ *   kernel, the first RAM the page allocator hands out, and the FDT,
+ *   wherever in RAM the firmware left it (QEMU 10 puts it at the top).
  * kernel/vm.c replaces it with the real kernel page table.
  */
 #include "arch_types.h"
@@ -18,7 +19,6 @@
 #define PTE_FLAGS_RWX 0xef      /* V R W X G A D (not U) */
 #define SATP_SV39 (8 << 60)
 #define BOOT_STACK_SIZE 4096
-#define BOOT_GIB 4
 
 	.section .text.boot, "ax"
 	.globl _start
@@ -54,7 +54,7 @@ _start:
 	add	t2, t2, t4
 	sd	t3, 0(t2)
 	addi	t1, t1, 1
-	li	t4, BOOT_GIB
+	li	t4, DIRECT_MAP_GIB
 	bltu	t1, t4, 3b
 
 	call	enable_mmu_and_go_high

@@ -25,3 +25,16 @@ struct sbiret sbi_call(long ext, long fid, long arg0, long arg1, long arg2)
 {
 	return sbi_call5(ext, fid, arg0, arg1, arg2, 0, 0);
 }
+
+void sbi_console_putc(char c)
+{
+	static enum { UNKNOWN, DBCN, LEGACY } how;
+
+	if (how == UNKNOWN)
+		how = sbi_call(SBI_EXT_BASE, SBI_BASE_PROBE_EXT, SBI_EXT_DBCN, 0, 0).value ? DBCN
+											   : LEGACY;
+	if (how == DBCN)
+		sbi_call(SBI_EXT_DBCN, SBI_DBCN_WRITE_BYTE, (unsigned char)c, 0, 0);
+	else
+		sbi_call(SBI_LEGACY_CONSOLE_PUTCHAR, 0, (unsigned char)c, 0, 0);
+}

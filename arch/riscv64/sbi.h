@@ -13,10 +13,13 @@
 #define SBI_EXT_HSM 0x48534d      /* "HSM" */
 #define SBI_EXT_SRST 0x53525354   /* "SRST" */
 #define SBI_EXT_RFENCE 0x52464e43 /* "RFNC" */
+#define SBI_EXT_DBCN 0x4442434e   /* "DBCN", the debug console (SBI 2.0) */
+#define SBI_LEGACY_CONSOLE_PUTCHAR 0x01
 #define SBI_LEGACY_SHUTDOWN 0x08
 
 #define SBI_BASE_PROBE_EXT 3
 #define SBI_HSM_HART_START 0
+#define SBI_DBCN_WRITE_BYTE 2
 #define SBI_RFENCE_SFENCE_VMA 1
 #define SBI_RFENCE_SFENCE_VMA_ASID 2
 #define SBI_HART_MASK_ALL (-1l) /* as hart_mask_base: every hart */
@@ -31,5 +34,9 @@ struct sbiret {
 
 struct sbiret sbi_call(long ext, long fid, long a0, long a1, long a2);
 struct sbiret sbi_call5(long ext, long fid, long a0, long a1, long a2, long a3, long a4);
+
+/* One byte to the firmware's console: slow, but there before any device is
+ * found (the kernel's console until the devicetree names a UART). */
+void sbi_console_putc(char c);
 
 #endif

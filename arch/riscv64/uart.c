@@ -1,13 +1,15 @@
 /*
  * ns16550a UART: polled output, interrupt-driven input.
  * Found by its "compatible" in the FDT; registers are one byte apart unless
- * the node says "reg-shift". Output is serialized by printk's console lock;
+ * the node says "reg-shift". Before that, and on a board without one, the
+ * SBI console stands in. Output is serialized by printk's console lock;
  * input runs in the interrupt handler with the big kernel lock held.
  */
 #include "arch.h"
 #include "fdt.h"
 #include "printk.h"
 #include "riscv.h"
+#include "sbi.h"
 #include "vm.h"
 
 #define UART_RBR 0 /* receive buffer (read) */
@@ -25,9 +27,6 @@
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
-/* QEMU virt's UART, used only to report a missing devicetree. */
-#define FALLBACK_UART_PA 0x10000000
-
 static volatile uint8_t *uart;
 static uint32_t reg_shift;
 static int irq = -1;
@@ -44,20 +43,20 @@ static void reg_write(int r, uint8_t v)
 
 void uart_init(const struct fdt *fdt)
 {
-	paddr_t pa = FALLBACK_UART_PA;
-	uint64_t size = PAGE_SIZE;
+	paddr_t pa;
+	uint64_t size;
 	uint32_t cell;
 
-	if (fdt) {
-		int node = fdt_find_compatible(fdt, -1, "ns16550a");
-		if (node < 0)
-			node = fdt_find_compatible(fdt, -1, "ns16550");
-		if (node < 0 || !fdt_read_reg(fdt, node, 0, &pa, &size))
-			return; /* no console: printk output is lost */
-		fdt_getprop_u32(fdt, node, "reg-shift", 0, &reg_shift);
-		if (fdt_getprop_u32(fdt, node, "interrupts", 0, &cell))
-			irq = (int)cell;
-	}
+	if (!fdt)
+		return; /* printk goes to the SBI console */
+	int node = fdt_find_compatible(fdt, -1, "ns16550a");
+	if (node < 0)
+		node = fdt_find_compatible(fdt, -1, "ns16550");
+	if (node < 0 || !fdt_read_reg(fdt, node, 0, &pa, &size))
+		return;
+	fdt_getprop_u32(fdt, node, "reg-shift", 0, &reg_shift);
+	if (fdt_getprop_u32(fdt, node, "interrupts", 0, &cell))
+		irq = (int)cell;
 	uart = vm_map_device(pa, size);
 	reg_write(UART_LCR, LCR_8N1);
 	reg_write(UART_FCR, FCR_ENABLE_AND_CLEAR);
@@ -70,10 +69,14 @@ int uart_irq(void)
 	return irq;
 }
 
+/* Until the devicetree has named a UART (or if it names none), output goes
+ * through the firmware: an early panic is never silent. */
 void arch_console_putc(char c)
 {
-	if (!uart)
+	if (!uart) {
+		sbi_console_putc(c);
 		return;
+	}
 	while (!(reg_read(UART_LSR) & LSR_THR_EMPTY))
 		;
 	reg_write(UART_THR, (uint8_t)c);

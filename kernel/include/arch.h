@@ -24,6 +24,8 @@ struct trap_frame;
  *   PAGE_SIZE          4096 on both architectures
  *   KERNEL_VA_OFFSET   virtual = physical + KERNEL_VA_OFFSET for all RAM and
  *                      devices: the kernel's "direct map"
+ *   DIRECT_MAP_GIB     how much of the physical address space the direct
+ *                      map covers; the boot page tables map all of it
  *   KSTACK_AREA        start of the virtual area holding kernel stacks,
  *                      each below an unmapped guard page
  *   USER_VA_END        first address above user space

@@ -116,7 +116,7 @@ struct blob blob_from_qemu(const char *arch, int cpus, unsigned mem_mib, const c
 
 	scratch_path(path, arch);
 	int n = snprintf(cmd, sizeof(cmd),
-			 "qemu-system-%s -machine virt%s,dumpdtb=%s %s -smp %d -m %uM "
+			 "qemu-system-%s -machine virt%s,dumpdtb=%s %s -nic none -smp %d -m %uM "
 			 "-nographic -kernel %s -append '%s' >/dev/null 2>&1",
 			 arch, machine_opts, path, cpu, cpus, mem_mib, kernel, bootargs);
 	CHECK(n > 0 && (size_t)n < sizeof(cmd));

@@ -16,8 +16,8 @@ struct blob {
 	size_t size;
 };
 
-/* The devicetree of `qemu-system-<arch> -machine virt<machine_opts>` with
- * the given CPUs, memory and -append text (machine_opts may be "", or
+/* The devicetree of `qemu-system-<arch> -nic none -machine
+ * virt<machine_opts>` with the given CPUs, memory and -append text (machine_opts may be "", or
  * e.g. ",gic-version=3"). QEMU pads its blob to 1 MiB; the padding is
  * cut off and totalsize lowered to match. Fails the test if QEMU fails. */
 struct blob blob_from_qemu(const char *arch, int cpus, unsigned mem_mib, const char *machine_opts,

@@ -9,7 +9,10 @@
 /* TTBR1 covers 0xffffff8000000000 and up: RAM at 0x40000000 appears at
  * 0xffffff8040000000, and the kernel runs there. */
 #define KERNEL_VA_OFFSET 0xffffff8000000000ull
-#define KSTACK_AREA (KERNEL_VA_OFFSET + 64 * GIB)
+/* The direct map covers physical 0..DIRECT_MAP_GIB GiB: RAM above it is
+ * not used, and the kernel stacks' area starts where it ends. */
+#define DIRECT_MAP_GIB 64
+#define KSTACK_AREA (KERNEL_VA_OFFSET + DIRECT_MAP_GIB * GIB)
 #define USER_VA_END 0x8000000000ull /* 512 GiB, all of TTBR0 */
 /* The frame record {caller's fp, return address} sits at fp (x29). */
 #define FRAME_RECORD_OFFSET 0

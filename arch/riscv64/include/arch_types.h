@@ -9,7 +9,10 @@
 /* Sv39's upper half starts at 0xffffffc000000000: RAM at 0x80000000 appears
  * at 0xffffffc080000000, and the kernel runs there. */
 #define KERNEL_VA_OFFSET 0xffffffc000000000ull
-#define KSTACK_AREA (KERNEL_VA_OFFSET + 64 * GIB)
+/* The direct map covers physical 0..DIRECT_MAP_GIB GiB: RAM above it is
+ * not used, and the kernel stacks' area starts where it ends. */
+#define DIRECT_MAP_GIB 64
+#define KSTACK_AREA (KERNEL_VA_OFFSET + DIRECT_MAP_GIB * GIB)
 #define USER_VA_END 0x4000000000ull /* 256 GiB, the Sv39 lower half */
 /* The frame record {caller's fp, return address} sits just below fp. */
 #define FRAME_RECORD_OFFSET (-16)
