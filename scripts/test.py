@@ -224,8 +224,10 @@ RAM_START = {"riscv64": 0x80000000, "aarch64": 0x40000000}
 RELAY_MEM = "4G"
 # The relay's own address: in RAM, clear of the kernel and the devicetree.
 RELAY_OFFSET = 3 << 30
-# Where QEMU 10 puts the devicetree with 4 GiB: the last 2 MiB of RAM.
-FDT_HIGH_OFFSET = (4 << 30) - (2 << 20)
+# Where the relay puts the devicetree: near the top of 4 GiB of RAM, as
+# QEMU 10 does (it uses the last 2 MiB; 8 MiB below the top keeps the copy
+# clear of the original there).
+FDT_HIGH_OFFSET = (4 << 30) - (8 << 20)
 
 
 def kernel_entry_pa(path):
