@@ -51,19 +51,36 @@ static __noreturn void spin_timeout(struct spinlock *lock, uint64_t waited)
  * looks for nappers. Full barriers on both sides order these steps, so
  * at least one of them sees the other. A wake-up IPI still pending when
  * the lock comes is taken later and does nothing (ipi_handle).
+ *
+ * wfi returns at once while any interrupt is pending, masked or not. The
+ * interrupt that brought this CPU in from user mode (the tick, an IPI) is
+ * still pending here: it is handled only once the lock is ours. So the nap
+ * drops a pending IPI, and arms the timer for the tick only if the tick is
+ * still to come; left as they were, every nap would end at once and the
+ * waiter would spin on the host core the holder needs. The IPI that ends
+ * the nap is dropped too: left pending, it would bring the CPU straight
+ * back from user mode into the kernel, through the lock, for nothing.
+ *
+ * Only the next CPU in line spins (lock_wait): the others nap at once, so
+ * that on a host with fewer cores than the guest has CPUs, waiters that
+ * cannot get the lock soon do not take host time from the two that
+ * matter, the holder and the next in line.
  */
 static void bkl_nap(struct cpu *c, uint32_t ticket, uint64_t deadline)
 {
 	uint64_t me = 1ull << c->id;
+	uint64_t wake = c->timer_at > arch_timer_now() ? MIN(c->timer_at, deadline) : deadline;
 
+	arch_ipi_clear();
 	nap_ticket[c->id] = ticket;
 	__atomic_fetch_or(&bkl_nappers, me, __ATOMIC_SEQ_CST);
-	if (!ticket_served(&big_kernel_lock, ticket)) {
-		arch_timer_set(MIN(c->timer_at, deadline)); /* the spin timeout at the latest */
+	if (!ticket_served(&big_kernel_lock, ticket) && !READ_ONCE(panic_in_progress)) {
+		arch_timer_set(wake); /* the spin timeout at the latest */
 		arch_wait_for_interrupt();
-		arch_timer_set(c->timer_at);
+		arch_timer_set(c->timer_at); /* a tick already due is taken after the lock */
 	}
 	__atomic_fetch_and(&bkl_nappers, ~me, __ATOMIC_SEQ_CST);
+	arch_ipi_clear(); /* the wake-up: taken later, it would cost a trip through the lock */
 }
 
 /*
@@ -87,7 +104,8 @@ static uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, struct cpu *na
 		uint64_t waited = arch_timer_now() - start;
 		if (waited > limit)
 			spin_timeout(lock, waited);
-		if (napper && spins >= SPINS_BEFORE_NAP)
+		if (napper && (spins >= SPINS_BEFORE_NAP ||
+			       ticket - READ_ONCE(lock->serving) > 1)) /* not next: nap now */
 			bkl_nap(napper, ticket, start + limit + 1);
 	}
 	return arch_timer_now() - start;

@@ -20,6 +20,8 @@ ignored) and writes:
           complete ("X") events, and every recorded event as an instant
           ("i") event with its argument. Timestamps are microseconds since
           the first event of the dump.
+  --summary  each gil run's share of time per state and CPU, and how long
+          the lock sat free while a CPU waited for it (lock_handovers).
   --svg   a picture: one lane per CPU coloured by state, a time axis and a
           legend. --from/--to (milliseconds since the first event) zoom in.
 
@@ -66,6 +68,7 @@ HOLDING_EVENTS = {"LOCK_RELEASE", "SWITCH", "SYSCALL_ENTER", "SYSCALL_EXIT", "IR
 # Events per CPU ring (TRACE_PAGES * PAGE_SIZE / sizeof(struct trace_entry)
 # in kernel/trace.c): a CPU with this many has probably lost older ones.
 RING_EVENTS = 16 * 4096 // 16
+LOCK_EVENT_NAMES = ("LOCK_WAIT", "LOCK_ACQUIRE", "LOCK_RELEASE")
 
 STATES = ("user", "kernel", "spin", "idle")
 STATE_LABELS = {
@@ -412,6 +415,47 @@ def run_summary(trace):
     return lines
 
 
+def lock_handovers(trace):
+    """How long the lock sat free while some CPU waited for it: one gap per
+    hand-over that made a waiter wait, from the release (or the start of
+    the wait, if the lock was free then) to the next acquisition. Also the
+    total time the lock was held. Returns (gaps in ns, held ns).
+
+    With threads queued for the lock, a gap is pure loss: nobody runs
+    kernel code. It should be the time a CPU needs to notice that its turn
+    has come; one that lasts as long as a timer tick means the next CPU in
+    line slept through its wake-up until the tick came."""
+    merged = sorted((ns, cpu, event) for cpu, evs in trace.events.items()
+                    for ns, event, _ in evs if event in LOCK_EVENT_NAMES)
+    waiting, holder, free_since, since, gaps, held = set(), None, None, None, [], 0
+    for ns, cpu, event in merged:
+        if event == "LOCK_WAIT":
+            waiting.add(cpu)
+            if holder is None and free_since is None:
+                free_since = ns
+        elif event == "LOCK_ACQUIRE":
+            waiting.discard(cpu)
+            if free_since is not None:
+                gaps.append(ns - free_since)
+            holder, free_since, since = cpu, None, ns
+        elif event == "LOCK_RELEASE":
+            if since is not None:
+                held += ns - since
+            holder, since = None, None
+            free_since = ns if waiting else None
+    return gaps, held
+
+
+def handover_summary(trace):
+    gaps, held = lock_handovers(trace)
+    if not gaps:
+        return "lock hand-overs: no CPU ever waited for the lock"
+    gaps.sort()
+    return (f"lock hand-overs to a waiting CPU: {len(gaps)}, free in between: median "
+            f"{gaps[len(gaps) // 2] / 1e3:.1f} us, longest {gaps[-1] / 1e3:.1f} us, "
+            f"{sum(gaps) / 1e6:.2f} ms in all (the lock was held {held / 1e6:.2f} ms)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Weft trace dump to Chrome JSON and SVG.")
     ap.add_argument("log", help="captured console output holding a trace dump")
@@ -443,6 +487,7 @@ def main(argv=None):
         return 1
     if args.summary:
         print("\n".join(run_summary(trace)))
+        print(handover_summary(trace))
     counts = ", ".join(f"cpu {c}: {len(e)}" for c, e in trace.events.items())
     span = (trace.end - trace.start) / 1e6
     print(f"trace_convert: {trace.ncpus} CPUs, {span:.3f} ms, events {counts}")

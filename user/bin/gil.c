@@ -66,6 +66,9 @@
  * below NO_GAIN as no gain at all. */
 #define SCALES_SHARE 0.8
 #define NO_GAIN 1.2
+/* Kernel-bound threads keep the lock busy: held less than this share of
+ * the time (percent) while threads wait for it means a hand-over waited. */
+#define BUSY_LOCK_PERCENT 90.0
 
 enum workload { COMPUTE, KERNEL, BLOCKING, WORKLOADS };
 
@@ -269,6 +272,14 @@ static void explain(enum workload w, const struct run *one, const struct run *r)
 		       scaled ? "here the lock was not the bottleneck."
 			      : "kernel code runs on one CPU at a time, so the extra threads "
 				"mostly wait their turn.");
+		if (r->threads > 1 && held_share(r) < BUSY_LOCK_PERCENT)
+			printf("  But with threads waiting, the lock should be held nearly all "
+			       "the time; it was free %.0f%% of it. The CPU next in line was "
+			       "not running: most likely the host has fewer cores than this "
+			       "machine has CPUs, and a virtual CPU the host has put aside "
+			       "cannot take the lock it is handed until the host runs it "
+			       "again. Try as many CPUs as the host has cores.\n",
+			       PERCENT - held_share(r));
 		break;
 	default:
 		printf(" Each thread spends its time in sleep_ms, and a sleeping thread has let "
