@@ -8,7 +8,11 @@
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
 
 ARCH ?= riscv64
-CPUS ?= 4
+# 4 CPUs, or as many as the host has cores if it has fewer: a guest with
+# more CPUs than the host has cores waits for the host at lock hand-overs,
+# which skews the lock lesson (docs/gil.md). CPUS=N picks any count.
+HOST_CORES := $(shell nproc 2>/dev/null || echo 4)
+CPUS ?= $(if $(filter 1 2 3,$(HOST_CORES)),$(HOST_CORES),4)
 MEM ?= 512M
 BUILD ?= build/$(ARCH)
 
@@ -72,6 +76,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory kernel
+	@$(if $(filter file,$(origin CPUS)),$(if $(filter 4,$(CPUS)),,echo "run: $(CPUS) CPUs, \
+		not 4: this host has $(HOST_CORES) cores (CPUS=4 to override; docs/gil.md)"))
 	scripts/qemu.sh $(ARCH) -smp $(CPUS) -m $(MEM) -kernel $(BUILD)/kernel.elf
 
 test: deps

@@ -195,6 +195,28 @@ class Checks:
     # ---- gil ------------------------------------------------------------
 
     def counters(self, t):
+        """The counters judge one run's numbers against each other, but a
+        busy host (another QEMU beside this one in make test) can still
+        skew one run: a virtual CPU the host stops while it holds the lock
+        makes the other wait, whatever the workload. So a failed run is
+        tried once more, and a pass on the second try says so."""
+        first = self.counters_run(t)
+        if all(ok for _, ok, _, _ in first[0]):
+            return self.counters_report(t, *first)
+        second = self.counters_run(t)
+        failed = "; ".join(f"{name}: {info}" for name, ok, info, _ in first[0] if not ok)
+        return self.counters_report(t, *second, note=f"; first run failed ({failed})")
+
+    def counters_report(self, t, parts, summary, s, note=""):
+        for name, ok, info, ev in parts:
+            if t.wants(name):
+                t.report(name, "PASS" if ok else "FAIL", info, [] if ok else ev)
+        if not all(ok for _, ok, _, _ in parts):
+            raise self.Failure("a part failed" + note, evidence(s))
+        return summary + note
+
+    def counters_run(self, t):
+        """One `gil -v` run: ([(part, passed, text, evidence)], summary, session)."""
         s = self.run_to_poweroff(t, GIL_COUNTERS_ARGS)
         out = s.text()
         runs = {(m.group(1), int(m.group(2))): {
@@ -208,14 +230,18 @@ class Checks:
         if missing:
             raise self.Failure(f"no gil-raw line for {', '.join(missing)}", evidence(s))
         kernel, compute = runs[("kernel", GIL_CPUS)], runs[("compute", GIL_CPUS)]
-        ok = self.part(t, "kernel-bound-contends", self.kernel_contends, kernel, s)
-        ok &= self.part(t, "compute-only-quiet", self.compute_quiet, compute, kernel, s)
-        ok &= self.part(t, "table", self.gil_table, out, s)
-        if not ok:
-            raise self.Failure("a part failed", evidence(s))
-        return (f"kernel x{GIL_CPUS}: {kernel['contended']}/{kernel['acquired']} "
-                f"contended; compute x{GIL_CPUS}: {compute['contended']}/"
-                f"{compute['acquired']}")
+        parts = []
+        for name, fn, args in (("kernel-bound-contends", self.kernel_contends, (kernel, s)),
+                               ("compute-only-quiet", self.compute_quiet,
+                                (compute, kernel, s)),
+                               ("table", self.gil_table, (out, s))):
+            try:
+                parts.append((name, True, fn(*args) or "", []))
+            except self.Failure as f:
+                parts.append((name, False, f.reason, f.evidence))
+        return parts, (f"kernel x{GIL_CPUS}: {kernel['contended']}/{kernel['acquired']} "
+                       f"contended; compute x{GIL_CPUS}: {compute['contended']}/"
+                       f"{compute['acquired']}"), s
 
     def kernel_contends(self, kernel, s):
         numbers = [f"gil-raw kernel threads={GIL_CPUS}: {kernel}"]
