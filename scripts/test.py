@@ -1037,8 +1037,18 @@ def main():
         return 0
     start = time.monotonic()
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    suite_s = {}  # seconds each suite's tests took, summed
+
+    def timed(name, fn):
+        began = time.monotonic()
+        try:
+            return fn()
+        finally:
+            suite = name.split("\n")[-1].split("/")[0]
+            suite_s[suite] = suite_s.get(suite, 0) + time.monotonic() - began
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(fn) for _, fn in jobs]
+        futures = [pool.submit(timed, name, fn) for name, fn in jobs]
         for future in futures:  # in submission order, as each finishes
             for r in future.result():
                 counts[r.status] += 1
@@ -1047,6 +1057,8 @@ def main():
                     for line in r.evidence:
                         print("    " + line)
                     sys.stdout.flush()
+    print("time per suite, its tests' times added up: " +
+          ", ".join(f"{suite} {secs:.1f} s" for suite, secs in suite_s.items()))
     print(f"({time.monotonic() - start:.1f} s)")
     summary = f"{counts['PASS']} passed, {counts['FAIL']} failed"
     if counts["SKIP"]:
