@@ -74,8 +74,17 @@ void arch_cpu_init(struct cpu *cpu)
 	csr_write(sie, (1ul << IRQ_S_SOFT) | (1ul << IRQ_S_TIMER) | (1ul << IRQ_S_EXT));
 }
 
+/* The struct cpu of each hart started so far, by hart id, for a hart that
+ * old firmware sends to the boot entry instead of secondary_entry (see
+ * _start in entry.S). Harts with larger ids cannot be rescued that way. */
+#define HART_CPU_SLOTS 64
+struct cpu *hart_cpu[HART_CPU_SLOTS];
+
 int arch_cpu_start(struct cpu *cpu)
 {
+	if (cpu->hwid < HART_CPU_SLOTS)
+		hart_cpu[cpu->hwid] = cpu;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* published before the hart can run */
 	struct sbiret r = sbi_call(SBI_EXT_HSM, SBI_HSM_HART_START, (long)cpu->hwid,
 				   (long)virt_to_phys((void *)secondary_entry), (long)cpu);
 	return (int)r.error;

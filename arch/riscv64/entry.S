@@ -19,12 +19,24 @@
 #define PTE_FLAGS_RWX 0xef      /* V R W X G A D (not U) */
 #define SATP_SV39 (8 << 60)
 #define BOOT_STACK_SIZE 4096
+#define HART_CPU_SLOTS 64       /* as in cpu.c */
 
 	.section .text.boot, "ax"
 	.globl _start
 _start:
-	/* Harts must not run into the zeroing below twice: only the boot hart
-	 * enters here (OpenSBI starts the others only when we ask). */
+	/* Only the first hart here boots the kernel. Others should come to
+	 * secondary_entry when the kernel starts them, but OpenSBI up to 1.1
+	 * (QEMU 7.2's own firmware) marks a hart started before it writes the
+	 * hart's start address: a hart that looks in that instant leaves with
+	 * the address and a1 it had at boot, and lands here with the FDT in
+	 * a1 instead of its struct cpu. It must not zero .bss under the
+	 * running kernel: it waits for the struct cpu that arch_cpu_start
+	 * published for it (hart_cpu[hart id], cpu.c), then enters as a
+	 * secondary. */
+	la	t0, boot_claimed
+	li	t1, 1
+	amoswap.w.aq t1, t1, (t0)
+	bnez	t1, late_hart
 	la	sp, boot_stack_top
 
 	/* Zero .bss; the loader may or may not have. */
@@ -61,6 +73,18 @@ _start:
 	/* Now at the high address; sp too. a0/a1 still hold hart id and FDT. */
 	call	kernel_main
 	j	.
+
+late_hart:
+	li	t0, HART_CPU_SLOTS
+	bgeu	a0, t0, 2f              /* no slot: it cannot be rescued */
+	la	t0, hart_cpu
+	slli	t1, a0, 3
+	add	t0, t0, t1
+1:	ld	a1, 0(t0)               /* its struct cpu, once published */
+	beqz	a1, 1b
+	j	secondary_entry
+2:	wfi
+	j	2b
 
 /* Secondary harts: a0 = hart id, a1 = struct cpu * (its first field is the
  * stack top). The stack lives outside the boot page table, so switch to
@@ -105,6 +129,8 @@ arch_run_on_stack:
 	jr	a1
 
 	.section .data
+boot_claimed:
+	.word 0
 	.balign 4096
 boot_page_table:
 	.zero 4096
