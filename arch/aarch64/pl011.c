@@ -75,9 +75,13 @@ void arch_console_putc(char c)
 	reg_write(UART_DR, (uint8_t)c);
 }
 
+/* Clear the interrupt first, then empty the FIFO. The other order loses
+ * input: a byte that arrives between the last read and the clear has its
+ * interrupt cleared, and QEMU sends no more bytes while one is waiting,
+ * so the console would go deaf until the next boot. */
 void pl011_interrupt(void)
 {
+	reg_write(UART_ICR, IMSC_RX);
 	while (!(reg_read(UART_FR) & FR_RX_EMPTY))
 		console_input((char)reg_read(UART_DR));
-	reg_write(UART_ICR, IMSC_RX);
 }
