@@ -56,8 +56,13 @@ PROMPT_TIMEOUT_S = 60
 GIL_COUNTERS_ARGS = "gil -v -r 1 -s 30"
 # Kernel-bound threads on 2 CPUs take the lock in turns, so many of their
 # acquisitions must wait. Measured: 96-100% of them on a quiet host, down
-# to 50% on a busy one, where the host often runs one virtual CPU alone.
+# to 6% on a busy one, where the host often runs one virtual CPU alone and
+# the threads cannot meet at the lock. So the share expected is scaled by
+# how much the two CPUs really ran at once in the same boot, read off the
+# compute-only run: its speedup minus one (1 when both ran all the time,
+# 0 when the host ran one at a time), but never below a tenth.
 KERNEL_MIN_CONTENDED_SHARE = 0.1
+MIN_PARALLEL = 0.1
 # "Almost none" for compute-only threads, measured against the kernel-bound
 # run of the same size: they take the lock only for timer ticks and for
 # starting and ending threads. Measured: 0-13 contended acquisitions
@@ -231,7 +236,9 @@ class Checks:
             raise self.Failure(f"no gil-raw line for {', '.join(missing)}", evidence(s))
         kernel, compute = runs[("kernel", GIL_CPUS)], runs[("compute", GIL_CPUS)]
         parts = []
-        for name, fn, args in (("kernel-bound-contends", self.kernel_contends, (kernel, s)),
+        parallel = runs[("compute", 1)]["elapsed_ns"] / compute["elapsed_ns"] - 1
+        for name, fn, args in (("kernel-bound-contends", self.kernel_contends,
+                                (kernel, parallel, s)),
                                ("compute-only-quiet", self.compute_quiet,
                                 (compute, kernel, s)),
                                ("table", self.gil_table, (out, s))):
@@ -243,17 +250,19 @@ class Checks:
                        f"contended; compute x{GIL_CPUS}: {compute['contended']}/"
                        f"{compute['acquired']}"), s
 
-    def kernel_contends(self, kernel, s):
-        numbers = [f"gil-raw kernel threads={GIL_CPUS}: {kernel}"]
+    def kernel_contends(self, kernel, parallel, s):
+        numbers = [f"gil-raw kernel threads={GIL_CPUS}: {kernel}",
+                   f"the CPUs ran at once {parallel:.2f} of the time (compute-only x2)"]
         if kernel["contended"] <= 0 or kernel["spin_ns"] <= 0:
             raise self.Failure("kernel-bound threads on 2 CPUs never waited for the lock",
                                evidence(s, numbers))
         share = kernel["contended"] / kernel["acquired"]
-        if share < KERNEL_MIN_CONTENDED_SHARE:
+        want = KERNEL_MIN_CONTENDED_SHARE * min(1.0, max(MIN_PARALLEL, parallel))
+        if share < want:
             raise self.Failure(f"only {share:.0%} of the acquisitions were contended, "
-                               f"expected at least {KERNEL_MIN_CONTENDED_SHARE:.0%}",
-                               evidence(s, numbers))
-        return f"{share:.0%} contended, {kernel['spin_ns'] / 1e6:.1f} ms spinning"
+                               f"expected at least {want:.1%}", evidence(s, numbers))
+        return (f"{share:.0%} contended (at least {want:.1%}), "
+                f"{kernel['spin_ns'] / 1e6:.1f} ms spinning")
 
     def compute_quiet(self, compute, kernel, s):
         numbers = [f"gil-raw compute threads={GIL_CPUS}: {compute}",
