@@ -24,7 +24,6 @@
 #include "cpu.h"
 #include "klib.h"
 #include "pmm.h"
-#include "printk.h"
 #include "sched.h"
 #include "uapi/errno.h"
 #include "uapi/syscall.h"

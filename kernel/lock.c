@@ -12,7 +12,7 @@
 
 #include "arch.h"
 #include "cpu.h"
-#include "printk.h"
+#include "panic.h"
 #include "trace.h"
 
 /* Spins before a BKL waiter naps (see bkl_nap). */

@@ -4,9 +4,10 @@
  *
  * The boot CPU reads the devicetree, starts the page allocator and the
  * kernel page table, moves onto a guarded stack, starts the other CPUs,
- * waits until they are up, and starts init; then every CPU runs threads. It holds the big kernel
- * lock throughout, except while it sleeps waiting for the others, who each take the lock to come
- * online.
+ * waits until they are up, and starts init; then every CPU runs threads.
+ * It holds the big kernel lock throughout, except while it sleeps waiting
+ * for the others, who each take the lock to come online
+ * (cpu_secondary_main in cpu.c).
  */
 #include "arch.h"
 #include "bkl.h"
@@ -14,6 +15,7 @@
 #include "fdt.h"
 #include "klib.h"
 #include "lock.h"
+#include "panic.h"
 #include "pmm.h"
 #include "printk.h"
 #include "proc.h"
@@ -25,8 +27,6 @@
 #define FDT_MAX_SIZE (2 * MIB)
 #define CPU_START_TIMEOUT_MS 5000
 
-struct cpu cpus[MAX_CPUS];
-int ncpus;
 static struct fdt boot_fdt;
 static const char *bootargs = "";
 
@@ -144,15 +144,6 @@ static bool kernel_option(const char *key, const char *value)
 	return false;
 }
 
-static int cpus_online(void)
-{
-	int n = 0;
-
-	for (int i = 0; i < ncpus; i++)
-		n += READ_ONCE(cpus[i].online);
-	return n;
-}
-
 /* Start the other CPUs and sleep until they are all online or the
  * timeout passes; each new CPU wakes us with an IPI. */
 static void start_secondaries(void)
@@ -246,47 +237,4 @@ void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa)
 		panic("no memory for the boot CPU's stack");
 	cpus[0].stack_top = stack;
 	arch_run_on_stack(stack, boot_cpu_continue);
-}
-
-void cpu_secondary_main(struct cpu *cpu)
-{
-	arch_cpu_set_self(cpu);
-	arch_cpu_init(cpu);
-	bkl_acquire();
-	sched_init_cpu();
-	timer_start();
-	cpu->online = true;
-	arch_send_ipi(&cpus[0]); /* the boot CPU sleeps until we are up */
-	sched_idle();
-}
-
-void timer_set(uint64_t deadline)
-{
-	this_cpu()->timer_at = deadline;
-	arch_timer_set(deadline);
-}
-
-void timer_start(void)
-{
-	timer_set(arch_timer_now() + arch_timer_freq() / TICK_HZ);
-}
-
-/* The tick runs only while the CPU runs a thread: an idle CPU sets its
- * timer for the next sleeper, if any (see sched_idle). */
-void timer_tick(void)
-{
-	trace(TRACE_IRQ, TRACE_IRQ_TIMER);
-	this_cpu()->ticks++;
-	if (this_cpu()->current != &this_cpu()->idle)
-		timer_start();
-	else
-		timer_set(UINT64_MAX); /* quiet until the idle loop sets it */
-	sched_tick();
-}
-
-void ipi_handle(void)
-{
-	trace(TRACE_IRQ, TRACE_IRQ_IPI);
-	if (panic_in_progress)
-		arch_cpu_stop();
 }

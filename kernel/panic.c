@@ -19,6 +19,7 @@
 #include "arch.h"
 #include "cpu.h"
 #include "klib.h"
+#include "panic.h"
 #include "vm.h"
 
 #define BACKTRACE_MAX 32
@@ -27,8 +28,6 @@ volatile int panic_in_progress;
 /* A panic before the kernel options are read powers off: there may be no
  * console to read a report on, and nothing to wait for. */
 bool panic_poweroff = true;
-
-void vprintk(const char *fmt, va_list ap);
 
 /* Print pc (if any), then walk the frame records starting at fp. The walk
  * stops at anything that does not look like a kernel frame. */

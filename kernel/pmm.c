@@ -16,7 +16,7 @@
 
 #include "arch.h"
 #include "klib.h"
-#include "printk.h"
+#include "panic.h"
 #include "uapi/errno.h"
 
 #define BITS_PER_WORD 64

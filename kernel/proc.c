@@ -16,6 +16,7 @@
 #include "initrd.h"
 #include "ipc.h"
 #include "klib.h"
+#include "panic.h"
 #include "pmm.h"
 #include "printk.h"
 #include "sched.h"

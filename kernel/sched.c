@@ -14,8 +14,8 @@
 #include "bkl.h"
 #include "cpu.h"
 #include "klib.h"
+#include "panic.h"
 #include "pmm.h"
-#include "printk.h"
 #include "trace.h"
 #include "trap.h"
 #include "uapi/errno.h"
@@ -122,7 +122,7 @@ static void switch_to(struct thread *next)
 	struct cpu *c = this_cpu();
 	struct thread *prev = c->current;
 
-	assert(bkl_held());
+	assert(spin_holding(&big_kernel_lock));
 	next->state = THREAD_RUNNING;
 	next->cpu = c->id;
 	if (next == prev)

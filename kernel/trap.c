@@ -6,7 +6,7 @@
 #include "trap.h"
 
 #include "cpu.h"
-#include "printk.h"
+#include "panic.h"
 #include "proc.h"
 #include "sched.h"
 
@@ -18,7 +18,7 @@ void trap_user_exit_slow(void)
 	if (t->proc->dying || t->must_exit)
 		proc_check_dying();
 	sched_kick_idle();
-	assert(bkl_held());
+	assert(spin_holding(&big_kernel_lock));
 	bkl_release();
-	assert(!bkl_held()); /* user code never runs holding the lock */
+	assert(!spin_holding(&big_kernel_lock)); /* user code never runs holding the lock */
 }

@@ -9,7 +9,7 @@
 
 #include "cpu.h"
 #include "klib.h"
-#include "printk.h"
+#include "panic.h"
 #include "proc.h"
 #include "uapi/errno.h"
 

@@ -13,7 +13,7 @@
 #include "arch.h"
 #include "cpu.h"
 #include "fdt.h"
-#include "printk.h"
+#include "panic.h"
 #include "vm.h"
 
 #define GICD_CTLR 0x000

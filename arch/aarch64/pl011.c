@@ -6,8 +6,8 @@
  */
 #include "aarch64.h"
 #include "arch.h"
+#include "console.h"
 #include "fdt.h"
-#include "printk.h"
 #include "vm.h"
 
 #define UART_DR 0x00 /* data */

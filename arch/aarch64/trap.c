@@ -8,6 +8,7 @@
 #include "arch.h"
 #include "cpu.h"
 #include "klib.h"
+#include "panic.h"
 #include "printk.h"
 #include "proc.h"
 

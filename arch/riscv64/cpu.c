@@ -10,7 +10,7 @@
 #include "arch.h"
 #include "fdt.h"
 #include "klib.h"
-#include "printk.h"
+#include "panic.h"
 #include "riscv.h"
 #include "sbi.h"
 

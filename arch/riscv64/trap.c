@@ -8,6 +8,7 @@
 #include "trap.h"
 #include "arch.h"
 #include "cpu.h"
+#include "panic.h"
 #include "printk.h"
 #include "proc.h"
 #include "riscv.h"

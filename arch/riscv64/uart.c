@@ -6,8 +6,8 @@
  * input runs in the interrupt handler with the big kernel lock held.
  */
 #include "arch.h"
+#include "console.h"
 #include "fdt.h"
-#include "printk.h"
 #include "riscv.h"
 #include "sbi.h"
 #include "vm.h"

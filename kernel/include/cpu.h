@@ -40,7 +40,8 @@ struct cpu {
 #define CPU_SCRATCH_OFFSET 16
 
 extern struct cpu cpus[MAX_CPUS];
-extern int ncpus; /* CPUs found in the FDT (at most MAX_CPUS) */
+extern int ncpus;      /* CPUs found in the FDT (at most MAX_CPUS) */
+int cpus_online(void); /* how many have come up so far */
 
 static inline struct cpu *this_cpu(void)
 {
@@ -63,16 +64,7 @@ static inline struct process *process_current(void)
 	return thread_current()->proc;
 }
 
-/* Whether this CPU holds the big kernel lock (for assertions). */
-static inline bool bkl_held(void)
-{
-	return READ_ONCE(big_kernel_lock.holder) == cpu_id();
-}
-
-/* Set once a CPU panics; every other CPU stops at its next chance. */
-extern volatile int panic_in_progress;
-
-/* Arm the calling CPU's timer (and remember when it fires). */
+/* kernel/cpu.c. Arm the calling CPU's timer (and remember when it fires). */
 void timer_set(uint64_t deadline);
 /* Arm the calling CPU's periodic tick. */
 void timer_start(void);

@@ -70,8 +70,8 @@ struct lock_stats {
 
 extern struct spinlock big_kernel_lock;
 
-/* bkl_acquire() and bkl_release() are inline in bkl.h, bkl_held() (by
- * this CPU?) in cpu.h. Their rare paths: */
+/* bkl_acquire() and bkl_release() are inline in bkl.h; whether this CPU
+ * holds the lock is spin_holding(&big_kernel_lock). Their rare paths: */
 struct cpu;
 extern uint64_t bkl_nappers; /* CPUs napping in bkl_nap, one bit each */
 void bkl_wait(struct cpu *c, uint32_t ticket);
