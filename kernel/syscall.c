@@ -6,7 +6,8 @@
  * through copyin/copyout/copyinstr and is never dereferenced directly.
  * Runs under the big kernel lock.
  */
-#include "uapi/syscall.h"
+#include "syscall.h"
+
 #include "arch.h"
 #include "bkl.h"
 #include "console.h"

@@ -11,6 +11,7 @@
 #include "panic.h"
 #include "printk.h"
 #include "proc.h"
+#include "syscall.h"
 
 /* Vector slots (see vectors.S). */
 enum {

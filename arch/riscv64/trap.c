@@ -12,6 +12,7 @@
 #include "printk.h"
 #include "proc.h"
 #include "riscv.h"
+#include "syscall.h"
 
 void trap_from_user(struct trap_frame *tf);
 void trap_from_kernel(struct trap_frame *tf);

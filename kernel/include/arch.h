@@ -4,7 +4,8 @@
  * kernel/ calls only what is declared here; arch/<name>/ implements all of
  * it. Each architecture also provides "arch_types.h" with the types and
  * constants named below (struct trap_frame, KERNEL_VA_OFFSET, ...), so this
- * file is the whole list of what a new port must write.
+ * file is the whole list of what a new port must write. Its last section
+ * is the other direction: the kernel functions a port calls.
  *
  * Unless a comment says otherwise these run with the big kernel lock held
  * and interrupts masked, like all kernel code.
@@ -13,6 +14,7 @@
 #define WEFT_ARCH_H
 
 #include "types.h"
+#include "uapi/proc.h"
 
 #include "arch_types.h"
 
@@ -41,14 +43,6 @@ static inline paddr_t virt_to_phys(const void *va)
 }
 
 /* ---- Boot and CPUs --------------------------------------------------- */
-
-/*
- * Entry from arch boot code, on the boot CPU, MMU on, running in the high
- * half on a boot stack: kernel_main(hwid of this CPU, physical FDT address).
- * Secondary CPUs enter cpu_secondary_main(their struct cpu).
- */
-__noreturn void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa);
-__noreturn void cpu_secondary_main(struct cpu *cpu);
 
 /* Physical address of the FDT the firmware handed over, when the boot
  * protocol does not pass it in a register (0 if there is none). */
@@ -191,8 +185,6 @@ void arch_context_switch(struct arch_context *from, struct arch_context *to);
 /* Prepare a context that, when switched to, calls thread_start() and
  * then returns to user mode with the trap frame at `tf`. */
 void arch_context_init_user(struct arch_context *ctx, struct trap_frame *tf);
-/* The portable hook a new thread runs first (kernel/sched.c). */
-void thread_start(void);
 
 /* User-visible state the trap frame does not hold (floating point, the
  * Arm TLS register) lives in struct arch_thread. */
@@ -234,5 +226,41 @@ struct frame_record {
 
 /* The frame pointer of the caller of this function. */
 #define arch_current_fp() ((uintptr_t)__builtin_frame_address(0))
+
+/* ==== What the kernel provides to a port ================================
+ *
+ * Everything above is the port's to write; these are the kernel's, and a
+ * port calls nothing else of it. Two are inline, because every trap runs
+ * them: trap_user_enter() and trap_user_exit() in trap.h, and
+ * syscall_dispatch() in syscall.h.
+ */
+
+/* From the entry code, on the boot CPU, MMU on, in the high half on a boot
+ * stack: kernel_main(hwid of this CPU, physical FDT address) (main.c).
+ * Secondary CPUs enter cpu_secondary_main(their struct cpu) (cpu.c). */
+__noreturn void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa);
+__noreturn void cpu_secondary_main(struct cpu *cpu);
+
+/* A trap from user mode, in this order: trap_user_enter() (takes the big
+ * kernel lock); then syscall_dispatch(tf) for a system call, the interrupt
+ * handlers below for an interrupt, or proc_user_fault() for a fault; then
+ * trap_user_exit() (gives the lock back, maybe after switching threads). */
+/* A user fault (proc.c). A page fault on a reserved page fills it and
+ * returns, so the thread retries its access; any other fault is reported
+ * in one line and ends the process. */
+void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc);
+
+/* Interrupt handlers, lock held: the timer (cpu.c), an IPI (cpu.c), each
+ * byte the UART received (console.c). */
+void timer_tick(void);
+void ipi_handle(void);
+void console_input(char c);
+
+/* A trap in kernel mode that is not an interrupt: a kernel bug (panic.c). */
+__noreturn void panic_trap(const struct trap_frame *tf, const char *what, uintptr_t fault_addr);
+
+/* What a new thread's context runs first (sched.c): see
+ * arch_context_init_user. */
+void thread_start(void);
 
 #endif

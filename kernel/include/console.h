@@ -14,8 +14,6 @@
 
 /* Write n bytes, newline as CR LF; takes the console lock (not the BKL). */
 void console_write(const char *s, size_t n);
-/* Called by the UART driver for each received byte (BKL held). */
-void console_input(char c);
 /* Stop echoing: a process now owns the console. */
 void console_set_raw(void);
 /* Wait for input, then take up to n bytes: count, or -EINTR. */

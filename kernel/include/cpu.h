@@ -66,10 +66,8 @@ static inline struct process *process_current(void)
 
 /* kernel/cpu.c. Arm the calling CPU's timer (and remember when it fires). */
 void timer_set(uint64_t deadline);
-/* Arm the calling CPU's periodic tick. */
+/* Arm the calling CPU's periodic tick. (timer_tick and ipi_handle, which
+ * the port's interrupt handlers call, are declared in arch.h.) */
 void timer_start(void);
-/* Called from the architecture's interrupt handlers. */
-void timer_tick(void);
-void ipi_handle(void);
 
 #endif

@@ -11,13 +11,11 @@
 
 #include "types.h"
 
-struct trap_frame;
-
 /* Print "PANIC: cpu N: <message>" with a backtrace, stop every CPU, then
  * power off (kernel option panic=poweroff) or halt for a debugger. */
 __noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The same for an unexpected trap in kernel mode. */
-__noreturn void panic_trap(const struct trap_frame *tf, const char *what, uintptr_t fault_addr);
+/* (panic_trap, the same for a port's unexpected kernel trap, is declared
+ * in arch.h with the other functions a port calls.) */
 /* Power off after the report: set by the kernel option panic=poweroff
  * (tests want QEMU to exit), and true until the options are read. */
 extern bool panic_poweroff;

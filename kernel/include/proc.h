@@ -121,9 +121,6 @@ int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t
 __noreturn void thread_exit(long value);
 int thread_join(int tid, long *uvalue);
 
-/* A user fault. A page fault on a reserved page fills it and returns, so
- * the thread retries its access; any other fault is reported in one line
- * and ends the process. */
-void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc);
+/* proc_user_fault, which a port's trap handler calls, is in arch.h. */
 
 #endif

@@ -2,7 +2,7 @@
  * The portable half of a trap from user mode, inline because every system
  * call runs it. The architecture's trap handler calls trap_user_enter()
  * first (it takes the big kernel lock), dispatches the trap (a system call
- * through syscall_dispatch, an interrupt, a fault), and calls
+ * through syscall_dispatch in syscall.h, an interrupt, a fault), and calls
  * trap_user_exit() last. The way out is where a thread whose time slice
  * ended yields, a thread whose process is dying leaves, and idle CPUs are
  * woken for queued threads: the fast path only tests for these, the work
@@ -16,27 +16,10 @@
 #include "cpu.h"
 #include "sched.h"
 #include "trace.h"
-#include "uapi/errno.h"
-#include "uapi/syscall.h"
-
-/* A system call handler: the argument registers in, result or -errno out. */
-typedef long (*syscall_fn)(const unsigned long *args);
-extern const syscall_fn syscall_table[SYS_COUNT]; /* syscall.c */
 
 static inline void trap_user_enter(void)
 {
 	bkl_acquire();
-}
-
-/* Run a system call: arguments from the trap frame, result into it. */
-static inline void syscall_dispatch(struct trap_frame *tf)
-{
-	unsigned long nr = (unsigned long)arch_syscall_number(tf);
-	syscall_fn fn = nr < SYS_COUNT ? syscall_table[nr] : NULL;
-
-	trace(TRACE_SYSCALL_ENTER, nr);
-	arch_syscall_set_result(tf, fn ? fn(arch_syscall_args(tf)) : -ENOSYS);
-	trace(TRACE_SYSCALL_EXIT, nr);
 }
 
 void trap_user_exit_slow(void);
