@@ -57,15 +57,13 @@ long futex_wake(uintptr_t uaddr, int count)
 {
 	const struct address_space *as = process_current()->as;
 	struct waitq *q = bucket(as, uaddr);
-	struct thread *t, *next;
 	long woken = 0;
 
 	if (!futex_word(uaddr))
 		return uaddr % sizeof(int) ? -EINVAL : -EFAULT;
-	waitq_for_each(q, t, next)
-	{
-		if (woken == count)
-			break;
+	/* next is read first: sched_wake takes t off the queue. */
+	for (struct thread *t = q->head, *next; t && woken < count; t = next) {
+		next = t->next;
 		if (t->proc->as == as && t->futex_addr == uaddr) {
 			sched_wake(t);
 			woken++;

@@ -181,7 +181,7 @@ static int end_other_threads(struct process *p)
 		if (t != self) {
 			t->must_exit = true;
 			sched_interrupt(t);
-			sched_kick(t);
+			sched_recall(t);
 		}
 	}
 	while (p->nthreads > 1) {
@@ -332,7 +332,7 @@ void proc_terminate(struct process *p, int status)
 		if (t == thread_current())
 			continue;
 		sched_interrupt(t); /* blocked: wake it with -EINTR */
-		sched_kick(t);      /* running elsewhere: make it enter the kernel */
+		sched_recall(t);    /* running elsewhere: make it enter the kernel */
 	}
 }
 

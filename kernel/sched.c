@@ -170,16 +170,16 @@ void sched_make_runnable(struct thread *t)
  * itself a moment later (a parent woken by its exiting child, a server
  * woken by a call), and an IPI then would only wake a CPU for nothing.
  */
-static __noinline void kick_idle_cpus(void)
+static __noinline void wake_idle_cpus(void)
 {
-	uint64_t kicked = 0;
+	uint64_t woken = 0;
 
 	for (struct thread *t = run_queue.head; t; t = t->next) {
 		for (int i = 0; i < ncpus; i++) {
 			struct cpu *c = &cpus[i];
 			if (c != this_cpu() && c->online && c->current == &c->idle &&
-			    !(kicked & 1ull << i) && (t->pinned_cpu < 0 || t->pinned_cpu == i)) {
-				kicked |= 1ull << i;
+			    !(woken & 1ull << i) && (t->pinned_cpu < 0 || t->pinned_cpu == i)) {
+				woken |= 1ull << i;
 				arch_send_ipi(c);
 				break;
 			}
@@ -187,10 +187,10 @@ static __noinline void kick_idle_cpus(void)
 	}
 }
 
-void sched_kick_idle(void)
+void sched_wake_idle_cpus(void)
 {
 	if (run_queue.head && sleeping_idle_cpus)
-		kick_idle_cpus();
+		wake_idle_cpus();
 }
 
 void sched_yield(void)
@@ -347,7 +347,7 @@ void sched_exit_thread(void)
 	panic("a dead thread ran again");
 }
 
-void sched_kick(struct thread *t)
+void sched_recall(struct thread *t)
 {
 	for (int i = 0; i < ncpus; i++)
 		if (cpus[i].current == t && &cpus[i] != this_cpu())
@@ -402,7 +402,7 @@ __noreturn void sched_idle(void)
 			switch_to(t);
 			continue;
 		}
-		sched_kick_idle();
+		sched_wake_idle_cpus();
 		uint64_t wakeup = next_wakeup();
 		timer_set(wakeup ? wakeup : UINT64_MAX);
 		/* Why the lock is released before sleeping: a sleeping CPU

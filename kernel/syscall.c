@@ -134,10 +134,8 @@ static long sys_sleep_ms(const unsigned long *a)
 
 static long sys_clock_ns(const unsigned long *a)
 {
-	uint64_t t = arch_timer_now(), f = arch_timer_freq();
-
 	(void)a;
-	return (long)(t / f * 1000000000ull + t % f * 1000000000ull / f);
+	return (long)ticks_to_ns(arch_timer_now());
 }
 
 static long sys_yield(const unsigned long *a)
@@ -263,13 +261,6 @@ static long sys_cpu_info(const unsigned long *a)
 	for (int i = 0; i < ncpus; i++)
 		online += cpus[i].online;
 	return online | cpu_id() << 16;
-}
-
-static uint64_t ticks_to_ns(uint64_t t)
-{
-	uint64_t f = arch_timer_freq();
-
-	return t / f * 1000000000ull + t % f * 1000000000ull / f;
 }
 
 /* n uncontended release+acquire pairs of the big kernel lock, as every

@@ -72,9 +72,8 @@ static void dump(void)
 		uint64_t first = r->count > TRACE_EVENTS ? r->count - TRACE_EVENTS : 0;
 		for (uint64_t i = first; r->pages[0] && i < r->count; i++) {
 			const struct trace_entry *e = entry(r, i);
-			uint64_t ns = e->time / freq * 1000000000ull +
-				      e->time % freq * 1000000000ull / freq;
-			printk("T %d %llu %u %u\n", c, (unsigned long long)ns, e->event, e->arg);
+			printk("T %d %llu %u %u\n", c, (unsigned long long)ticks_to_ns(e->time),
+			       e->event, e->arg);
 		}
 	}
 	printk("trace: end\n");

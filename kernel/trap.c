@@ -17,7 +17,7 @@ void trap_user_exit_slow(void)
 	struct thread *t = thread_current(); /* maybe on another CPU now */
 	if (t->proc->dying || t->must_exit)
 		proc_check_dying();
-	sched_kick_idle();
+	sched_wake_idle_cpus();
 	assert(spin_holding(&big_kernel_lock));
 	bkl_release();
 	assert(!spin_holding(&big_kernel_lock)); /* user code never runs holding the lock */

@@ -21,7 +21,7 @@
 static pte_t *kernel_root;
 static paddr_t kernel_root_pa;
 static struct mem_range early_devices[MAX_EARLY_DEVICES];
-static int nearly_devices;
+static int early_device_count;
 static uintptr_t next_kstack = KSTACK_AREA;
 #define KSTACK_SLOT (KSTACK_SIZE + PAGE_SIZE) /* stack plus guard page */
 /* Freed slots, one bit each, reused before the area grows: no cap, so no
@@ -83,8 +83,8 @@ void *vm_map_device(paddr_t pa, size_t size)
 			panic("vm_map_device: out of memory");
 		arch_tlb_flush_all();
 	} else {
-		assert(nearly_devices < MAX_EARLY_DEVICES);
-		early_devices[nearly_devices++] = (struct mem_range){ start, len };
+		assert(early_device_count < MAX_EARLY_DEVICES);
+		early_devices[early_device_count++] = (struct mem_range){ start, len };
 	}
 	return phys_to_virt(pa);
 }
@@ -117,7 +117,7 @@ void vm_init(const struct mem_range *ram, int nram)
 	map_kernel((uintptr_t)__text_end, (uintptr_t)__rodata_end, VM_READ);
 	map_kernel((uintptr_t)__rodata_end, kend, VM_READ | VM_WRITE);
 
-	for (int i = 0; i < nearly_devices; i++)
+	for (int i = 0; i < early_device_count; i++)
 		map_kernel((uintptr_t)phys_to_virt(early_devices[i].start),
 			   (uintptr_t)phys_to_virt(early_devices[i].start) + early_devices[i].size,
 			   VM_READ | VM_WRITE | VM_DEVICE);

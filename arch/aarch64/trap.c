@@ -87,15 +87,15 @@ static const char *exception_name(uint64_t esr, char *buf, size_t size)
 		snprintf(buf, size, "instruction abort (%s, level %d)", fault_kind(esr),
 			 (int)(esr & 3));
 		return buf;
-	case 0x00:
+	case EC_UNKNOWN:
 		return "undefined instruction";
-	case 0x0e:
+	case EC_ILLEGAL_STATE:
 		return "illegal execution state";
-	case 0x22:
+	case EC_PC_ALIGNMENT:
 		return "pc alignment fault";
-	case 0x26:
+	case EC_SP_ALIGNMENT:
 		return "sp alignment fault";
-	case 0x3c:
+	case EC_BRK:
 		return "breakpoint (brk)";
 	default:
 		snprintf(buf, size, "exception class 0x%x", (unsigned)ESR_EC(esr));

@@ -105,4 +105,6 @@ exception_return:
 	ldp	x28, x29, [sp, #224]
 	ldr	x30, [sp, #240]
 	add	sp, sp, #TF_SIZE
+	.globl trap_return_insn
+trap_return_insn:
 	eret

@@ -135,4 +135,6 @@ trap_return:
 	ld	x30, TF_REG(30)(sp)
 	ld	x31, TF_REG(31)(sp)
 	ld	sp, TF_REG(2)(sp)       /* last: the frame is gone now */
+	.globl trap_return_insn
+trap_return_insn:
 	sret

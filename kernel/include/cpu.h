@@ -64,6 +64,15 @@ static inline struct process *process_current(void)
 	return thread_current()->proc;
 }
 
+/* Timer ticks (arch_timer_now) to nanoseconds, without overflow for any
+ * uptime: whole seconds and the rest are converted apart. */
+static inline uint64_t ticks_to_ns(uint64_t ticks)
+{
+	uint64_t f = arch_timer_freq();
+
+	return ticks / f * 1000000000ull + ticks % f * 1000000000ull / f;
+}
+
 /* kernel/cpu.c. Arm the calling CPU's timer (and remember when it fires). */
 void timer_set(uint64_t deadline);
 /* Arm the calling CPU's periodic tick. (timer_tick and ipi_handle, which

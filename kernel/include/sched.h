@@ -11,9 +11,6 @@
 
 #include "proc.h"
 
-/* The threads blocked in q, for a caller that wakes only some. */
-#define waitq_for_each(q, t, next) for (t = (q)->head; t && (next = t->next, 1); t = next)
-
 /* Make the boot stack of this CPU its idle thread. */
 void sched_init_cpu(void);
 /* Run threads forever (the idle loop of each CPU). */
@@ -22,7 +19,7 @@ __noreturn void sched_idle(void);
 struct thread *thread_alloc(struct process *p);
 void sched_make_runnable(struct thread *t);
 /* Before letting go of the lock: wake idle CPUs for queued threads. */
-void sched_kick_idle(void);
+void sched_wake_idle_cpus(void);
 extern int sleeping_idle_cpus; /* idle CPUs that let go of the lock to sleep */
 void sched_yield(void);
 /* Block the current thread on q until woken, or until `timeout` timer
@@ -42,14 +39,16 @@ static inline struct thread *waitq_first(const struct waitq *q)
 }
 /* Run the current thread only on `cpu` (-1: anywhere), moving now. */
 void sched_pin(int cpu);
-/* Sleep for at least `ticks` timer ticks (0: just yield). -EINTR as above. */
+/* Sleep for at least `ticks` timer ticks; -EINTR as above. Even 0 blocks:
+ * the thread wakes when a tick (or an idle CPU's timer) next looks at the
+ * sleepers (sched_tick), which is not at once like sched_yield. */
 int sched_sleep_ticks(uint64_t ticks);
 /* Get a blocked or sleeping thread moving with -EINTR. */
 void sched_interrupt(struct thread *t);
 /* End the current thread; it never runs again. */
 __noreturn void sched_exit_thread(void);
 /* Interrupt the CPU running t, if any, so it notices its process dying. */
-void sched_kick(struct thread *t);
+void sched_recall(struct thread *t);
 
 /* Called from the timer interrupt: wake sleepers, end the time slice. */
 void sched_tick(void);

@@ -39,8 +39,6 @@ bool vm_kernel_text(uintptr_t va);
 /* The kernel image, from the linker script (virtual addresses). */
 extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 
-#endif
-
 /* ---- User address spaces --------------------------------------------- */
 
 /*
@@ -116,3 +114,5 @@ void vm_free_kstack(void *top);
 /* Finish freeing what waits for a TLB shootdown (see vm.c); the page
  * allocator calls it when it runs dry, meminfo before it counts. */
 void vm_reclaim(void);
+
+#endif

@@ -26,56 +26,50 @@
 #define SYS_ps 14       /* (struct proc_info *buf, int max): count filled */
 #define SYS_poweroff 15 /* (int status): prints "weft: poweroff (exit status S)" */
 #define SYS_meminfo 16  /* (struct mem_info *info) */
-#define SYS_progname                                             \
-	17 /* (int index, char *buf, size_t len): initrd program \
-	      names, for ls; -ENOENT past the last */
+/* (int index, char *buf, size_t len): initrd program names, for ls;
+ * -ENOENT past the last */
+#define SYS_progname 17
 
 /* Threads */
-#define SYS_thread_create                                         \
-	18 /* (void (*entry)(void *), void *arg, void *stack_top, \
-	      void *tls): tid; the thread starts at entry(arg)    \
-	      with sp = stack_top and its thread pointer          \
-	      (tp / TPIDR_EL0) = tls */
-#define SYS_thread_exit                                    \
-	19 /* (long value): never returns; the last thread \
-	      to exit ends the process with status 0 */
-#define SYS_thread_join                                               \
-	20            /* (int tid, long *value): waits for the thread \
-			 of this process to exit; -ESRCH if none,     \
-			 -EDEADLK for oneself */
+/* (void (*entry)(void *), void *arg, void *stack_top, void *tls): tid;
+ * the thread starts at entry(arg) with sp = stack_top and its thread
+ * pointer (tp / TPIDR_EL0) = tls */
+#define SYS_thread_create 18
+/* (long value): never returns; the last thread to exit ends the process
+ * with status 0 */
+#define SYS_thread_exit 19
+/* (int tid, long *value): waits for the thread of this process to exit;
+ * -ESRCH if none, -EDEADLK for oneself */
+#define SYS_thread_join 20
 #define SYS_gettid 21 /* () */
-#define SYS_futex_wait                                                      \
-	22                /* (int *addr, int expected, unsigned long        \
-			     timeout_ns): sleeps if *addr == expected       \
-			     (else -EAGAIN) until futex_wake or the timeout \
-			     (0: none; then -ETIMEDOUT) */
+/* (int *addr, int expected, unsigned long timeout_ns): sleeps if *addr
+ * == expected (else -EAGAIN) until futex_wake or the timeout (0: none;
+ * then -ETIMEDOUT) */
+#define SYS_futex_wait 22
 #define SYS_futex_wake 23 /* (int *addr, int count): threads woken */
-#define SYS_mmap                                                      \
-	24             /* (size_t len): page-aligned anonymous        \
-			  read/write memory, zeroed (each page filled \
-			  at its first touch); address or -ENOMEM */
+/* (size_t len): page-aligned anonymous read/write memory, zeroed (each
+ * page filled at its first touch); address or -ENOMEM */
+#define SYS_mmap 24
 #define SYS_munmap 25  /* (void *addr, size_t len): page granular */
 #define SYS_cpu_pin 26 /* (int cpu): run only on that CPU; -1 unpins */
-#define SYS_cpu_info                                      \
-	27 /* (): CPUs online in bits 0..15, the caller's \
-	      current CPU in bits 16..31 */
+/* (): CPUs online in bits 0..15, the caller's current CPU in bits 16..31 */
+#define SYS_cpu_info 27
 
 /* The big kernel lock made visible (uapi/lockstat.h) */
-#define SYS_lockstat                                                      \
-	28           /* (struct lock_cpu_stats *buf, int max, int flags): \
-			CPUs filled, one entry per CPU; or with           \
-			LOCKSTAT_TIME_BKL the lock's own cost */
+/* (struct lock_cpu_stats *buf, int max, int flags): CPUs filled, one
+ * entry per CPU; or with LOCKSTAT_TIME_BKL the lock's own cost */
+#define SYS_lockstat 28
 #define SYS_trace 29 /* (int cmd): TRACE_START, TRACE_STOP, TRACE_DUMP */
-#define SYS_kwork                                          \
-	30 /* (unsigned long iterations): busy work inside \
-	      the kernel, holding the lock (the GIL demo) */
+/* (unsigned long iterations): busy work inside the kernel, holding the
+ * lock (the GIL demo) */
+#define SYS_kwork 30
 
 /* IPC (uapi/ipc.h has the register convention of the ipc_* calls) */
 #define SYS_endpoint_create 31 /* (): handle to a new endpoint */
 #define SYS_handle_close 32    /* (int handle) */
-#define SYS_handle_mint                                                   \
-	33                    /* (int handle, unsigned long badge): a new \
-				 handle to the same endpoint with that badge */
+/* (int handle, unsigned long badge): a new handle to the same endpoint
+ * with that badge */
+#define SYS_handle_mint 33
 #define SYS_ipc_send 34       /* blocks until a receiver takes the message */
 #define SYS_ipc_recv 35       /* blocks until a message arrives */
 #define SYS_ipc_call 36       /* send, then wait for the reply: one step */
@@ -85,9 +79,9 @@
 #define SYS_ipc_try_recv 40   /* -EAGAIN instead of blocking */
 #define SYS_notify_create 41  /* (): handle to a new notification */
 #define SYS_notify_signal 42  /* (int handle, unsigned long bits) */
-#define SYS_notify_wait                                                    \
-	43                  /* (int handle, int flags): the bits, cleared; \
-			       NOTIFY_NONBLOCK: -EAGAIN if none */
+/* (int handle, int flags): the bits, cleared; NOTIFY_NONBLOCK: -EAGAIN
+ * if none */
+#define SYS_notify_wait 43
 #define SYS_ipc_register 44 /* (const char *name, int handle) */
 #define SYS_ipc_lookup 45   /* (const char *name): a new handle */
 
