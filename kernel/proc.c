@@ -1,12 +1,38 @@
 /*
  * Processes: creation (init, fork), exec, exit, kill, wait, and faults.
+ * Runs under the big kernel lock.
  *
- * How a process ends: proc_terminate() marks it dying and records the
- * status; each of its threads notices at its next pass through the kernel
- * (a blocked thread is woken with -EINTR, a thread running on another CPU
- * gets an IPI) and leaves through thread_leave(); the last thread out
- * frees the address space and wakes the parent. Runs under the big kernel
- * lock.
+ * How threads and processes end, in order:
+ *
+ *   exit(), kill(), a fatal fault         thread_exit(value)
+ *     proc_exit / proc_kill /                    |
+ *     proc_user_fault                            |
+ *       -> proc_terminate(p, status):            |
+ *          p->dying; each other thread is woken  |
+ *          (sched_interrupt, -EINTR) or called   |
+ *          into the kernel (sched_recall)        |
+ *     (exec ends the other threads the same way, |
+ *     with t->must_exit instead of p->dying)     |
+ *     each thread, at its next pass through      |
+ *     the kernel: proc_check_dying()             |
+ *          |                                     |
+ *          +---------> thread_leave() <----------+
+ *                        not the last thread: onto p->exited, for
+ *                          thread_join to collect its value
+ *                        the last thread: proc_finish(p) frees the
+ *                          address space and p->exited, and p becomes a
+ *                          zombie for its parent's wait()
+ *                      -> sched_exit_thread(): dead, never runs again
+ *
+ * Who frees a struct thread, and when. A thread cannot free the kernel
+ * stack it runs on, so switch_to() hands a dead thread to the CPU
+ * (cpu->to_free) and the next thread to run there frees the stack
+ * (free_dead_thread, sched.c). The BKL is held across that switch, so by
+ * the time any other CPU looks, a dead thread's stack is gone. The struct
+ * itself goes with the stack (keep_after_exit false: the last thread of a
+ * process, or one already joined), or later: a thread that left while its
+ * process lives on (keep_after_exit true) waits on p->exited until
+ * thread_join() or proc_finish() frees it.
  */
 #include "proc.h"
 

@@ -352,6 +352,14 @@ static int for_each_user_page(const struct address_space *as,
 
 /* Empty a user entry: free its page, or give back the promise of a
  * reserved one. True if it was mapped (a TLB may still hold it). */
+/* Unmap and free one page. The page goes back to the allocator before the
+ * caller flushes the TLBs, so for a moment a thread of this process, in
+ * user mode on another CPU, may still write to it through a stale entry.
+ * That is harmless only because of the big kernel lock: nobody can
+ * allocate the page before this CPU lets the lock go, the flush is over
+ * before then (arch_tlb_flush_user returns when every CPU has flushed),
+ * and pmm_alloc zeroes a page as it hands it out, wiping any late write.
+ * Without the BKL the flush would have to come before the free. */
 static bool drop_user_page(struct address_space *as, pte_t *pte)
 {
 	bool mapped = arch_pte_valid(*pte);

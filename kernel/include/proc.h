@@ -62,9 +62,13 @@ struct thread {
 	long exit_value;           /* thread_exit()'s value, for thread_join() */
 	bool must_exit;            /* leave at the next pass through the kernel */
 	bool keep_after_exit;      /* free only the stack when dead: join frees
-				      the rest */
+				      the rest (the whole rule: proc.c) */
 	uintptr_t retried_fault_addr, retried_fault_pc; /* see page_fault_retry */
-	/* IPC (kernel/ipc.c) */
+	/* IPC (kernel/ipc.c). A call pairs two threads: the server's reply_to
+	 * and the caller's served_by point at each other from the moment the
+	 * server receives the call until it replies, and only then. Whichever
+	 * dies first clears both: a dead server fails its caller with -EPIPE,
+	 * a dead caller leaves the server a reply that goes nowhere. */
 	bool ipc_is_call;         /* blocked sending: a call, not a send */
 	unsigned long ipc_badge;  /* ... through a handle with this badge */
 	struct thread *reply_to;  /* server: the caller owed a reply */
