@@ -18,6 +18,7 @@
  * kernel/vm.c replaces them with the real kernel tables.
  */
 #include "arch_types.h"
+#include "cpu_asm.h"
 
 #define BOOT_STACK_SIZE 4096
 /* Block descriptors: valid block, AF, inner shareable, never user-exec. */
@@ -116,7 +117,7 @@ _start:
 	bl	kernel_main
 	b	.
 
-/* Secondary CPUs: x0 = struct cpu * (its first field is the stack top).
+/* Secondary CPUs: x0 = struct cpu * (its stack_top holds the stack).
  * The stack lives outside the boot tables, so switch to the kernel's
  * tables (set up by the boot CPU) before using it. */
 	.globl secondary_entry
@@ -134,7 +135,7 @@ secondary_entry:
 	tlbi	vmalle1
 	dsb	nsh
 	isb
-	ldr	x9, [x19]
+	ldr	x9, [x19, #CPU_STACK_TOP]
 	mov	sp, x9
 	mov	x0, x19
 	bl	cpu_secondary_main

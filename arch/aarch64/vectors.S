@@ -10,12 +10,7 @@
  * is SP_EL1, which is the running thread's kernel stack top: we left it
  * there when we last returned to that thread's user code.
  */
-#define TF_SIZE 288             /* sizeof(struct trap_frame), 16-aligned */
-#define TF_SP (31 * 8)
-#define TF_ELR (32 * 8)
-#define TF_SPSR (33 * 8)
-#define TF_ESR (34 * 8)
-#define TF_FAR (35 * 8)
+#include "arch_types.h"
 
 .macro vector slot
 	.balign 128

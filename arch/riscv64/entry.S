@@ -15,6 +15,7 @@
  * kernel/vm.c replaces it with the real kernel page table.
  */
 #include "arch_types.h"
+#include "cpu_asm.h"
 
 #define PTE_FLAGS_RWX 0xef      /* V R W X G A D (not U) */
 #define SATP_SV39 (8 << 60)
@@ -86,8 +87,8 @@ late_hart:
 2:	wfi
 	j	2b
 
-/* Secondary harts: a0 = hart id, a1 = struct cpu * (its first field is the
- * stack top). The stack lives outside the boot page table, so switch to
+/* Secondary harts: a0 = hart id, a1 = struct cpu * (its stack_top holds
+ * the stack). The stack lives outside the boot page table, so switch to
  * the kernel's page table (set up by the boot hart) before using it. */
 	.globl secondary_entry
 secondary_entry:
@@ -95,7 +96,7 @@ secondary_entry:
 	ld	t0, kernel_satp
 	csrw	satp, t0
 	sfence.vma
-	ld	sp, 0(a1)
+	ld	sp, CPU_STACK_TOP(a1)
 	mv	a0, a1
 	call	cpu_secondary_main
 	j	.

@@ -12,14 +12,8 @@
  */
 #include "arch_types.h"
 
-#define TF_SIZE 288             /* sizeof(struct trap_frame), 16-aligned */
-#define TF_REG(n) ((n - 1) * 8) /* offset of x<n> */
-#define TF_SEPC (31 * 8)
-#define TF_SSTATUS (32 * 8)
-#define TF_SCAUSE (33 * 8)
-#define TF_STVAL (34 * 8)
-#define CPU_KSTACK 8            /* offsetof(struct cpu, kstack) */
-#define CPU_SCRATCH 16          /* offsetof(struct cpu, scratch) */
+#include "cpu_asm.h"
+
 #define SSTATUS_SPP 0x100
 
 /* Save every register but sp and tp (the paths differ for those). */

@@ -9,6 +9,7 @@
 #define WEFT_CPU_H
 
 #include "arch.h"
+#include "cpu_asm.h"
 #include "lock.h"
 #include "proc.h"
 #include "types.h"
@@ -17,9 +18,10 @@
 #define TICK_HZ 100 /* timer interrupts per second on every CPU */
 
 struct cpu {
-	void *stack_top;    /* boot/idle stack; first: entry code reads it */
-	uintptr_t kstack;   /* [8] kernel stack top of the running thread */
-	uintptr_t scratch;  /* [16] trap entry parks a register here */
+	/* The first three are used by assembly code (cpu_asm.h). */
+	void *stack_top;    /* boot/idle stack */
+	uintptr_t kstack;   /* kernel stack top of the running thread */
+	uintptr_t scratch;  /* trap entry parks a register here */
 	int id;             /* logical id */
 	unsigned long hwid; /* hart id / MPIDR affinity bits */
 	int fdt_node;       /* its node under /cpus */
@@ -35,9 +37,9 @@ struct cpu {
 	struct arch_cpu arch;     /* architecture-private state */
 };
 
-/* Offsets the trap entry code relies on. */
-#define CPU_KSTACK_OFFSET 8
-#define CPU_SCRATCH_OFFSET 16
+_Static_assert(offsetof(struct cpu, stack_top) == CPU_STACK_TOP, "cpu_asm.h: stack_top");
+_Static_assert(offsetof(struct cpu, kstack) == CPU_KSTACK, "cpu_asm.h: kstack");
+_Static_assert(offsetof(struct cpu, scratch) == CPU_SCRATCH, "cpu_asm.h: scratch");
 
 extern struct cpu cpus[MAX_CPUS];
 extern int ncpus;      /* CPUs found in the FDT (at most MAX_CPUS) */

@@ -18,6 +18,15 @@
 #define FRAME_RECORD_OFFSET 0
 #define ELF_MACHINE 183 /* EM_AARCH64 */
 
+/* The trap frame's layout, for vectors.S (checked against the struct
+ * below); x<n> is at n * 8. */
+#define TF_SIZE 288 /* 16-aligned */
+#define TF_SP (31 * 8)
+#define TF_ELR (32 * 8)
+#define TF_SPSR (33 * 8)
+#define TF_ESR (34 * 8)
+#define TF_FAR (35 * 8)
+
 #ifndef __ASSEMBLER__
 #include "types.h"
 
@@ -30,7 +39,12 @@ struct trap_frame {
 	uint64_t esr;  /* syndrome: why */
 	uint64_t far;  /* faulting address, for aborts */
 };
-_Static_assert(sizeof(struct trap_frame) == 288, "vectors.S assumes TF_SIZE 288");
+_Static_assert(sizeof(struct trap_frame) == TF_SIZE, "TF_SIZE");
+_Static_assert(offsetof(struct trap_frame, sp) == TF_SP, "TF_SP");
+_Static_assert(offsetof(struct trap_frame, elr) == TF_ELR, "TF_ELR");
+_Static_assert(offsetof(struct trap_frame, spsr) == TF_SPSR, "TF_SPSR");
+_Static_assert(offsetof(struct trap_frame, esr) == TF_ESR, "TF_ESR");
+_Static_assert(offsetof(struct trap_frame, far) == TF_FAR, "TF_FAR");
 
 /* What arch_context_switch saves: the callee-saved registers. */
 struct arch_context {

@@ -18,6 +18,14 @@
 #define FRAME_RECORD_OFFSET (-16)
 #define ELF_MACHINE 243 /* EM_RISCV */
 
+/* The trap frame's layout, for trap.S (checked against the struct below). */
+#define TF_SIZE 288             /* 16-aligned */
+#define TF_REG(n) ((n - 1) * 8) /* offset of x<n>, n = 1..31 */
+#define TF_SEPC (31 * 8)
+#define TF_SSTATUS (32 * 8)
+#define TF_SCAUSE (33 * 8)
+#define TF_STVAL (34 * 8)
+
 #ifndef __ASSEMBLER__
 #include "types.h"
 
@@ -32,7 +40,13 @@ struct trap_frame {
 	uint64_t sepc, sstatus, scause, stval;
 	uint64_t pad; /* keeps the stack 16-byte aligned */
 };
-_Static_assert(sizeof(struct trap_frame) == 288, "trap.S assumes TF_SIZE 288");
+_Static_assert(sizeof(struct trap_frame) == TF_SIZE, "TF_SIZE");
+_Static_assert(offsetof(struct trap_frame, ra) == TF_REG(1), "TF_REG");
+_Static_assert(offsetof(struct trap_frame, t6) == TF_REG(31), "TF_REG");
+_Static_assert(offsetof(struct trap_frame, sepc) == TF_SEPC, "TF_SEPC");
+_Static_assert(offsetof(struct trap_frame, sstatus) == TF_SSTATUS, "TF_SSTATUS");
+_Static_assert(offsetof(struct trap_frame, scause) == TF_SCAUSE, "TF_SCAUSE");
+_Static_assert(offsetof(struct trap_frame, stval) == TF_STVAL, "TF_STVAL");
 
 /* What arch_context_switch saves: the callee-saved registers. */
 struct arch_context {
