@@ -40,7 +40,8 @@ enum {
 #define EC_BRK 0x3c
 #define FSC_ALIGNMENT 0x21
 
-void exception_handler(struct trap_frame *tf, int slot);
+void trap_from_user(struct trap_frame *tf, int slot);
+void trap_from_kernel(struct trap_frame *tf, int slot);
 
 static const char *const slot_names[16] = {
 	"sync from EL1 (SP_EL0)",
@@ -144,7 +145,7 @@ static enum fault_kind user_fault_kind(uint64_t esr, uintptr_t addr)
 	}
 }
 
-static void user_exception(struct trap_frame *tf, int slot)
+static void user_trap(struct trap_frame *tf, int slot)
 {
 	if (slot == SLOT_EL0_SYNC && ESR_EC(tf->esr) == EC_SVC64) {
 		syscall_dispatch(tf); /* elr already points past the svc */
@@ -162,16 +163,17 @@ static void user_exception(struct trap_frame *tf, int slot)
 	}
 }
 
-void exception_handler(struct trap_frame *tf, int slot)
+void trap_from_user(struct trap_frame *tf, int slot)
+{
+	trap_user_enter();
+	user_trap(tf, slot);
+	trap_user_exit();
+}
+
+void trap_from_kernel(struct trap_frame *tf, int slot)
 {
 	char buf[80];
 
-	if (slot >= SLOT_EL0_SYNC) {
-		trap_user_enter();
-		user_exception(tf, slot);
-		trap_user_exit();
-		return;
-	}
 	if (slot == SLOT_EL1_IRQ) {
 		handle_irq();
 		return;

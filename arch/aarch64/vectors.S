@@ -5,7 +5,8 @@
  * "from EL1 using SP_EL0", "from EL1 using SP_EL1", "from EL0 (AArch64)"
  * and "from EL0 (AArch32)". Each slot pushes a struct trap_frame (see
  * arch_types.h) onto the current stack and calls
- * exception_handler(frame, slot number); then everything is restored and
+ * trap_from_user(frame, slot number) for slots 8 and up (from EL0) or
+ * trap_from_kernel(frame, slot number); then everything is restored and
  * eret returns to where the exception happened. From EL0 the current stack
  * is SP_EL1, which is the running thread's kernel stack top: we left it
  * there when we last returned to that thread's user code.
@@ -71,7 +72,11 @@ exception_entry:
 
 	mov	x0, sp
 	mov	x29, #0                 /* a backtrace walks on from the saved x29 */
-	bl	exception_handler
+	cmp	x1, #8
+	b.lo	3f
+	bl	trap_from_user
+	b	exception_return
+3:	bl	trap_from_kernel
 
 /* Return through the trap frame at sp. A new thread also starts here. */
 	.globl exception_return
