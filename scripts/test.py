@@ -844,6 +844,28 @@ class HostCores:
 HOST_CORES = HostCores(len(os.sched_getaffinity(0)))
 
 
+SUITE_SECONDS = {}  # seconds each suite's tests ran, added up
+SUITE_LOCK = threading.Lock()
+
+
+def add_suite_time(name, seconds):
+    suite = name.split("/")[0]
+    with SUITE_LOCK:
+        SUITE_SECONDS[suite] = SUITE_SECONDS.get(suite, 0) + seconds
+
+
+def host_job(name, fn, *args):
+    """A job run on the host, timed for its suite. (A QEMU test is timed
+    in run_qemu_test once it has its host cores, not while it waits.)"""
+    def job():
+        began = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            add_suite_time(name, time.monotonic() - began)
+    return job
+
+
 def run_qemu_test(t):
     """The test's own result, after those of the parts it reported."""
     kernel = kernel_path(t.arch)
@@ -857,7 +879,11 @@ def run_qemu_test(t):
                            f"{os.path.relpath(initrd_path(t.arch), ROOT)}")]
     try:
         with HOST_CORES.take(t.cpus):
-            info = t.run(t)
+            began = time.monotonic()
+            try:
+                info = t.run(t)
+            finally:
+                add_suite_time(t.name, time.monotonic() - began)
         result = Result(t.name, "PASS", info or "")
     except Failure as f:
         result = Result(t.name, "FAIL", f.reason, f.evidence)
@@ -1011,11 +1037,12 @@ def collect(args):
     """Jobs in the order their results are printed: (name, function)."""
     jobs = []
     if selected("repo/qemu-command-lines", args.patterns):
-        jobs.append(("repo/qemu-command-lines", check_qemu_command_lines))
+        jobs.append(("repo/qemu-command-lines",
+                     host_job("repo/qemu-command-lines", check_qemu_command_lines)))
     for src in sorted(UNIT_SRC.glob("*_test.c")):
         name = f"unit/{src.stem}"
         if selected(name, args.patterns):
-            jobs.append((name, lambda src=src: run_unit_program(src)))
+            jobs.append((name, host_job(name, run_unit_program, src)))
     if args.unit_only:
         return jobs
     for arch in ([args.arch] if args.arch else ARCHES):
@@ -1037,18 +1064,8 @@ def main():
         return 0
     start = time.monotonic()
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
-    suite_s = {}  # seconds each suite's tests took, summed
-
-    def timed(name, fn):
-        began = time.monotonic()
-        try:
-            return fn()
-        finally:
-            suite = name.split("\n")[-1].split("/")[0]
-            suite_s[suite] = suite_s.get(suite, 0) + time.monotonic() - began
-
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(timed, name, fn) for name, fn in jobs]
+        futures = [pool.submit(fn) for _, fn in jobs]
         for future in futures:  # in submission order, as each finishes
             for r in future.result():
                 counts[r.status] += 1
@@ -1058,7 +1075,7 @@ def main():
                         print("    " + line)
                     sys.stdout.flush()
     print("time per suite, its tests' times added up: " +
-          ", ".join(f"{suite} {secs:.1f} s" for suite, secs in suite_s.items()))
+          ", ".join(f"{suite} {secs:.1f} s" for suite, secs in SUITE_SECONDS.items()))
     print(f"({time.monotonic() - start:.1f} s)")
     summary = f"{counts['PASS']} passed, {counts['FAIL']} failed"
     if counts["SKIP"]:
