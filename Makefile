@@ -34,10 +34,10 @@ LD := $(CROSS_COMPILE)ld
 # -O2 with frame pointers: fast, and backtraces and GDB still work.
 # OPT=-Og builds a kernel whose every variable GDB can show.
 OPT ?= -O2
+INCLUDES := -Ikernel/include -Iarch/$(ARCH)/include -Iarch/$(ARCH)
 CFLAGS := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -ffreestanding -fno-builtin \
 	-nostdlib -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer \
-	-fno-tree-loop-distribute-patterns -MMD -MP \
-	-Ikernel/include -Iarch/$(ARCH)/include -Iarch/$(ARCH) $(ARCH_CFLAGS)
+	-fno-tree-loop-distribute-patterns -MMD -MP $(INCLUDES) $(ARCH_CFLAGS)
 ASFLAGS := $(CFLAGS) -D__ASSEMBLER__
 LDFLAGS := -nostdlib -static -no-pie --build-id=none -z max-page-size=4096 \
 	-T linker/$(ARCH).ld
@@ -48,7 +48,7 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all kernel run test bench clean format lint deps unit debug gdb trace
 all: kernel
-kernel: $(BUILD)/kernel.elf
+kernel: $(BUILD)/kernel.elf $(BUILD)/weft_constants.py
 
 $(BUILD)/kernel.elf: $(KERNEL_OBJS) linker/$(ARCH).ld
 	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS)
@@ -62,6 +62,16 @@ $(BUILD)/%.S.o: %.S
 	$(CC) $(ASFLAGS) -c -o $@ $<
 
 -include $(KERNEL_OBJS:.o=.d)
+
+# The kernel constants the GDB scripts use, computed by the preprocessor
+# from the kernel's headers (scripts/gdb/weft_constants.py.in says how).
+$(BUILD)/weft_constants.py: scripts/gdb/weft_constants.py.in
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -x c -ffreestanding $(INCLUDES) -MMD -MP -MF $@.d -MT $@ -o $@.i $<
+	(echo "# Made by make from $<: do not edit."; sed -n 's/^weft_constant_//p' $@.i) >$@
+	@rm -f $@.i
+
+-include $(BUILD)/weft_constants.py.d
 
 # The user programs, packed into $(BUILD)/initrd.cpio, become part of the
 # kernel image through kernel/initrd_blob.S.

@@ -10,8 +10,10 @@ power off (wait_exit), or measure how long something took. The harness
 Standard library only.
 """
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -86,15 +88,23 @@ class Session:
     machine, cpu and bios change the board through the environment
     variables scripts/qemu.sh reads (QEMU_MACHINE, QEMU_CPU, QEMU_BIOS);
     args are further QEMU arguments.
+
+    command replaces scripts/qemu.sh and its arguments with a program that
+    starts QEMU itself (the GDB tests run `scripts/debug.sh qemu` and `make
+    debug`). It runs in a process group of its own, which close() stops
+    whole: SIGTERM first, so that the program can tidy up after QEMU.
+    env is the environment to start from (default: this process's).
     """
 
     def __init__(self, arch, *, cpus=1, mem="128M", append="", machine=None,
-                 cpu=None, bios=None, args=(), kernel=None):
+                 cpu=None, bios=None, args=(), kernel=None, command=None, env=None):
         self.arch = arch
         self.kernel = Path(kernel) if kernel else kernel_path(arch)
-        self.cmd = [str(QEMU_SH), arch, "-smp", str(cpus), "-m", mem,
-                    "-kernel", str(self.kernel), "-append", append, *args]
-        env = {k: v for k, v in os.environ.items()
+        self.cmd = list(command) if command else [
+            str(QEMU_SH), arch, "-smp", str(cpus), "-m", mem,
+            "-kernel", str(self.kernel), "-append", append, *args]
+        self.group = command is not None
+        env = {k: v for k, v in (os.environ if env is None else env).items()
                if k not in ("QEMU_MACHINE", "QEMU_CPU", "QEMU_BIOS")}
         for key, value in (("QEMU_MACHINE", machine), ("QEMU_CPU", cpu),
                            ("QEMU_BIOS", bios)):
@@ -114,7 +124,7 @@ class Session:
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env,
-                                     cwd=ROOT)
+                                     cwd=ROOT, start_new_session=self.group)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -215,7 +225,14 @@ class Session:
         """Stop QEMU if it still runs, and collect the rest of its output."""
         if self.proc.poll() is None:
             self.killed = True
-            self.proc.kill()
+            if self.group:
+                self._signal_group(signal.SIGTERM)   # the command tidies up
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
+            else:
+                self.proc.kill()
+        if self.group:
+            self._signal_group(signal.SIGKILL)   # whatever is left of the group
         self.proc.wait()
         self._reader.join(timeout=5)
         if self.proc.stdin:
@@ -224,6 +241,10 @@ class Session:
             except OSError:
                 pass
         self.proc.stdout.close()
+
+    def _signal_group(self, sig):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
 
     def text(self):
         with self._cond:

@@ -18,14 +18,21 @@ Each reports its checks as parts. GDB is driven one command at a time
 over a pipe: after each command an `echo` prints a marker, and the output
 up to the marker is that command's. Every command has a time limit and the
 whole session a deadline; QEMU (in its own process group) is always
-killed at the end. test.py runs these through gdb_tests(); alone:
+killed at the end. QEMU runs in a boot.Session; the checks raise the
+harness's Failure. test.py runs these through gdb_tests(); alone, still
+through test.py's machinery:
 
     python3 scripts/gdbtests.py [riscv64|aarch64] [--build DIR]
+
+The kernel's constants the checks need (KSTACK_SIZE, KERNEL_VA_OFFSET)
+come from build/<arch>/weft_constants.py, which make generates from the
+kernel's headers for the GDB scripts, read by the scripts' own reader.
 
 Standard library only.
 """
 
 import contextlib
+import importlib.util
 import os
 import re
 import shlex
@@ -39,9 +46,10 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from boot import ROOT, Session  # noqa: E402
+
 DEBUG_SH = ROOT / "scripts" / "debug.sh"
-WEFT_PY = ROOT / "scripts" / "gdb" / "weft.py"
 DOC = ROOT / "docs" / "gdb.md"
 
 CPUS = 2
@@ -75,48 +83,34 @@ ARCH_REGS = {
 USER_FUNCTIONS = re.compile(r"\b(main|serve|ipc_call|ipc_reply_recv|ipc_recv|ipc_trap|ipc_exchange)\b")
 
 
-class Failure(Exception):
-    """Stands in for test.py's Failure when run alone."""
-
-    def __init__(self, reason, evidence=()):
-        super().__init__(reason)
-        self.reason, self.evidence = reason, list(evidence)
-
-
-FAILURE = Failure   # the class to raise: test.py's, once gdb_tests() is called
+# The harness's Failure class (scripts/test.py's), which gdb_tests()
+# receives: every check raises it, through fail().
+Failure = None
 TRANSCRIPT = None   # a file to append every session's commands and output to
 
 
 def fail(reason, evidence=()):
-    raise FAILURE(reason, evidence)
+    raise Failure(reason, evidence)
 
 
-# ---- The kernel's constants, from its headers -------------------------------
+# ---- The kernel's constants --------------------------------------------------
 
-UNITS = {"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30}
-
-
-def header_defines(*paths):
-    """#define NAME VALUE of the simple arithmetic kind, evaluated."""
-    values = dict(UNITS)
-    for path in paths:
-        for m in re.finditer(r"^#define (\w+) ([^/\n]+?)\s*(?:/\*.*)?$",
-                             Path(path).read_text(), re.M):
-            expr = re.sub(r"(0x[0-9a-fA-F]+|\d+)u?l{0,2}\b", r"\1", m.group(2), flags=re.I)
-            expr = re.sub(r"[A-Za-z_]\w*", lambda w: str(values.get(w.group(0), w.group(0)))
-                          if not re.fullmatch(r"0x[0-9a-fA-F]+", w.group(0)) else w.group(0),
-                          expr)
-            if re.fullmatch(r"[0-9a-fA-Fx+\-*() ]+", expr):
-                try:
-                    values[m.group(1)] = eval(expr, {"__builtins__": {}})  # arithmetic only
-                except (SyntaxError, TypeError, ValueError):
-                    pass
-    return values
+# The GDB scripts' reader of that file, loaded by its path: scripts/gdb/
+# is not a package.
+_spec = importlib.util.spec_from_file_location("weft_gdb_constants",
+                                               ROOT / "scripts" / "gdb" / "constants.py")
+constants = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(constants)
 
 
-def kernel_constants(arch):
-    return header_defines(ROOT / "kernel" / "include" / "vm.h",
-                          ROOT / "arch" / arch / "include" / "arch_types.h")
+def build_constants(build):
+    """The constants make generated for the kernel in build."""
+    try:
+        return constants.load(build)
+    except OSError as e:
+        fail(f"no {e.filename}: make generates it with the kernel")
+    except (ValueError, AttributeError) as e:
+        fail(f"the kernel's constants for GDB: {e}")
 
 
 # ---- QEMU and GDB -------------------------------------------------------------
@@ -138,51 +132,17 @@ def listening(port):
     return any(line.split()[1] == want and line.split()[3] == "0A" for line in lines)
 
 
-class Qemu:
-    """QEMU started by a command (scripts/debug.sh qemu or make debug) in
-    a process group of its own, its console collected in a file."""
-
-    def __init__(self, cmd, env, port):
-        self.cmd, self.port = cmd, port
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-
-    def wait_listening(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if listening(self.port):
-                return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.05)
-        return False
-
-    def output(self):
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace").splitlines()
-
-    def close(self):
-        """Stop QEMU (SIGTERM to its group, so debug.sh can tidy up; then
-        SIGKILL if it lingers)."""
-        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-            if self.proc.poll() is not None:
-                break
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)   # anything left in the group
-        except ProcessLookupError:
-            pass
-        if self.proc.stdin:
-            self.proc.stdin.close()
+def wait_listening(qemu, port, timeout):
+    """Whether QEMU's stub listens on port within timeout; False as soon
+    as the program starting QEMU (the session's command) has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if listening(port):
+            return True
+        if qemu.proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
 
 
 class GdbTimeout(Exception):
@@ -398,21 +358,22 @@ def expect(cond, reason, gdb, last=3):
 def debug_session(arch, build, port, bootargs, qemu_cmd=None, gdb_cmd=None,
                   gdb_port_env=True):
     """QEMU halted for GDB, and GDB attached: yields (qemu, gdb, what GDB
-    printed as it started). Both are always stopped at the end."""
+    printed as it started), qemu being the boot.Session of the command
+    that starts QEMU. Both are always stopped at the end."""
     env = gdb_env(port)
     env["BOOTARGS"] = bootargs
-    qemu = Qemu(qemu_cmd or [str(DEBUG_SH), "qemu", arch, str(CPUS), MEM, str(build)],
-                env, port)
+    qemu = Session(arch, command=qemu_cmd or [str(DEBUG_SH), "qemu", arch, str(CPUS), MEM,
+                                              str(build)], env=env)
     gdb = None
     try:
-        if not qemu.wait_listening(QEMU_LISTEN_TIMEOUT_S):
+        if not wait_listening(qemu, port, QEMU_LISTEN_TIMEOUT_S):
             status = qemu.proc.poll()
             why = (f"{qemu.cmd[0]} {qemu.cmd[1]} exited with status {status} before QEMU "
                    "listened" if status is not None else
                    f"QEMU's GDB stub is not listening on port {port} after "
                    f"{QEMU_LISTEN_TIMEOUT_S} s")
             fail(why, ["command: " + " ".join(qemu.cmd),
-                       *("  | " + x for x in qemu.output()[-20:])])
+                       *("  | " + x for x in qemu.tail(20))])
         gdb = Gdb(gdb_cmd or [str(DEBUG_SH), "gdb", arch, str(CPUS), MEM, str(build)],
                   gdb_env(port if gdb_port_env else None))
         try:
@@ -430,7 +391,8 @@ def debug_session(arch, build, port, bootargs, qemu_cmd=None, gdb_cmd=None,
 def check_commands(t, build=None):
     """The scripted session: see the module's docstring."""
     arch = t.arch
-    build = Path(build) if build else ROOT / "build" / arch
+    build = ROOT / (build or f"build/{arch}")
+    consts = build_constants(build)
     # A build tree of symlinks: debug.sh records the port in it, and
     # `debug.sh gdb` finds the port there (no GDBPORT), with no other run
     # of the tests sharing the file.
@@ -438,26 +400,25 @@ def check_commands(t, build=None):
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="weft-gdb-") as tmpname:
         tmp = Path(tmpname)
-        for name in ("kernel.elf", "user"):
+        for name in ("kernel.elf", "user", constants.FILENAME):
             os.symlink(build / name, tmp / name)
         with debug_session(arch, tmp, port, BOOTARGS, gdb_port_env=False) as (qemu, gdb,
                                                                                startup):
-            parts = commands_session(t, gdb, startup, arch, build, tmp, port)
+            parts = commands_session(t, gdb, startup, arch, build, consts, tmp, port)
         leftover = (tmp / "gdbport").exists()
     elapsed = time.monotonic() - started
     if parts.failed:
         fail(f"{len(parts.failed)} checks failed: {', '.join(parts.failed)}",
-             ["qemu console (last lines):", *("  | " + x for x in qemu.output()[-15:])])
+             ["qemu console (last lines):", *("  | " + x for x in qemu.tail(15))])
     if leftover:
         fail("debug.sh left its gdbport file behind after QEMU ended")
     return f"{elapsed:.1f} s"
 
 
-def commands_session(t, gdb, startup, arch, build, tmp, port):
+def commands_session(t, gdb, startup, arch, build, consts, tmp, port):
     """The checks of the commands test, as parts; returns the Parts."""
     regs = ARCH_REGS[arch]
-    consts = kernel_constants(arch)
-    kstack = consts.get("KSTACK_SIZE")
+    kstack = consts.KSTACK_SIZE
     parts = Parts(t, gdb)
     facts = {}
     try:
@@ -474,7 +435,7 @@ def commands_session(t, gdb, startup, arch, build, tmp, port):
         parts.check("usersyms-auto", lambda: check_usersyms_auto(gdb, build))
         parts.check("usersyms-manual", lambda: check_usersyms_manual(gdb, build))
         parts.check("help", lambda: check_help(gdb))
-        parts.check("constants", lambda: check_constants(gdb, arch, consts))
+        parts.check("constants", lambda: check_constants(gdb, build, consts))
     except GdbTimeout:
         pass
     return parts
@@ -736,8 +697,8 @@ def check_pagewalk(gdb, arch, build, consts):
     expect(not ERROR_PATTERNS.search(out), "weft pagewalk 0 failed", gdb)
     cpus = value_of(gdb.run("p/x &cpus"))
     m = re.search(r"-> pa (0x[0-9a-f]+)", out)
-    expect(m and int(m.group(1), 16) == cpus - consts["KERNEL_VA_OFFSET"],
-           f"&cpus = {cpus:#x} should map to pa {cpus - consts['KERNEL_VA_OFFSET']:#x}", gdb)
+    expect(m and int(m.group(1), 16) == cpus - consts.KERNEL_VA_OFFSET,
+           f"&cpus = {cpus:#x} should map to pa {cpus - consts.KERNEL_VA_OFFSET:#x}", gdb)
     leaf = out.splitlines()[-2]
     if arch == "riscv64":
         expect(re.search(r": V R W G A D$", leaf), f"kernel data page {leaf!r}", gdb)
@@ -834,21 +795,35 @@ def check_help(gdb):
     return f"{len(SUBCOMMANDS)} commands"
 
 
-def check_constants(gdb, arch, consts):
-    """weft.py's copies of the kernel's constants match the headers."""
-    out = gdb.run("python print(KSTACK_SIZE, DIRECT_MAP_SIZE, "
-                  f"{'RISCV64' if arch == 'riscv64' else 'AARCH64'}.kernel_va_offset, "
-                  f"{'RISCV64' if arch == 'riscv64' else 'AARCH64'}.user_va_end, "
-                  f"{'RISCV64' if arch == 'riscv64' else 'AARCH64'}.frame_record_offset)")
-    got = [int(x) for x in out.split()[-5:]]
-    want = [consts.get("KSTACK_SIZE"),
-            consts.get("KSTACK_AREA", 0) - consts.get("KERNEL_VA_OFFSET", 0),
-            consts.get("KERNEL_VA_OFFSET"), consts.get("USER_VA_END"),
-            consts.get("FRAME_RECORD_OFFSET")]
-    expect(got == want, f"weft.py has {got}, the headers say {want} (KSTACK_SIZE, "
-           "KSTACK_AREA - KERNEL_VA_OFFSET, KERNEL_VA_OFFSET, USER_VA_END, "
-           "FRAME_RECORD_OFFSET)", gdb)
-    return "KSTACK_SIZE, KERNEL_VA_OFFSET, USER_VA_END, FRAME_RECORD_OFFSET"
+def check_constants(gdb, build, consts):
+    """The constants make generated from the kernel's headers
+    (build/<arch>/weft_constants.py) have sane values, and they are the
+    ones the GDB scripts use."""
+    c = consts
+    va_bits = c.PAGE_SHIFT + c.PT_INDEX_BITS * c.PT_LEVELS
+    sane = [
+        ("4 KiB pages, 3 levels of 512 entries (what the page-table decoders read)",
+         (c.PAGE_SIZE, c.PT_LEVELS, c.PT_ENTRIES) == (4096, 3, 512)),
+        ("KSTACK_SIZE is whole pages", c.KSTACK_SIZE > 0 and c.KSTACK_SIZE % c.PAGE_SIZE == 0),
+        ("KERNEL_VA_OFFSET is in the top 2^39 bytes",
+         (1 << 64) - (1 << va_bits) <= c.KERNEL_VA_OFFSET < 1 << 64),
+        ("the direct map is whole GiB within the kernel half",
+         c.DIRECT_MAP_SIZE > 0 and c.DIRECT_MAP_SIZE % (1 << 30) == 0
+         and c.KSTACK_AREA < 1 << 64),
+        ("USER_VA_END is in the lower 2^39 bytes", 0 < c.USER_VA_END <= 1 << va_bits),
+        ("FRAME_RECORD_OFFSET is -16 or 0", c.FRAME_RECORD_OFFSET in (-16, 0)),
+    ]
+    bad = [what for what, ok in sane if not ok]
+    expect(not bad, f"{build}/{constants.FILENAME}: not so: {'; '.join(bad)}", gdb)
+    names = sorted(vars(c))
+    out = gdb.run("python import target; c = target.kernel_constants(); "
+                  f"print({', '.join('c.' + n for n in names)})")
+    got = [int(x) for x in out.split()[-len(names):]]
+    want = [getattr(c, n) for n in names]
+    expect(got == want, f"the GDB scripts have {got}, {constants.FILENAME} says {want} "
+           f"({', '.join(names)})", gdb)
+    return (f"{len(names)} constants, KSTACK_SIZE {c.KSTACK_SIZE:#x}, "
+            f"KERNEL_VA_OFFSET {c.KERNEL_VA_OFFSET:#x}")
 
 
 # ---- docs/gdb.md --------------------------------------------------------------------
@@ -934,7 +909,7 @@ def check_docs(t, build=None):
                     break
                 outputs.append((cmd, gdb.run(cmd)))
             parts.check("no-errors", lambda: doc_errors(gdb, outputs))
-            parts.check("walkthrough", lambda: doc_walkthrough(gdb, arch, outputs))
+            parts.check("walkthrough", lambda: doc_walkthrough(gdb, arch, build, outputs))
             parts.check("user-mode", lambda: doc_user_mode(gdb, outputs))
             quit_ok = "quit" not in cmds or gdb.quit()
             parts.check("quit", lambda: expect(quit_ok, "GDB did not end after quit", gdb))
@@ -944,7 +919,7 @@ def check_docs(t, build=None):
     elapsed = time.monotonic() - started
     if parts.failed:
         fail(f"{len(parts.failed)} checks failed: {', '.join(parts.failed)}",
-             ["qemu console (last lines):", *("  | " + x for x in qemu.output()[-15:])])
+             ["qemu console (last lines):", *("  | " + x for x in qemu.tail(15))])
     return f"{len(outputs)} commands, {elapsed:.1f} s"
 
 
@@ -970,11 +945,11 @@ def find_output(outputs, pattern, nth=0):
     return hits[nth] if len(hits) > nth else None
 
 
-def doc_walkthrough(gdb, arch, outputs):
+def doc_walkthrough(gdb, arch, build, outputs):
     """What the walk-through says: after the restore, sp and the return
     address are the next thread's saved ones, sp is inside its kernel
     stack, and the backtrace is that thread's, in switch_to."""
-    kstack = kernel_constants(arch)["KSTACK_SIZE"]
+    kstack = build_constants(ROOT / (build or f"build/{arch}")).KSTACK_SIZE
     regs = ARCH_REGS[arch]
     nxt = re.escape(f"((struct thread *){regs['next']})")
     top = value_of(find_output(outputs, rf"p/x {nxt}->kstack_top") or "")
@@ -1020,39 +995,30 @@ def doc_user_mode(gdb, outputs):
 
 # ---- Suites ---------------------------------------------------------------------------
 
-def gdb_tests(arch, qemu_test, failure):
-    """The GDB tests of one architecture, as test.py's QemuTests."""
-    global FAILURE
-    FAILURE = failure
+def gdb_tests(arch, qemu_test, failure, build=None):
+    """The GDB tests of one architecture, as QemuTests of the harness
+    (test.py's QemuTest and Failure classes); build: a build tree other
+    than build/<arch>, relative to the top of the tree."""
+    global Failure
+    Failure = failure
     if arch == "riscv64":   # once: the text of the guide itself
         yield qemu_test("gdb/docs-blocks", arch, check_doc_blocks, needs=[])
-    yield qemu_test(f"gdb/{arch}/commands", arch, check_commands, cpus=CPUS, mem=MEM,
-                    needs=["pingpong"],
+    yield qemu_test(f"gdb/{arch}/commands", arch, lambda t: check_commands(t, build),
+                    cpus=CPUS, mem=MEM, needs=["pingpong"],
                     parts=["startup", "switch", "ps", "threads", "cpus", "lock", "ipc",
                            "bt", "pagewalk", "switchtrace", "usersyms-auto",
                            "usersyms-manual", "help", "constants"])
-    yield qemu_test(f"gdb/{arch}/docs", arch, check_docs, cpus=CPUS, mem=MEM,
-                    needs=["pingpong"],
+    yield qemu_test(f"gdb/{arch}/docs", arch, lambda t: check_docs(t, build),
+                    cpus=CPUS, mem=MEM, needs=["pingpong"],
                     parts=["startup", "no-errors", "walkthrough", "user-mode", "quit"])
 
 
 # ---- Alone ------------------------------------------------------------------------------
 
-class LoneTest:
-    """Enough of test.py's QemuTest to run a check alone."""
-
-    def __init__(self, name, arch):
-        self.name, self.arch, self.results = name, arch, []
-
-    def wants(self, part):
-        return True
-
-    def report(self, part, status, reason="", evidence=()):
-        self.results.append((f"{self.name}/{part}", status, reason, list(evidence)))
-
-
 def main(argv):
+    """The GDB tests alone, run and reported as test.py runs them."""
     import argparse
+    import test
     ap = argparse.ArgumentParser(description="Run the GDB tests alone.")
     ap.add_argument("arch", nargs="*", default=["riscv64", "aarch64"])
     ap.add_argument("--build", metavar="DIR",
@@ -1064,28 +1030,14 @@ def main(argv):
     global TRANSCRIPT
     TRANSCRIPT = args.transcript
     failed = 0
-    try:
-        print(f"PASS gdb/docs-blocks  ({check_doc_blocks(None)})")
-    except Failure as e:
-        print(f"FAIL gdb/docs-blocks: {e.reason}")
-        failed += 1
     for arch in args.arch:
-        build = Path(args.build) / arch if args.build else None
-        for name, fn in ((f"gdb/{arch}/commands", lambda t: check_commands(t, build)),
-                         (f"gdb/{arch}/docs", lambda t: check_docs(t, build))):
-            t = LoneTest(name, arch)
-            try:
-                info, status = fn(t), "PASS"
-            except Failure as e:
-                info, status = e.reason, "FAIL"
-                t.results.append((name, "FAIL", e.reason, e.evidence))
-            for pname, pstatus, reason, evidence in t.results:
-                print(f"{pstatus} {pname}: {reason}")
-                for line in evidence if pstatus == "FAIL" else ():
+        build = str(Path(args.build) / arch) if args.build else None
+        for t in gdb_tests(arch, test.QemuTest, test.Failure, build):
+            for r in test.run_qemu_test(t):
+                print(r.line(), flush=True)
+                for line in r.evidence if r.status == "FAIL" else ():
                     print("    " + line)
-            if status == "PASS":
-                print(f"PASS {name}  ({info})")
-            failed += status != "PASS"
+                failed += r.status == "FAIL"
     return 1 if failed else 0
 
 
