@@ -20,39 +20,12 @@
 #include "trap.h"
 #include "uapi/errno.h"
 #include "vm.h"
+#include "waitq.h"
 
 static struct waitq run_queue;
 static struct thread *sleepers; /* unordered: a tick scans it */
 int sleeping_idle_cpus;         /* idle CPUs that let go of the lock to sleep */
 static int next_tid = 1;
-
-static void waitq_push(struct waitq *q, struct thread *t)
-{
-	t->next = NULL;
-	if (q->tail)
-		q->tail->next = t;
-	else
-		q->head = t;
-	q->tail = t;
-}
-
-static void waitq_remove(struct waitq *q, struct thread *t)
-{
-	struct thread *prev = NULL;
-
-	for (struct thread *i = q->head; i; prev = i, i = i->next) {
-		if (i != t)
-			continue;
-		if (prev)
-			prev->next = t->next;
-		else
-			q->head = t->next;
-		if (q->tail == t)
-			q->tail = prev;
-		t->next = NULL;
-		return;
-	}
-}
 
 /* The first thread in the run queue allowed on this CPU. */
 static struct thread *runq_take(void)

@@ -2,9 +2,10 @@
  * Host stand-in for kernel/include/arch.h, used by the unit tests.
  *
  * The portable sources under test (pmm.c) need only the page size and the
- * direct map. On the host "physical" addresses are ordinary pointers into
- * memory the test allocated, so the direct map is the identity. This
- * directory comes first on the include path, so "arch.h" finds this file.
+ * direct map; the wait queues (waitq.h) need struct thread to be complete,
+ * so the two architecture structs it holds stand in here, empty of meaning. On the host "physical"
+ * addresses are ordinary pointers into memory the test allocated, so the direct map is the
+ * identity. This directory comes first on the include path, so "arch.h" finds this file.
  */
 #ifndef WEFT_ARCH_H
 #define WEFT_ARCH_H
@@ -13,6 +14,13 @@
 
 #define PAGE_SIZE 4096
 #define KERNEL_VA_OFFSET 0
+
+struct arch_context {
+	uint64_t unused;
+};
+struct arch_thread {
+	uint64_t unused;
+};
 
 static inline void *phys_to_virt(paddr_t pa)
 {
