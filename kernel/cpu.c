@@ -6,7 +6,10 @@
  * cpu.c and sched.c call each other, and that circle is the design: the
  * tick asks the scheduler whether the running thread's time is up
  * (sched_tick), and the idle loop in sched.c arms the timer for the next
- * sleeping thread (timer_set).
+ * sleeping thread (timer_set). So do cpu.c and the files that reach every
+ * CPU through cpus[]: lock.c (to wake a napping waiter), panic.c (to stop
+ * the others) and trace.c (one ring per CPU), while a CPU coming online
+ * here takes the lock, checks for a panic and traces its ticks.
  */
 #include "cpu.h"
 

@@ -2,6 +2,10 @@
  * The rare work on the way back to user mode (the tests that find it are
  * inline in trap.h): yield if the time slice is over, leave if the thread
  * must exit, wake idle CPUs for queued threads, then release the lock.
+ * trap.c and sched.c call each other: the way out may switch threads
+ * (sched_preempt_point), and a new thread's first run (thread_start in
+ * sched.c) leaves the kernel the way every trap does, through
+ * trap_user_exit.
  */
 #include "trap.h"
 
