@@ -201,7 +201,7 @@ class QemuTest:
 def opensbi_firmware(name):
     """The installed OpenSBI's generic firmware `name` (fw_jump), as found on
     disk. The raw .bin first: QEMU loads it at the start of RAM, where
-    OpenSBI 1.2 (Debian 12) links it; OpenSBI 1.6's .elf (Debian 13) is
+    OpenSBI 1.1 (Debian 12) links it; OpenSBI 1.6's .elf (Debian 13) is
     position-independent and linked at 0, so QEMU would load that over its
     own boot ROM."""
     for ext in (".bin", ".elf"):
