@@ -177,9 +177,10 @@ static long sys_meminfo(const unsigned long *a)
 
 static long sys_progname(const unsigned long *a)
 {
-	const char *name = initrd_name((int)a[0]);
+	/* The index, checked as the full register before it becomes an int. */
+	const char *name = a[0] <= INT_MAX ? initrd_name((int)a[0]) : NULL;
 
-	if ((long)a[0] < 0 || !name)
+	if (!name)
 		return -ENOENT;
 	size_t n = strlen(name) + 1;
 	if (n > a[2])

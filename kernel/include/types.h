@@ -18,6 +18,10 @@ typedef uint64_t paddr_t; /* a physical address */
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+#ifndef INT_MAX /* <limits.h> is not freestanding with every cross gcc */
+#define INT_MAX __INT_MAX__
+#endif
+
 #define KIB 1024ull
 #define MIB (1024 * KIB)
 #define GIB (1024 * MIB)

@@ -810,6 +810,9 @@ static void case_progname_bad_buf(void)
 	r = progname(-1, name, sizeof(name));
 	CHECK(r == -ENOENT || r == -EINVAL, "progname(-1) returned %s", test_result_text(r));
 	test_expect(progname(1000000, name, sizeof(name)), -ENOENT, "progname(1000000)");
+	/* The index is a register: 2^32 must not be read as 0. */
+	test_expect(syscall6(SYS_progname, 1l << 32, (long)name, sizeof(name), 0, 0, 0), -ENOENT,
+		    "progname(1 << 32)");
 }
 
 static void case_bad_syscall_number(void)
