@@ -116,8 +116,16 @@ static void set_name(struct process *p, const char *path)
  * NUL-terminated strings back to back. The new stack gets, from the top:
  * the strings, then (16-byte aligned) argc, argv[0..argc-1], NULL.
  */
-static int exec_image(struct process *p, struct thread *t, const char *path, const char *args,
-		      int argc, size_t args_len)
+/* A program loaded into a new address space that is not yet its
+ * process's: exec builds it first and commits only once it is whole. */
+struct exec_image {
+	struct address_space *as;
+	uintptr_t entry, sp, end;
+	int argc;
+};
+
+static int exec_prepare(const char *path, const char *args, int argc, size_t args_len,
+			struct exec_image *img)
 {
 	const void *image;
 	size_t size;
@@ -150,16 +158,26 @@ static int exec_image(struct process *p, struct thread *t, const char *path, con
 		return err;
 	}
 	as->heap_start = as->brk = end;
+	*img = (struct exec_image){ as, entry, sp, end, argc };
+	return 0;
+}
+
+/* Make the prepared image p's program, run by t from its first
+ * instruction. Cannot fail. */
+static void exec_commit(struct process *p, struct thread *t, const char *path,
+			const struct exec_image *img)
+{
 	struct address_space *old = p->as;
-	p->as = as;
+
+	p->as = img->as;
 	if (old) {
-		vm_switch(as);
+		vm_switch(img->as);
 		vm_as_destroy(old);
 	}
 	set_name(p, path);
-	arch_trap_frame_init_user(t->tf, entry, sp, (uintptr_t)argc, sp + sizeof(uintptr_t));
+	arch_trap_frame_init_user(t->tf, img->entry, img->sp, (uintptr_t)img->argc,
+				  img->sp + sizeof(uintptr_t));
 	arch_thread_reset(&t->arch);
-	return 0;
 }
 
 void proc_start_init(const char *bootargs)
@@ -190,9 +208,11 @@ void proc_start_init(const char *bootargs)
 		panic("no memory to start init");
 	init_process = p;
 	add_thread(p, t);
-	int err = exec_image(p, t, "init", args, argc, len);
+	struct exec_image img;
+	int err = exec_prepare("init", args, argc, len, &img);
 	if (err)
 		panic("cannot start init from the initrd: error %d", err);
+	exec_commit(p, t, "init", &img);
 	console_set_raw();
 	arch_context_init_user(&t->ctx, t->tf);
 	sched_make_runnable(t);
@@ -252,12 +272,19 @@ int proc_exec(const char *upath, char *const *uargv)
 	if (!args)
 		return -ENOMEM;
 	long len = copy_args(uargv, args, &argc);
-	int err = len < 0 ? (int)len : end_other_threads(process_current());
-	if (!err)
-		err = exec_image(process_current(), thread_current(), path, args, argc,
-				 (size_t)len);
+	struct exec_image img;
+	int err = len < 0 ? (int)len : exec_prepare(path, args, argc, (size_t)len, &img);
 	pmm_free(args);
-	return err;
+	if (err)
+		return err; /* the process goes on as it was, every thread with it */
+	/* Only with the new program whole do the other threads go. */
+	err = end_other_threads(process_current());
+	if (err) {
+		vm_as_destroy(img.as);
+		return err;
+	}
+	exec_commit(process_current(), thread_current(), path, &img);
+	return 0;
 }
 
 int proc_fork(void)

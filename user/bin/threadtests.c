@@ -1634,6 +1634,41 @@ static void case_fork_one_thread(void)
 		test_expect(join(tids[i]), i, "a thread's value after fork");
 }
 
+/*
+ * An exec that fails leaves the process as it was: its other threads are
+ * still there and still run. A missing program and a malformed one (the
+ * initrd's bad-* files) are both found out before any thread is ended.
+ */
+#define EXEC_SIBLING_VALUE 42
+static int exec_release;
+
+static long exec_sibling(void *arg)
+{
+	(void)arg;
+	wait_for_release(&exec_release);
+	return EXEC_SIBLING_VALUE;
+}
+
+static void case_exec_failure_keeps_threads(void)
+{
+	char bad[64] = "";
+	char *argv[] = { NULL, NULL };
+	int tid = spawn(exec_sibling, NULL);
+
+	for (int i = 0; progname(i, bad, sizeof(bad)) >= 0; i++)
+		if (strncmp(bad, "bad-", 4) == 0)
+			break;
+	CHECK(strncmp(bad, "bad-", 4) == 0, "no bad-* program in the initrd");
+	argv[0] = "no-such-program";
+	test_expect(exec("no-such-program", argv), -ENOENT, "exec of a missing program");
+	test_expect(my_thread_count(), 2, "threads after the failed exec");
+	argv[0] = bad;
+	test_expect(exec(bad, argv), -ENOEXEC, "exec of a malformed program");
+	test_expect(my_thread_count(), 2, "threads after the refused exec");
+	release(&exec_release);
+	test_expect(join(tid), EXEC_SIBLING_VALUE, "the sibling's value");
+}
+
 /* ---- the cases, in the order they run ---------------------------------- */
 
 static const struct test_case cases[] = {
@@ -1672,6 +1707,7 @@ static const struct test_case cases[] = {
 	{ "mmap_promise_kept", case_mmap_promise_kept },
 	{ "mmap_first_touch_race", case_mmap_first_touch_race },
 	{ "fork_one_thread", case_fork_one_thread },
+	{ "exec_failure_keeps_threads", case_exec_failure_keeps_threads },
 };
 
 /*
