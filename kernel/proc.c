@@ -291,8 +291,12 @@ int proc_fork(void)
 {
 	struct process *parent = process_current();
 	struct thread *self = thread_current();
-	struct process *child = proc_alloc(parent);
 
+	/* A fork that waited for the lock while its process was killed must
+	 * not leave a child behind. */
+	if (must_leave(self))
+		return -EINTR;
+	struct process *child = proc_alloc(parent);
 	if (!child)
 		return -ENOMEM;
 	struct thread *t = thread_alloc(child);
@@ -403,6 +407,11 @@ int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t
 
 	if (entry >= USER_VA_END || stack_top > USER_VA_END || stack_top % 16)
 		return -EINVAL;
+	/* A sibling that waited for the lock while exec or kill ended the
+	 * other threads: a thread made now would never be told to leave, and
+	 * exec would wait for it forever. */
+	if (must_leave(thread_current()))
+		return -EINTR;
 	if (p->nthreads >= MAX_THREADS_PER_PROCESS)
 		return -EAGAIN;
 	struct thread *t = thread_alloc(p);

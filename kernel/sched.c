@@ -190,11 +190,6 @@ void sched_pin(int cpu)
 	}
 }
 
-static bool must_leave(const struct thread *t)
-{
-	return t->must_exit || (t->proc && t->proc->dying);
-}
-
 static void add_sleeper(struct thread *t, uint64_t ticks)
 {
 	t->wake_at = arch_timer_now() + ticks;

@@ -43,6 +43,15 @@ void sched_pin(int cpu);
  * the thread wakes when a tick (or an idle CPU's timer) next looks at the
  * sleepers (sched_tick), which is not at once like sched_yield. */
 int sched_sleep_ticks(uint64_t ticks);
+/* Has t been told to leave (its process is dying, or exec is ending the
+ * other threads)? It goes at its next way out of the kernel; until then
+ * it must not block, nor make new threads or processes that nobody would
+ * tell to leave. */
+static inline bool must_leave(const struct thread *t)
+{
+	return t->must_exit || (t->proc && t->proc->dying);
+}
+
 /* Get a blocked or sleeping thread moving with -EINTR. */
 void sched_interrupt(struct thread *t);
 /* End the current thread; it never runs again. */
