@@ -13,6 +13,7 @@ Standard library only.
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -31,6 +32,16 @@ CROSS_PREFIXES = {
 
 # The line the kernel prints once every CPU is up.
 WEFT_LINE = re.compile(r"^weft: (\d+) cpus online, (\d+) MiB free$")
+
+
+def cross_tool(arch, name):
+    """The cross toolchain's program `name` (gcc, addr2line) for arch, by
+    the first prefix installed, or None."""
+    for prefix in CROSS_PREFIXES[arch]:
+        tool = shutil.which(prefix + name)
+        if tool:
+            return tool
+    return None
 
 
 def kernel_path(arch):

@@ -29,7 +29,6 @@ Standard library only.
 import argparse
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import trace_convert  # noqa: E402
-from boot import ARCHES, CROSS_PREFIXES, ROOT, Session  # noqa: E402
+from boot import ARCHES, ROOT, Session, cross_tool  # noqa: E402
 
 # Where the kernels are: build/<arch>/kernel.elf, as `make` leaves them.
 KERNEL_DIR = ROOT / "build"
@@ -549,8 +548,7 @@ class Checks:
 def symbol(arch, pc):
     """'function at file:line' for a return address, or None without
     addr2line."""
-    tool = next((shutil.which(p + "addr2line") for p in CROSS_PREFIXES[arch]
-                 if shutil.which(p + "addr2line")), None)
+    tool = cross_tool(arch, "addr2line")
     if not tool:
         return None
     out = subprocess.run([tool, "-f", "-p", "-e", str(KERNEL_DIR / arch / "kernel.elf"),

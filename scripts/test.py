@@ -34,7 +34,6 @@ import concurrent.futures
 import contextlib
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -44,8 +43,8 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from boot import (ARCHES, CROSS_PREFIXES, ROOT, WEFT_LINE,  # noqa: E402
-                  Session, initrd_names, initrd_path, kernel_path, mem_mib)
+from boot import (ARCHES, ROOT, WEFT_LINE, Session, cross_tool,  # noqa: E402
+                  initrd_names, initrd_path, kernel_path, mem_mib)
 from giltests import gil_tests  # noqa: E402
 from bench import smoke_tests as bench_smoke_tests  # noqa: E402
 from gdbtests import gdb_tests  # noqa: E402
@@ -250,8 +249,7 @@ def kernel_entry_pa(path):
 def relay_args(arch, fdt_dest, copy):
     """Builds the relay for (fdt_dest, copy) and returns the QEMU arguments
     that boot the kernel through it: (kernel, args)."""
-    gcc = next((shutil.which(p + "gcc") for p in CROSS_PREFIXES[arch]
-                if shutil.which(p + "gcc")), None)
+    gcc = cross_tool(arch, "gcc")
     if not gcc:
         raise Failure(f"no cross gcc for {arch} (run scripts/install-deps.sh)")
     out = ROOT / "build" / arch / f"fdt-relay-{fdt_dest:x}-{int(copy)}.elf"
@@ -306,20 +304,12 @@ def check_boot(t):
     return f"{cpus} cpus, {free} MiB free, {elapsed:.1f} s"
 
 
-def addr2line_tool(arch):
-    for prefix in CROSS_PREFIXES[arch]:
-        tool = shutil.which(prefix + "addr2line")
-        if tool:
-            return tool
-    return None
-
-
 def symbolize(arch, frames):
     """'function at file:line' for each frame (address, is_return_address),
     from the kernel's ELF. A return address is looked up one byte back:
     after a call to a noreturn function (panic) it is the first byte of
     whatever the linker placed next, not part of the caller."""
-    tool = addr2line_tool(arch)
+    tool = cross_tool(arch, "addr2line")
     if not tool:
         raise Failure(f"no addr2line for {arch} (run scripts/install-deps.sh)")
     lookups = [hex(int(addr, 16) - 1) if ret else addr for addr, ret in frames]
