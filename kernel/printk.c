@@ -5,10 +5,8 @@
  */
 #include "printk.h"
 
-#include "arch.h"
 #include "console.h"
 #include "klib.h"
-#include "panic.h"
 
 #define PRINTK_MAX 256
 

@@ -397,7 +397,7 @@ void proc_check_dying(void)
 {
 	struct thread *t = thread_current();
 
-	if (t->proc && (t->proc->dying || t->must_exit))
+	if (must_leave(t))
 		thread_leave();
 }
 

@@ -18,9 +18,7 @@ void trap_user_exit_slow(void)
 {
 	if (this_cpu()->resched)
 		sched_preempt_point();
-	struct thread *t = thread_current(); /* maybe on another CPU now */
-	if (t->proc->dying || t->must_exit)
-		proc_check_dying();
+	proc_check_dying(); /* leaves for good if this thread must */
 	sched_wake_idle_cpus();
 	assert(spin_holding(&big_kernel_lock));
 	bkl_release();

@@ -4,8 +4,9 @@
  * QEMU enters the boot CPU at _start with the MMU off, at EL1, or at EL2
  * when the board has virtualization on. x0 is the devicetree's physical
  * address when a loader passes one (Linux's arm64 boot protocol); QEMU
- * passes 0 to an ELF image and leaves the devicetree at the start of RAM. PSCI CPU_ON enters the other CPUs at
- * secondary_entry with x0 = the context value we passed (struct cpu *).
+ * passes 0 to an ELF image and leaves the devicetree at the start of RAM.
+ * PSCI CPU_ON enters the other CPUs at secondary_entry with x0 = the
+ * context value we passed (struct cpu *).
  * We are linked in the high half but run at the physical load address, so
  * until the MMU is on only pc-relative addressing (adr, bl) is used.
  *

@@ -77,7 +77,6 @@ void arch_cpu_init(struct cpu *cpu)
 /* The struct cpu of each hart started so far, by hart id, for a hart that
  * old firmware sends to the boot entry instead of secondary_entry (see
  * _start in entry.S). Harts with larger ids cannot be rescued that way. */
-#define HART_CPU_SLOTS 64
 struct cpu *hart_cpu[HART_CPU_SLOTS];
 
 int arch_cpu_start(struct cpu *cpu)

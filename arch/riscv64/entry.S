@@ -20,7 +20,6 @@
 #define PTE_FLAGS_RWX 0xef      /* V R W X G A D (not U) */
 #define SATP_SV39 (8 << 60)
 #define BOOT_STACK_SIZE 4096
-#define HART_CPU_SLOTS 64       /* as in cpu.c */
 
 	.section .text.boot, "ax"
 	.globl _start

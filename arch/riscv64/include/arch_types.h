@@ -17,6 +17,9 @@
 /* The frame record {caller's fp, return address} sits just below fp. */
 #define FRAME_RECORD_OFFSET (-16)
 #define ELF_MACHINE 243 /* EM_RISCV */
+/* Harts a late arrival at the boot entry can be found for, by hart id
+ * (hart_cpu in cpu.c, _start in entry.S). */
+#define HART_CPU_SLOTS 64
 
 /* The trap frame's layout, for trap.S (checked against the struct below). */
 #define TF_SIZE 288             /* 16-aligned */
