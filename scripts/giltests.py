@@ -102,7 +102,6 @@ RECURSIVE_PANIC = re.compile(r"^PANIC: cpu 0: recursive lock: cpu 0 already hold
 
 # What a lock event may follow on one CPU: each CPU waits (or not), holds,
 # releases, in that order, whatever threads it switches between.
-LOCK_EVENTS = ("LOCK_WAIT", "LOCK_ACQUIRE", "LOCK_RELEASE")
 LOCK_NEXT = {
     "LOCK_WAIT": {"LOCK_ACQUIRE"},
     "LOCK_ACQUIRE": {"LOCK_RELEASE"},
@@ -370,7 +369,7 @@ class Checks:
         except trace_convert.TraceError as e:
             raise self.Failure(str(e), evidence(s)) from None
         gaps, held = trace_convert.lock_handovers(trace)
-        summary = trace_convert.handover_summary(trace)
+        summary = trace_convert.handover_summary(gaps, held)
         if not gaps or not held:
             raise self.Failure("no CPU waited for the lock: the kernel-bound threads "
                                "did not contend", evidence(s, [summary]))
@@ -406,7 +405,7 @@ class Checks:
             unknown = {e[1] for e in events} - set(trace_convert.EVENT_NAMES.values())
             if unknown:
                 raise self.Failure(f"unknown events {sorted(unknown)}", evidence(s))
-            lock = [(e[0], e[1]) for e in events if e[1] in LOCK_EVENTS]
+            lock = [(e[0], e[1]) for e in events if e[1] in trace_convert.LOCK_EVENT_NAMES]
             for (_, a), (ns, b) in zip(lock, lock[1:]):
                 if b not in LOCK_NEXT[a]:
                     raise self.Failure(f"cpu {cpu}: {b} after {a} at {ns} ns", evidence(s))

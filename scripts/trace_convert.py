@@ -427,30 +427,32 @@ def lock_handovers(trace):
     line slept through its wake-up until the tick came."""
     merged = sorted((ns, cpu, event) for cpu, evs in trace.events.items()
                     for ns, event, _ in evs if event in LOCK_EVENT_NAMES)
-    waiting, holder, free_since, since, gaps, held = set(), None, None, None, [], 0
+    # since: when the holder took the lock (None: free); free_since: when
+    # the lock became free with a CPU waiting (None: held, or nobody waits)
+    waiting, since, free_since, gaps, held = set(), None, None, [], 0
     for ns, cpu, event in merged:
         if event == "LOCK_WAIT":
             waiting.add(cpu)
-            if holder is None and free_since is None:
+            if since is None and free_since is None:
                 free_since = ns
         elif event == "LOCK_ACQUIRE":
             waiting.discard(cpu)
             if free_since is not None:
                 gaps.append(ns - free_since)
-            holder, free_since, since = cpu, None, ns
+            since, free_since = ns, None
         elif event == "LOCK_RELEASE":
             if since is not None:
                 held += ns - since
-            holder, since = None, None
+            since = None
             free_since = ns if waiting else None
     return gaps, held
 
 
-def handover_summary(trace):
-    gaps, held = lock_handovers(trace)
+def handover_summary(gaps, held):
+    """lock_handovers' figures in one line."""
     if not gaps:
         return "lock hand-overs: no CPU ever waited for the lock"
-    gaps.sort()
+    gaps = sorted(gaps)
     return (f"lock hand-overs to a waiting CPU: {len(gaps)}, free in between: median "
             f"{gaps[len(gaps) // 2] / 1e3:.1f} us, longest {gaps[-1] / 1e3:.1f} us, "
             f"{sum(gaps) / 1e6:.2f} ms in all (the lock was held {held / 1e6:.2f} ms)")
@@ -487,7 +489,7 @@ def main(argv=None):
         return 1
     if args.summary:
         print("\n".join(run_summary(trace)))
-        print(handover_summary(trace))
+        print(handover_summary(*lock_handovers(trace)))
     counts = ", ".join(f"cpu {c}: {len(e)}" for c, e in trace.events.items())
     span = (trace.end - trace.start) / 1e6
     print(f"trace_convert: {trace.ncpus} CPUs, {span:.3f} ms, events {counts}")
