@@ -27,11 +27,11 @@ build picolibc-aarch64-linux-gnu file:/usr/lib/picolibc/aarch64-linux-gnu
 build cpio cmd:cpio
 build python3 cmd:python3
 build make cmd:make
+build binutils-riscv64-unknown-elf cmd:riscv64-unknown-elf-addr2line cmd:riscv64-linux-gnu-addr2line
+build binutils-aarch64-linux-gnu cmd:aarch64-none-elf-addr2line cmd:aarch64-elf-addr2line cmd:aarch64-linux-gnu-addr2line
 run qemu-system-misc cmd:qemu-system-riscv64
 run qemu-system-misc file:/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin
 run qemu-system-arm cmd:qemu-system-aarch64
-build binutils-riscv64-unknown-elf cmd:riscv64-unknown-elf-addr2line cmd:riscv64-linux-gnu-addr2line
-build binutils-aarch64-linux-gnu cmd:aarch64-none-elf-addr2line cmd:aarch64-elf-addr2line cmd:aarch64-linux-gnu-addr2line
 test opensbi file:/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin file:/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.elf
 test gdb-multiarch cmd:gdb-multiarch
 test device-tree-compiler cmd:dtc
@@ -84,7 +84,7 @@ echo "$REQUIREMENTS" | {
 			state=MISSING
 			missing="$missing $package"
 		fi
-		packages="$packages $package"
+		case " $packages " in *" $package "*) ;; *) packages="$packages $package" ;; esac
 		if [ "$mode" = check ]; then
 			printf '%-6s %-30s %-8s %s\n' "$step" "$package" "$state" \
 				"$(echo "$whats" | sed 's/cmd://g; s/file://g; s/ / or /g')"
