@@ -14,7 +14,6 @@
 #include "cpu.h"
 
 #include "arch.h"
-#include "bkl.h"
 #include "panic.h"
 #include "sched.h"
 #include "trace.h"

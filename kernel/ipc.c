@@ -34,6 +34,13 @@
 #define ARG_EXT 6
 #define BADGE_REG 6
 
+/* A message in registers: the label, then the words (registers 1 to 5 of
+ * a system call, arch_syscall_args). */
+struct msg_regs {
+	unsigned long label;
+	unsigned long words[IPC_WORDS];
+};
+
 enum kobject_type { KOBJ_ENDPOINT = 1, KOBJ_NOTIFICATION };
 
 struct kobject {
@@ -66,7 +73,7 @@ static struct {
 
 /* ---- Objects and handles ---------------------------------------------- */
 
-static __noinline void kobject_free(struct kobject *obj)
+static void kobject_free(struct kobject *obj)
 {
 	if (obj->type == KOBJ_ENDPOINT) {
 		struct endpoint *ep = (struct endpoint *)obj;
@@ -167,8 +174,7 @@ static long check_ext(uintptr_t uext)
 }
 
 /* The slow part of a transfer: the buffer and the handle of struct ipc_ext. */
-static __noinline int transfer_ext(struct thread *from, uintptr_t sext, struct thread *to,
-				   uintptr_t rext)
+static int transfer_ext(struct thread *from, uintptr_t sext, struct thread *to, uintptr_t rext)
 {
 	struct ipc_ext se = { .send_handle = IPC_NO_HANDLE }, re = { 0 };
 
@@ -196,8 +202,8 @@ static __noinline int transfer_ext(struct thread *from, uintptr_t sext, struct t
  * Move the message in `from`'s registers (and its struct ipc_ext, if any)
  * to `to`: label and words into to's result registers, the badge into
  * register 6, the buffer and the handle through to's struct ipc_ext.
- * The fast path, with no ext on either side, copies six registers from
- * one trap frame to the other.
+ * Without an ext on either side, that is all: registers copied from one
+ * trap frame to the other.
  */
 static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 {
@@ -206,9 +212,7 @@ static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 	/* Read both ext pointers first: the badge goes into register 6. */
 	uintptr_t sext = src[ARG_EXT], rext = dst[ARG_EXT];
 
-#pragma GCC unroll 8 /* five loads and stores, no loop */
-	for (int i = 1; i <= IPC_WORDS + 1; i++)
-		dst[i] = src[i];
+	*(struct msg_regs *)&dst[1] = *(const struct msg_regs *)&src[1];
 	dst[BADGE_REG] = badge;
 	return sext || rext ? transfer_ext(from, sext, to, rext) : 0;
 }

@@ -1,6 +1,5 @@
 /*
- * Ticket spinlocks, and the rare paths of the big kernel lock (its fast
- * paths are inline in bkl.h).
+ * Ticket spinlocks, and the big kernel lock (BKL) built from one.
  *
  * Why a ticket lock: a plain test-and-set lock lets one CPU win again and
  * again while another starves; tickets serve waiters first come, first
@@ -131,6 +130,51 @@ void spin_unlock(struct spinlock *lock)
 bool spin_holding(const struct spinlock *lock)
 {
 	return READ_ONCE(lock->holder) == cpu_id();
+}
+
+/*
+ * The big kernel lock is a ticket lock like the others, plus what makes
+ * the lock lesson measurable: per-CPU counters (lockstat) and trace
+ * events (the timeline). A waiter spins, then naps (bkl_nap), so the
+ * releaser wakes a napping next-in-line.
+ *
+ * The trap path takes and releases the lock through inlined copies of
+ * these two functions (fastpath.h), which must do exactly what they do.
+ */
+void bkl_acquire(void)
+{
+	struct cpu *c = this_cpu();
+	struct spinlock *lock = &big_kernel_lock;
+	uint32_t ticket = ticket_take(lock);
+
+	if (!ticket_served(lock, ticket))
+		bkl_wait(c, ticket); /* held by another CPU, or by this one: a bug */
+	lock->holder = c->id;
+	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
+	lock->since = arch_timer_now();
+	c->bkl_stats.acquired++;
+	trace(TRACE_LOCK_ACQUIRE, 0);
+}
+
+void bkl_release(void)
+{
+	struct cpu *c = this_cpu();
+	struct spinlock *lock = &big_kernel_lock;
+	uint64_t held = arch_timer_now() - lock->since;
+
+	if (lock->holder != c->id)
+		bkl_release_unheld();
+	c->bkl_stats.held_ticks += held;
+	if (held > c->bkl_stats.max_hold)
+		c->bkl_stats.max_hold = held;
+	trace(TRACE_LOCK_RELEASE, 0);
+	uint32_t serving = ticket_pass(lock);
+	/* A napping waiter sets its bit, then checks its ticket; we pass the
+	 * ticket, then check the bits: with a full barrier on both sides, one
+	 * of the two sees the other (bkl_nap). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&bkl_nappers, __ATOMIC_RELAXED))
+		bkl_wake_next(serving);
 }
 
 /* bkl_acquire found the lock taken: wait, and count the wait. */

@@ -10,7 +10,6 @@
  * (cpu_secondary_main in cpu.c).
  */
 #include "arch.h"
-#include "bkl.h"
 #include "cpu.h"
 #include "fdt.h"
 #include "klib.h"

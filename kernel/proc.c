@@ -13,8 +13,8 @@
  *          into the kernel (sched_recall)        |
  *     (exec ends the other threads the same way, |
  *     with t->must_exit instead of p->dying)     |
- *     each thread, at its next pass through      |
- *     the kernel: proc_check_dying()             |
+ *     each thread, on its way out of the kernel: |
+ *     trap_user_exit() finds must_leave()        |
  *          |                                     |
  *          +---------> thread_leave() <----------+
  *                        not the last thread: onto p->exited, for
@@ -357,7 +357,7 @@ static void unlink_thread(struct thread **list, struct thread *t)
 /* The current thread stops for good. The last one out ends the process;
  * the others stay on the exited list (their stacks freed) for
  * thread_join() to collect their value. */
-static __noreturn void thread_leave(void)
+__noreturn void thread_leave(void)
 {
 	struct thread *t = thread_current();
 	struct process *p = t->proc;
@@ -391,14 +391,6 @@ void proc_terminate(struct process *p, int status)
 		sched_interrupt(t); /* blocked: wake it with -EINTR */
 		sched_recall(t);    /* running elsewhere: make it enter the kernel */
 	}
-}
-
-void proc_check_dying(void)
-{
-	struct thread *t = thread_current();
-
-	if (must_leave(t))
-		thread_leave();
 }
 
 int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t tls)

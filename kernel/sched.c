@@ -11,13 +11,12 @@
  */
 #include "sched.h"
 
-#include "bkl.h"
 #include "cpu.h"
+#include "fastpath.h"
 #include "klib.h"
 #include "panic.h"
 #include "pmm.h"
 #include "trace.h"
-#include "trap.h"
 #include "uapi/errno.h"
 #include "vm.h"
 #include "waitq.h"
@@ -143,7 +142,7 @@ void sched_make_runnable(struct thread *t)
  * itself a moment later (a parent woken by its exiting child, a server
  * woken by a call), and an IPI then would only wake a CPU for nothing.
  */
-static __noinline void wake_idle_cpus(void)
+static void wake_idle_cpus(void)
 {
 	uint64_t woken = 0;
 

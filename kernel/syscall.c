@@ -9,9 +9,9 @@
 #include "syscall.h"
 
 #include "arch.h"
-#include "bkl.h"
 #include "console.h"
 #include "cpu.h"
+#include "fastpath.h"
 #include "futex.h"
 #include "initrd.h"
 #include "ipc.h"
@@ -21,7 +21,6 @@
 #include "proc.h"
 #include "sched.h"
 #include "trace.h"
-#include "trap.h"
 #include "uapi/errno.h"
 #include "uapi/lockstat.h"
 #include "vm.h"
@@ -271,8 +270,8 @@ static long bkl_pairs_ns(unsigned long n)
 	uint64_t start = arch_timer_now();
 
 	for (unsigned long i = 0; i < n; i++) {
-		bkl_release();
-		bkl_acquire();
+		fastpath_bkl_release();
+		fastpath_bkl_acquire();
 	}
 	return (long)ticks_to_ns(arch_timer_now() - start);
 }

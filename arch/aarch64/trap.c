@@ -3,10 +3,10 @@
  * synchronous exception in the kernel is a bug and panics with the full
  * report. Called from vectors.S with interrupts masked.
  */
-#include "trap.h"
 #include "aarch64.h"
 #include "arch.h"
 #include "cpu.h"
+#include "fastpath.h"
 #include "klib.h"
 #include "panic.h"
 #include "printk.h"

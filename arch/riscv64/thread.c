@@ -44,19 +44,12 @@ static void fp_load(const struct arch_thread *t)
 	this_cpu()->arch.fp_zero = !t->fp_saved;
 }
 
-static __noinline void fp_switch(struct arch_thread *prev, struct arch_thread *next)
+/* Two threads that never touched floating point: nothing to do. */
+void arch_thread_switch(struct arch_thread *prev, struct arch_thread *next)
 {
 	fp_save_if_dirty(prev);
 	if (next->fp_saved || !this_cpu()->arch.fp_zero)
 		fp_load(next);
-}
-
-/* Two threads that never touched floating point: three tests, no work. */
-void arch_thread_switch(struct arch_thread *prev, struct arch_thread *next)
-{
-	if ((csr_read(sstatus) & SSTATUS_FS) == SSTATUS_FS_DIRTY || next->fp_saved ||
-	    !this_cpu()->arch.fp_zero)
-		fp_switch(prev, next);
 }
 
 void arch_thread_reset(struct arch_thread *t)

@@ -5,9 +5,9 @@
  * are expected, and any exception is a bug that panics with the full
  * report.
  */
-#include "trap.h"
 #include "arch.h"
 #include "cpu.h"
+#include "fastpath.h"
 #include "panic.h"
 #include "printk.h"
 #include "proc.h"

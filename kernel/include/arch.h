@@ -230,9 +230,9 @@ struct frame_record {
 /* ==== What the kernel provides to a port ================================
  *
  * Everything above is the port's to write; these are the kernel's, and a
- * port calls nothing else of it. Two are inline, because every trap runs
- * them: trap_user_enter() and trap_user_exit() in trap.h, and
- * syscall_dispatch() in syscall.h.
+ * port calls nothing else of it. Three are inline, because every system
+ * call runs them: trap_user_enter() and trap_user_exit() in fastpath.h,
+ * and syscall_dispatch() in syscall.h.
  */
 
 /* From the entry code, on the boot CPU, MMU on, in the high half on a boot
@@ -245,6 +245,7 @@ __noreturn void cpu_secondary_main(struct cpu *cpu);
  * kernel lock); then syscall_dispatch(tf) for a system call, the interrupt
  * handlers below for an interrupt, or proc_user_fault() for a fault; then
  * trap_user_exit() (gives the lock back, maybe after switching threads). */
+
 /* A user fault (proc.c). A page fault on a reserved page fills it and
  * returns, so the thread retries its access; any other fault is reported
  * in one line and ends the process. */

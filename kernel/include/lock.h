@@ -70,8 +70,11 @@ struct lock_stats {
 
 extern struct spinlock big_kernel_lock;
 
-/* bkl_acquire() and bkl_release() are inline in bkl.h; whether this CPU
- * holds the lock is spin_holding(&big_kernel_lock). Their rare paths: */
+/* Whether this CPU holds the BKL is spin_holding(&big_kernel_lock). */
+void bkl_acquire(void);
+void bkl_release(void);
+
+/* The parts of the two that the trap path's copies (fastpath.h) call. */
 struct cpu;
 extern uint64_t bkl_nappers; /* CPUs napping in bkl_nap, one bit each */
 void bkl_wait(struct cpu *c, uint32_t ticket);

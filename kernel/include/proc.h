@@ -117,8 +117,9 @@ int proc_kill(int pid);
 __noreturn void proc_exit(int status);
 /* Mark p dying with `status` and get every thread of it out. */
 void proc_terminate(struct process *p, int status);
-/* Called on the way back to user mode: leave if the process is dying. */
-void proc_check_dying(void);
+/* The current thread stops for good (trap_user_exit calls it when the
+ * thread must leave: see must_leave in sched.h). */
+__noreturn void thread_leave(void);
 int proc_list(struct proc_info *out, int max);
 int proc_getppid(void);
 int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t tls);

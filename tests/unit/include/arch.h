@@ -3,9 +3,12 @@
  *
  * The portable sources under test (pmm.c) need only the page size and the
  * direct map; the wait queues (waitq.h) need struct thread to be complete,
- * so the two architecture structs it holds stand in here, empty of meaning. On the host "physical"
- * addresses are ordinary pointers into memory the test allocated, so the direct map is the
- * identity. This directory comes first on the include path, so "arch.h" finds this file.
+ * so the architecture structs it holds stand in here, empty of meaning. On
+ * the host "physical" addresses are ordinary pointers into memory the test
+ * allocated, so the direct map is the identity. The lock (lock.c,
+ * fastpath.h) needs the calling CPU, a clock and interrupts: declared
+ * here, a test that uses them defines them. This directory comes first on
+ * the include path, so "arch.h" finds this file.
  */
 #ifndef WEFT_ARCH_H
 #define WEFT_ARCH_H
@@ -21,6 +24,24 @@ struct arch_context {
 struct arch_thread {
 	uint64_t unused;
 };
+struct arch_cpu {
+	uint64_t unused;
+};
+
+struct cpu;
+extern struct cpu *host_cpu_self;
+static inline struct cpu *arch_cpu_self(void)
+{
+	return host_cpu_self;
+}
+uintptr_t arch_this_pc(void);
+uint64_t arch_timer_now(void);
+uint64_t arch_timer_freq(void);
+void arch_timer_set(uint64_t deadline);
+void arch_wait_for_interrupt(void);
+void arch_send_ipi(struct cpu *cpu);
+void arch_ipi_clear(void);
+__attribute__((noreturn)) void arch_cpu_stop(void);
 
 static inline void *phys_to_virt(paddr_t pa)
 {
