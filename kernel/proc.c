@@ -292,21 +292,25 @@ int proc_fork(void)
 	struct process *parent = process_current();
 	struct thread *self = thread_current();
 
-	/* A fork that waited for the lock while its process was killed must
-	 * not leave a child behind. */
-	if (must_leave(self))
-		return -EINTR;
-	struct process *child = proc_alloc(parent);
-	if (!child)
-		return -ENOMEM;
-	struct thread *t = thread_alloc(child);
-	child->as = t ? vm_as_copy(parent->as) : NULL;
-	if (!child->as) {
-		if (t)
-			vm_free_kstack(t->kstack_top), pmm_free(t);
-		proc_free(child);
-		return -ENOMEM;
+	/* The copy takes breaks for the lock (sched_lock_break), during which
+	 * the process may be killed: a fork whose thread must leave returns
+	 * -EINTR and leaves no child behind. */
+	int err = proc_vm_begin(parent);
+	if (err)
+		return err;
+	struct address_space *as = vm_as_copy(parent->as);
+	proc_vm_end(parent);
+	if (!as)
+		return must_leave(self) ? -EINTR : -ENOMEM;
+	struct process *child = must_leave(self) ? NULL : proc_alloc(parent);
+	struct thread *t = child ? thread_alloc(child) : NULL;
+	if (!t) {
+		vm_as_destroy(as);
+		if (child)
+			proc_free(child);
+		return must_leave(self) ? -EINTR : -ENOMEM;
 	}
+	child->as = as;
 	memcpy(child->name, parent->name, sizeof(child->name));
 	ipc_fork(child, parent);
 	add_thread(child, t);
@@ -391,6 +395,23 @@ void proc_terminate(struct process *p, int status)
 		sched_interrupt(t); /* blocked: wake it with -EINTR */
 		sched_recall(t);    /* running elsewhere: make it enter the kernel */
 	}
+}
+
+int proc_vm_begin(struct process *p)
+{
+	while (p->vm_busy) {
+		int err = sched_block(&p->vm_wait, 0);
+		if (err)
+			return err;
+	}
+	p->vm_busy = true;
+	return 0;
+}
+
+void proc_vm_end(struct process *p)
+{
+	p->vm_busy = false;
+	sched_wake_all(&p->vm_wait);
 }
 
 int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t tls)

@@ -344,6 +344,24 @@ void sched_preempt_point(void)
 	}
 }
 
+bool sched_lock_break_due(void)
+{
+	return arch_timer_now() - big_kernel_lock.since >=
+	       LOCK_BREAK_US * arch_timer_freq() / 1000000;
+}
+
+int sched_lock_break(void)
+{
+	if (sched_lock_break_due()) {
+		bkl_release();
+		bkl_acquire();
+		arch_irq_enable(); /* the tick, IPIs, console input */
+		arch_irq_disable();
+		sched_preempt_point();
+	}
+	return must_leave(thread_current()) ? -EINTR : 0;
+}
+
 /* When the first sleeper is due, or 0 if nobody sleeps. */
 static uint64_t next_wakeup(void)
 {

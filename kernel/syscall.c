@@ -26,9 +26,11 @@
 #include "vm.h"
 
 #define WRITE_CHUNK 256
+#define WRITE_CHECK_STEP (64 * PAGE_SIZE) /* checked for access at a time */
 #define PS_MAX 64
 #define SLEEP_MAX_MS (1000ul * 1000 * 1000)
 #define KWORK_MAX (100ul * 1000 * 1000)
+#define KWORK_STEP 1024 /* iterations between breaks for the lock */
 
 static long sys_exit(const unsigned long *a)
 {
@@ -85,27 +87,57 @@ static long sys_read(const unsigned long *a)
 	return n;
 }
 
+/* A buffer that is not readable as a whole is refused (-EFAULT) before
+ * anything is written. Checked, then written, a part at a time, with
+ * breaks for the lock in between: if another thread unmaps the buffer
+ * meanwhile, or the thread must leave, the write ends there and returns
+ * the bytes written so far. */
 static long sys_write(const unsigned long *a)
 {
+	const struct address_space *as = process_current()->as;
 	char buf[WRITE_CHUNK];
+	size_t len = a[2];
 
 	if (a[0] != 1 && a[0] != 2)
 		return -EBADF;
-	if (!vm_user_access_ok(process_current()->as, a[1], a[2], false))
-		return -EFAULT;
-	for (size_t done = 0; done < a[2];) {
-		size_t n = MIN(a[2] - done, sizeof(buf));
-		if (copyin(buf, a[1] + done, n))
+	if (a[1] >= USER_VA_END || len > USER_VA_END - a[1])
+		return len ? -EFAULT : 0;
+	for (size_t off = 0; off < len; off += WRITE_CHECK_STEP) {
+		if (!vm_user_access_ok(as, a[1] + off, MIN(len - off, WRITE_CHECK_STEP), false))
 			return -EFAULT;
+		if (sched_lock_break())
+			return -EINTR;
+	}
+	for (size_t done = 0; done < len;) {
+		size_t n = MIN(len - done, sizeof(buf));
+		if (copyin(buf, a[1] + done, n))
+			return done ? (long)done : -EFAULT;
 		console_write(buf, n);
 		done += n;
+		int err = done < len ? sched_lock_break() : 0;
+		if (err)
+			return (long)done;
 	}
-	return (long)a[2];
+	return (long)len;
 }
 
-static long sys_sbrk(const unsigned long *a)
+/* mmap, munmap and sbrk change the address space one at a time
+ * (proc_vm_begin): `change` runs in the caller's turn. */
+static long vm_change(long (*change)(struct address_space *, const unsigned long *),
+		      const unsigned long *a)
 {
-	struct address_space *as = process_current()->as;
+	struct process *p = process_current();
+	long err = proc_vm_begin(p);
+
+	if (err)
+		return err;
+	long result = change(p->as, a);
+	proc_vm_end(p);
+	return result;
+}
+
+static long sbrk_change(struct address_space *as, const unsigned long *a)
+{
 	long incr = (long)a[0];
 	uintptr_t old = as->brk, new = old + incr;
 
@@ -113,15 +145,20 @@ static long sys_sbrk(const unsigned long *a)
 	    new > USER_HEAP_LIMIT)
 		return -ENOMEM;
 	uintptr_t old_top = ALIGN_UP(old, PAGE_SIZE), new_top = ALIGN_UP(new, PAGE_SIZE);
-	if (new_top > old_top) {
-		int err = vm_user_alloc(as, old_top, new_top - old_top, VM_READ | VM_WRITE);
-		if (err)
-			return err;
-	} else if (new_top < old_top) {
-		vm_user_free(as, new_top, old_top - new_top);
-	}
+	int err = 0;
+	if (new_top > old_top)
+		err = vm_user_alloc(as, old_top, new_top - old_top, VM_READ | VM_WRITE);
+	else if (new_top < old_top)
+		err = vm_user_free(as, new_top, old_top - new_top);
+	if (err)
+		return err;
 	as->brk = new;
 	return (long)old;
+}
+
+static long sys_sbrk(const unsigned long *a)
+{
+	return vm_change(sbrk_change, a);
 }
 
 static long sys_sleep_ms(const unsigned long *a)
@@ -218,9 +255,8 @@ static long sys_futex_wake(const unsigned long *a)
 	return futex_wake(a[0], (int)MIN(a[1], (unsigned long)INT32_MAX));
 }
 
-static long sys_mmap(const unsigned long *a)
+static long mmap_change(struct address_space *as, const unsigned long *a)
 {
-	struct address_space *as = process_current()->as;
 	size_t len = ALIGN_UP(a[0], PAGE_SIZE);
 
 	if (len == 0 || len < a[0] || len > as->mmap_next - USER_HEAP_LIMIT)
@@ -232,15 +268,24 @@ static long sys_mmap(const unsigned long *a)
 	return (long)as->mmap_next;
 }
 
-static long sys_munmap(const unsigned long *a)
+static long sys_mmap(const unsigned long *a)
+{
+	return vm_change(mmap_change, a);
+}
+
+static long munmap_change(struct address_space *as, const unsigned long *a)
 {
 	uintptr_t addr = a[0];
 	size_t len = ALIGN_UP(a[1], PAGE_SIZE);
 
 	if (addr % PAGE_SIZE || len < a[1] || addr >= USER_VA_END || len > USER_VA_END - addr)
 		return -EINVAL;
-	vm_user_free(process_current()->as, addr, len);
-	return 0;
+	return vm_user_free(as, addr, len);
+}
+
+static long sys_munmap(const unsigned long *a)
+{
+	return vm_change(munmap_change, a);
 }
 
 static long sys_cpu_pin(const unsigned long *a)
@@ -309,12 +354,17 @@ static long sys_trace(const unsigned long *a)
 
 /* Work done inside the kernel, holding the lock, as a kernel-bound system
  * call would: the GIL demo's second workload. */
+/* Busy work under the lock, for the GIL lesson (gil's kernel-bound
+ * workload), with breaks for the lock like any long system call. */
 static long sys_kwork(const unsigned long *a)
 {
 	unsigned long x = 1;
 
-	for (unsigned long i = 0; i < MIN(a[0], KWORK_MAX); i++)
+	for (unsigned long i = 0; i < MIN(a[0], KWORK_MAX); i++) {
 		x = x * 6364136223846793005ul + 1442695040888963407ul;
+		if (i % KWORK_STEP == KWORK_STEP - 1 && sched_lock_break())
+			return -EINTR;
+	}
 	return (long)(x >> 1);
 }
 

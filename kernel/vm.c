@@ -11,6 +11,7 @@
 #include "klib.h"
 #include "panic.h"
 #include "proc.h"
+#include "sched.h"
 #include "uapi/errno.h"
 
 #define MAX_EARLY_DEVICES 8
@@ -374,10 +375,13 @@ static bool drop_user_page(struct address_space *as, pte_t *pte)
 	return mapped;
 }
 
+/* The address space is dead (no thread runs in it; its TLB entries go
+ * with its ASID, asid_free), so the lock may be let go between pages. */
 static int free_user_page(uintptr_t va, pte_t *pte, void *arg)
 {
 	(void)va;
 	drop_user_page(arg, pte);
+	sched_lock_break(); /* a dying thread goes on freeing: -EINTR ignored */
 	return 0;
 }
 
@@ -412,7 +416,7 @@ static int copy_user_page(uintptr_t va, pte_t *pte, void *arg)
 		return -ENOMEM;
 	*to = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, arch_pte_prot(*pte) | VM_USER);
 	dst->pages++;
-	return 0;
+	return sched_lock_break(); /* the source's tables stay while we wait */
 }
 
 struct address_space *vm_as_copy(const struct address_space *src)
@@ -460,8 +464,56 @@ void vm_switch(struct address_space *as)
  */
 #define DEMAND_PROT (VM_READ | VM_WRITE | VM_USER)
 
+/* The last-level entry of user address va, or NULL if a table on the way
+ * is missing; *span is how much address space that entry or that missing
+ * table covers, so that a walk can step over a hole at once. */
+static pte_t *user_leaf(const struct address_space *as, uintptr_t va, uintptr_t *span)
+{
+	pte_t *table = as->root;
+
+	for (int l = 0; l < PT_LEVELS - 1; l++) {
+		pte_t e = table[PT_INDEX(va, l)];
+		if (!arch_pte_valid(e) || !arch_pte_is_table(e, l)) {
+			*span = LEVEL_SIZE(l);
+			return NULL;
+		}
+		table = phys_to_virt(arch_pte_addr(e));
+	}
+	*span = PAGE_SIZE;
+	return &table[PT_INDEX(va, PT_LEVELS - 1)];
+}
+
+/*
+ * Drop every page of [va, end): free the mapped ones, give back the
+ * promised ones; tables stay. With `may_break`, the lock is let go
+ * between steps (sched_lock_break), each time after the TLB flush for the
+ * pages dropped so far: drop_user_page relies on the flush coming before
+ * anyone else can take the lock. 0, or -EINTR if the thread must leave.
+ */
+static int unmap_range(struct address_space *as, uintptr_t va, uintptr_t end, bool may_break)
+{
+	while (va < end) {
+		uintptr_t start = va, span;
+		bool mapped = false;
+		do {
+			pte_t *pte = user_leaf(as, va, &span);
+			if (pte)
+				mapped |= drop_user_page(as, pte);
+			va = ALIGN_DOWN(va, span) + span;
+		} while (va < end && !(may_break && sched_lock_break_due()));
+		va = MIN(va, end);
+		if (mapped) /* a process that ran on this CPU alone needs no IPI */
+			arch_tlb_flush_user(as->cpus, as->asid, start, va - start);
+		int err = va < end ? sched_lock_break() : 0;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Map a page (or reserve one, if `demand`) at each unused entry of
- * [va, va+len); on failure nothing stays. */
+ * [va, va+len), with breaks for the lock between pages; on failure
+ * nothing stays. */
 static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot, bool demand)
 {
 	if (!user_range_ok(va, len))
@@ -469,13 +521,15 @@ static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot
 	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
 		pte_t *pte = pte_lookup(as->root, va + off, PT_LEVELS - 1, true);
 		void *page = NULL;
-		int err = !pte ? -ENOMEM : *pte ? -EEXIST : 0;
+		int err = off ? sched_lock_break() : 0;
+		if (!err)
+			err = !pte ? -ENOMEM : *pte ? -EEXIST : 0;
 		if (!err && demand)
 			err = pmm_promise(1);
 		else if (!err && !(page = pmm_alloc()))
 			err = -ENOMEM;
 		if (err) {
-			vm_user_free(as, va, off);
+			unmap_range(as, va, va + off, false);
 			return err;
 		}
 		if (demand) {
@@ -539,17 +593,9 @@ int vm_user_fault(struct address_space *as, uintptr_t va)
 	return -EEXIST;
 }
 
-void vm_user_free(struct address_space *as, uintptr_t va, size_t len)
+int vm_user_free(struct address_space *as, uintptr_t va, size_t len)
 {
-	bool mapped = false;
-
-	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
-		pte_t *pte = pte_lookup(as->root, va + off, PT_LEVELS - 1, false);
-		if (pte)
-			mapped |= drop_user_page(as, pte);
-	}
-	if (mapped) /* a process that ran on this CPU alone needs no IPI */
-		arch_tlb_flush_user(as->cpus, as->asid, va, len);
+	return unmap_range(as, va, va + len, true);
 }
 
 void *vm_user_ptr(struct address_space *as, uintptr_t va, bool write)

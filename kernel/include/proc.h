@@ -100,6 +100,8 @@ struct process {
 	struct thread *exited;             /* exited threads not yet joined */
 	struct waitq thread_exited;        /* thread_join() and exec wait here */
 	struct waitq child_exited;         /* the process's own wait() sleeps here */
+	bool vm_busy;                      /* a thread is changing as (proc_vm_begin) */
+	struct waitq vm_wait;              /* the others that would, meanwhile */
 	struct handle handles[HANDLE_MAX]; /* IPC objects it can name */
 };
 
@@ -120,6 +122,16 @@ void proc_terminate(struct process *p, int status);
 /* The current thread stops for good (trap_user_exit calls it when the
  * thread must leave: see must_leave in sched.h). */
 __noreturn void thread_leave(void);
+/*
+ * One change of the address space at a time. mmap, munmap, sbrk and
+ * fork's copy work in steps with breaks for the lock between them
+ * (sched_lock_break), and no other thread of the process may change the
+ * address space in the middle: a second one waits in proc_vm_begin
+ * (-EINTR if it must leave meanwhile). Page faults need no turn: they
+ * only fill pages already promised.
+ */
+int proc_vm_begin(struct process *p);
+void proc_vm_end(struct process *p);
 int proc_list(struct proc_info *out, int max);
 int proc_getppid(void);
 int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t tls);

@@ -64,4 +64,25 @@ void sched_tick(void);
 /* On the way back to user mode: yield if the time slice is over. */
 void sched_preempt_point(void);
 
+/*
+ * Breaks in long work. A system call whose work grows with what the user
+ * asks for (a long write, an munmap or mmap of a huge range, a fork of a
+ * big process) works in steps and calls sched_lock_break() between them.
+ * Once the big kernel lock has been held LOCK_BREAK_US, it lets the lock
+ * go and takes it back, so that waiting CPUs get in; takes the interrupts
+ * that came meanwhile; and yields if the time slice is over. It returns
+ * -EINTR if the thread must leave (the caller stops and returns it), else
+ * 0. So no system call holds the lock much longer than LOCK_BREAK_US,
+ * whatever its arguments (docs/robustness.md).
+ *
+ * Between steps another CPU may run kernel code: the caller keeps no
+ * pointer that could be freed meanwhile, and finishes anything that is
+ * safe only under the lock first (a TLB flush after freeing pages).
+ */
+#define LOCK_BREAK_US 200
+int sched_lock_break(void);
+/* Would sched_lock_break let go of the lock now? (For a caller that must
+ * finish something first.) */
+bool sched_lock_break_due(void);
+
 #endif

@@ -9,6 +9,8 @@
 #define WEFT_SYSCALL_H
 
 #include "arch.h"
+#include "cpu.h"
+#include "sched.h"
 #include "trace.h"
 #include "uapi/errno.h"
 #include "uapi/syscall.h"
@@ -17,14 +19,21 @@
 typedef long (*syscall_fn)(const unsigned long *args);
 extern const syscall_fn syscall_table[SYS_COUNT]; /* syscall.c */
 
-/* Run a system call: arguments from the trap frame, result into it. */
+/* Run a system call: arguments from the trap frame, result into it. A
+ * thread told to leave (must_leave) runs no more system calls: it leaves
+ * on its way out (trap_user_exit). */
 static inline void syscall_dispatch(struct trap_frame *tf)
 {
 	unsigned long nr = (unsigned long)arch_syscall_number(tf);
 	syscall_fn fn = nr < SYS_COUNT ? syscall_table[nr] : NULL;
+	long result = -ENOSYS;
 
 	trace(TRACE_SYSCALL_ENTER, nr);
-	arch_syscall_set_result(tf, fn ? fn(arch_syscall_args(tf)) : -ENOSYS);
+	if (must_leave(thread_current()))
+		result = -EINTR;
+	else if (fn)
+		result = fn(arch_syscall_args(tf));
+	arch_syscall_set_result(tf, result);
 	trace(TRACE_SYSCALL_EXIT, nr);
 }
 

@@ -73,18 +73,29 @@ struct address_space {
 
 struct address_space *vm_as_create(void);
 void vm_as_destroy(struct address_space *as);
+/* A copy of src's user pages, or NULL if memory ran out or the thread
+ * must leave (it takes breaks for the lock: the caller keeps src from
+ * changing meanwhile, proc_vm_begin). */
 struct address_space *vm_as_copy(const struct address_space *src);
 /* Make as the user half on this CPU (NULL: no user half). */
 void vm_switch(struct address_space *as);
 
+/*
+ * Changes of a user address space. Each works in steps, with breaks for
+ * the big kernel lock between them (sched_lock_break): the caller keeps
+ * other threads of the process from changing the same space meanwhile
+ * (proc_vm_begin), and each may fail with -EINTR when the thread must
+ * leave.
+ */
 /* Map zeroed pages at [va, va+len) with prot (VM_USER implied); on failure
- * nothing stays mapped. 0, -ENOMEM, or -EINVAL for a bad range. */
+ * nothing stays mapped. 0, -ENOMEM, -EINTR, or -EINVAL for a bad range. */
 int vm_user_alloc(struct address_space *as, uintptr_t va, size_t len, int prot);
 /* Reserve [va, va+len) for zeroed read/write pages, filled at their first
- * touch; each is promised a page now. 0, -ENOMEM, or -EINVAL. */
+ * touch; each is promised a page now. 0, -ENOMEM, -EINTR, or -EINVAL. */
 int vm_user_reserve(struct address_space *as, uintptr_t va, size_t len);
-/* Unmap [va, va+len): mapped pages are freed, reserved ones given back. */
-void vm_user_free(struct address_space *as, uintptr_t va, size_t len);
+/* Unmap [va, va+len): mapped pages are freed, reserved ones given back.
+ * 0, or -EINTR (then a part may be unmapped). */
+int vm_user_free(struct address_space *as, uintptr_t va, size_t len);
 /* A user access to va faulted. 0: va's page was reserved and is now
  * filled; -EEXIST: it was already mapped (this CPU's TLB is flushed for
  * it: the fault may have been a stale entry); -EFAULT: nothing is there. */
