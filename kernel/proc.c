@@ -57,7 +57,6 @@
 
 static struct process *processes; /* every process, alive or zombie */
 static struct process *init_process;
-static int next_pid = INIT_PID;
 
 static struct process *proc_find(int pid)
 {
@@ -67,13 +66,58 @@ static struct process *proc_find(int pid)
 	return NULL;
 }
 
+/*
+ * Ids count up from 1 and wrap at ID_MAX, skipping ids still in use (by a
+ * zombie, or a thread not yet joined). The search ends: there are far
+ * fewer processes and threads than ids, as each takes a page.
+ */
+#define ID_MAX INT_MAX
+
+static int next_id(int id)
+{
+	return id >= ID_MAX ? INIT_PID + 1 : id + 1;
+}
+
+static bool tid_in_use(int tid)
+{
+	for (struct process *p = processes; p; p = p->next) {
+		for (struct thread *t = p->threads; t; t = t->proc_next)
+			if (t->tid == tid)
+				return true;
+		for (struct thread *t = p->exited; t; t = t->proc_next)
+			if (t->tid == tid)
+				return true;
+	}
+	return false;
+}
+
+int proc_new_tid(void)
+{
+	static int last_tid;
+
+	do
+		last_tid = next_id(last_tid);
+	while (tid_in_use(last_tid));
+	return last_tid;
+}
+
+static int new_pid(void)
+{
+	static int last_pid;
+
+	do
+		last_pid = next_id(last_pid);
+	while (proc_find(last_pid));
+	return last_pid;
+}
+
 static struct process *proc_alloc(struct process *parent)
 {
 	struct process *p = pmm_alloc();
 
 	if (!p)
 		return NULL;
-	p->pid = next_pid++;
+	p->pid = new_pid();
 	p->parent = parent;
 	p->state = PROCESS_ALIVE;
 	p->next = processes;

@@ -24,7 +24,6 @@
 static struct waitq run_queue;
 static struct thread *sleepers; /* unordered: a tick scans it */
 int sleeping_idle_cpus;         /* idle CPUs that let go of the lock to sleep */
-static int next_tid = 1;
 
 /* The first thread in the run queue allowed on this CPU. */
 static struct thread *runq_take(void)
@@ -61,7 +60,7 @@ struct thread *thread_alloc(struct process *p)
 		pmm_free(t);
 		return NULL;
 	}
-	t->tid = next_tid++;
+	t->tid = proc_new_tid();
 	t->proc = p;
 	t->pinned_cpu = -1;
 	t->state = THREAD_BLOCKED; /* not runnable until set up */

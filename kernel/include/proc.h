@@ -132,6 +132,8 @@ __noreturn void thread_leave(void);
  */
 int proc_vm_begin(struct process *p);
 void proc_vm_end(struct process *p);
+/* A thread id no thread holds (thread_alloc, sched.c). */
+int proc_new_tid(void);
 int proc_list(struct proc_info *out, int max);
 int proc_getppid(void);
 int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t tls);
