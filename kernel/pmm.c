@@ -11,6 +11,11 @@
  * (kernel/vm.c). Each reserved page is promised a page here, and promised
  * pages count as taken: other allocations and new promises get only what
  * is left, so the touch always finds its page. Invariant: free >= promised.
+ *
+ * The reserve: the last `reserve` unpromised pages go only to callers the
+ * `exempt` function names (init and the shell, kernel/proc.c). A program
+ * that takes all the memory it can gets -ENOMEM with the reserve still
+ * there, so the shell can still fork the `ps` or `kill` that ends it.
  */
 #include "pmm.h"
 
@@ -29,6 +34,8 @@ static struct {
 	size_t free;
 	size_t promised; /* free pages set aside for pmm_alloc_promised() */
 	size_t total;
+	size_t reserve; /* pages only exempt callers may take */
+	bool (*exempt)(void);
 	void (*reclaim)(void);
 } pmm;
 
@@ -146,23 +153,37 @@ static void *take_page(const void *copy)
 	return page;
 }
 
-/* Free pages nobody has been promised, after a reclaim if there are fewer
- * than `want`. */
-static size_t unpromised(size_t want)
+void pmm_set_reserve(size_t pages, bool (*exempt)(void))
 {
-	if (pmm.free - pmm.promised < want && pmm.reclaim)
+	pmm.reserve = pages;
+	pmm.exempt = exempt;
+}
+
+size_t pmm_reserve_pages(void)
+{
+	return pmm.reserve;
+}
+
+/* Free pages nobody has been promised that this caller may take, after a
+ * reclaim if there are fewer than `want`. */
+static size_t available(size_t want)
+{
+	size_t floor = pmm.exempt && !pmm.exempt() ? pmm.reserve : 0;
+
+	if (pmm.free - pmm.promised < want + floor && pmm.reclaim)
 		pmm.reclaim();
-	return pmm.free - pmm.promised;
+	size_t left = pmm.free - pmm.promised;
+	return left > floor ? left - floor : 0;
 }
 
 void *pmm_alloc(void)
 {
-	return unpromised(1) ? take_page(NULL) : NULL;
+	return available(1) ? take_page(NULL) : NULL;
 }
 
 int pmm_promise(size_t pages)
 {
-	if (unpromised(pages) < pages)
+	if (available(pages) < pages)
 		return -ENOMEM;
 	pmm.promised += pages;
 	return 0;
@@ -183,7 +204,7 @@ void *pmm_alloc_promised(void)
 
 void *pmm_alloc_copy(const void *src)
 {
-	return unpromised(1) ? take_page(src) : NULL;
+	return available(1) ? take_page(src) : NULL;
 }
 
 void pmm_free(void *page)

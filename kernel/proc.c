@@ -53,7 +53,6 @@
 #define EXEC_MAX_ARGS 64
 #define EXEC_ARGS_BYTES PAGE_SIZE /* all argument strings together */
 #define EXEC_PATH_MAX 64
-#define MAX_THREADS_PER_PROCESS 512
 
 static struct process *processes; /* every process, alive or zombie */
 static struct process *init_process;
@@ -111,6 +110,12 @@ static int new_pid(void)
 	return last_pid;
 }
 
+/* Would a child of parent be a system process (see may_take_reserve)? */
+static bool system_child(const struct process *parent)
+{
+	return parent == init_process || parent->parent == init_process;
+}
+
 static struct process *proc_alloc(struct process *parent)
 {
 	struct process *p = pmm_alloc();
@@ -119,6 +124,11 @@ static struct process *proc_alloc(struct process *parent)
 		return NULL;
 	p->pid = new_pid();
 	p->parent = parent;
+	if (parent) {
+		parent->nchildren++;
+		p->sid = parent->sid;
+		p->system = system_child(parent);
+	}
 	p->state = PROCESS_ALIVE;
 	p->next = processes;
 	processes = p;
@@ -127,6 +137,7 @@ static struct process *proc_alloc(struct process *parent)
 
 static void proc_free(struct process *p)
 {
+	p->parent->nchildren--;
 	for (struct process **pp = &processes; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
@@ -224,6 +235,37 @@ static void exec_commit(struct process *p, struct thread *t, const char *path,
 	arch_thread_reset(&t->arch);
 }
 
+/*
+ * The memory reserve (pmm.h) keeps the machine usable when programs take
+ * all the memory they can: its pages go only to the small programs that
+ * run the machine. Those are the `system` processes, init and two
+ * generations below it (the shell, and each command typed at it), while
+ * each holds less than a quarter of the reserve; and kernel work outside
+ * any process (boot). So a fork bomb typed at the shell, whose children
+ * are not system processes, or a command that maps all it can, leaves the
+ * reserve whole, and the shell can still start `ps`. A system process's
+ * fork of a child that is not one must fit outside the reserve as well:
+ * the memory is the child's (fork_no_reserve).
+ */
+#define RESERVE_SHARE 64      /* 1/64 of RAM ... */
+#define RESERVE_MIN_PAGES 256 /* ... and at least 1 MiB */
+
+static size_t reserve_pages(void)
+{
+	return MAX(pmm_total_pages() / RESERVE_SHARE, RESERVE_MIN_PAGES);
+}
+
+static bool may_take_reserve(void)
+{
+	struct thread *t = thread_current();
+
+	if (!t || !t->proc)
+		return true;
+	struct address_space *as = t->proc->as;
+	return t->proc->system && !t->fork_no_reserve &&
+	       (!as || as->pages + as->reserved + as->tables < reserve_pages() / 4);
+}
+
 void proc_start_init(const char *bootargs)
 {
 	static char args[EXEC_ARGS_BYTES] = "init";
@@ -251,6 +293,9 @@ void proc_start_init(const char *bootargs)
 	if (!t)
 		panic("no memory to start init");
 	init_process = p;
+	p->sid = p->pid;
+	p->system = true;
+	pmm_set_reserve(reserve_pages(), may_take_reserve);
 	add_thread(p, t);
 	struct exec_image img;
 	int err = exec_prepare("init", args, argc, len, &img);
@@ -336,20 +381,25 @@ int proc_fork(void)
 	struct process *parent = process_current();
 	struct thread *self = thread_current();
 
+	/* init takes in every orphan, so only its own forks count. */
+	if (parent->nchildren >= PROC_CHILDREN_MAX && parent != init_process)
+		return -EAGAIN;
 	/* The copy takes breaks for the lock (sched_lock_break), during which
 	 * the process may be killed: a fork whose thread must leave returns
 	 * -EINTR and leaves no child behind. */
 	int err = proc_vm_begin(parent);
 	if (err)
 		return err;
+	/* What proc_alloc will make the child (the reserve's rule, above). */
+	self->fork_no_reserve = !system_child(parent);
 	struct address_space *as = vm_as_copy(parent->as);
 	proc_vm_end(parent);
-	if (!as)
-		return must_leave(self) ? -EINTR : -ENOMEM;
-	struct process *child = must_leave(self) ? NULL : proc_alloc(parent);
+	struct process *child = !as || must_leave(self) ? NULL : proc_alloc(parent);
 	struct thread *t = child ? thread_alloc(child) : NULL;
+	self->fork_no_reserve = false;
 	if (!t) {
-		vm_as_destroy(as);
+		if (as)
+			vm_as_destroy(as);
 		if (child)
 			proc_free(child);
 		return must_leave(self) ? -EINTR : -ENOMEM;
@@ -377,6 +427,7 @@ static void proc_finish(struct process *p)
 		p->exited = t->proc_next;
 		pmm_free(t);
 	}
+	p->nexited = 0;
 	ipc_process_exit(p);
 	vm_switch(NULL);
 	vm_as_destroy(p->as);
@@ -384,6 +435,7 @@ static void proc_finish(struct process *p)
 	for (struct process *c = processes; c; c = c->next) {
 		if (c->parent == p) {
 			c->parent = init_process;
+			init_process->nchildren++;
 			if (c->state == PROCESS_ZOMBIE)
 				sched_wake_all(&init_process->child_exited);
 		}
@@ -422,6 +474,7 @@ __noreturn void thread_leave(void)
 		t->keep_after_exit = true;
 		t->proc_next = p->exited;
 		p->exited = t;
+		p->nexited++;
 		sched_wake_all(&p->thread_exited);
 	}
 	sched_exit_thread();
@@ -469,7 +522,7 @@ int thread_create(uintptr_t entry, uintptr_t arg, uintptr_t stack_top, uintptr_t
 	 * exec would wait for it forever. */
 	if (must_leave(thread_current()))
 		return -EINTR;
-	if (p->nthreads >= MAX_THREADS_PER_PROCESS)
+	if (p->nthreads + p->nexited >= PROC_THREADS_MAX)
 		return -EAGAIN;
 	struct thread *t = thread_alloc(p);
 	if (!t)
@@ -501,6 +554,7 @@ int thread_join(int tid, long *uvalue)
 			if (uvalue && copyout((uintptr_t)uvalue, &t->exit_value, sizeof(long)))
 				return -EFAULT;
 			unlink_thread(&p->exited, t);
+			p->nexited--;
 			/* Its stack goes when it is off its CPU; then the rest. */
 			if (!t->kstack_top)
 				pmm_free(t);
@@ -567,16 +621,46 @@ void proc_user_fault(enum fault_kind kind, uintptr_t addr, uintptr_t pc)
 	thread_leave();
 }
 
+/*
+ * The privilege rule, kept small. A process may kill only itself and its
+ * descendants (an orphan, adopted by init, is no longer its killer's).
+ * Powering off and resetting lockstat's counters belong to init's session:
+ * init and everything started from it, the shell included, until a
+ * process calls setsid() and so leaves it, for good and with its future
+ * children. A program that runs code it does not trust (the syscall
+ * fuzzer) calls setsid() first.
+ */
+static bool is_descendant(const struct process *p, const struct process *of)
+{
+	for (; p; p = p->parent)
+		if (p == of)
+			return true;
+	return false;
+}
+
 int proc_kill(int pid)
 {
 	struct process *p = proc_find(pid);
 
 	if (!p || p->state == PROCESS_ZOMBIE)
 		return -ESRCH;
-	if (p == init_process)
+	if (p == init_process || !is_descendant(p, process_current()))
 		return -EPERM;
 	proc_terminate(p, WAIT_STATUS(WAIT_KILLED, 0));
 	return 0;
+}
+
+int proc_setsid(void)
+{
+	struct process *p = process_current();
+
+	p->sid = p->pid;
+	return p->sid;
+}
+
+bool proc_privileged(void)
+{
+	return process_current()->sid == INIT_PID;
 }
 
 int proc_wait(int pid, int *ustatus)
@@ -632,7 +716,7 @@ int proc_list(struct proc_info *out, int max)
 			.ppid = p->parent ? p->parent->pid : 0,
 			.state = proc_state(p),
 			.threads = p->nthreads,
-			.pages = p->as ? p->as->pages : 0,
+			.pages = p->as ? p->as->pages + p->as->tables : 0,
 		};
 		memcpy(out[n].name, p->name, sizeof(out[n].name));
 	}

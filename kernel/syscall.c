@@ -70,6 +70,12 @@ static long sys_kill(const unsigned long *a)
 	return proc_kill((int)a[0]);
 }
 
+static long sys_setsid(const unsigned long *a)
+{
+	(void)a;
+	return proc_setsid();
+}
+
 static long sys_read(const unsigned long *a)
 {
 	char buf[CONSOLE_INPUT_SIZE];
@@ -194,6 +200,8 @@ static long sys_ps(const unsigned long *a)
 
 static long sys_poweroff(const unsigned long *a)
 {
+	if (!proc_privileged())
+		return -EPERM;
 	printk("weft: poweroff (exit status %d)\n", (int)a[0]);
 	arch_poweroff(a[0] != 0);
 }
@@ -206,6 +214,7 @@ static long sys_meminfo(const unsigned long *a)
 		.total_pages = pmm_total_pages(),
 		.page_size = PAGE_SIZE,
 		.ipc_objects = ipc_object_count(),
+		.reserve_pages = pmm_reserve_pages(),
 	};
 
 	return copyout(a[0], &info, sizeof(info));
@@ -328,6 +337,8 @@ static long sys_lockstat(const unsigned long *a)
 
 	if (a[2] & LOCKSTAT_TIME_BKL)
 		return bkl_pairs_ns(MIN(a[1], LOCKSTAT_TIME_MAX));
+	if ((a[2] & LOCKSTAT_RESET) && !proc_privileged())
+		return -EPERM; /* the counters are everyone's */
 
 	for (int i = 0; i < n; i++) {
 		const struct lock_stats *st = &cpus[i].bkl_stats;
@@ -376,6 +387,7 @@ const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_getpid] = sys_getpid,
 	[SYS_getppid] = sys_getppid,
 	[SYS_kill] = sys_kill,
+	[SYS_setsid] = sys_setsid,
 	[SYS_read] = sys_read,
 	[SYS_write] = sys_write,
 	[SYS_sbrk] = sys_sbrk,

@@ -30,20 +30,22 @@ static uintptr_t next_kstack = KSTACK_AREA;
 #define KSTACK_SLOTS ((1ul << 30) / KSTACK_SLOT) /* in the shared 1 GiB entry */
 static uint64_t free_kstacks[(KSTACK_SLOTS + 63) / 64];
 
-/* The entry for va at `level`, creating tables on the way if `alloc`. */
-static pte_t *pte_lookup(pte_t *root, uintptr_t va, int level, bool alloc)
+static size_t kernel_tables; /* page-table pages of the kernel half */
+
+/* The entry for va at `level`. With `tables`, missing tables on the way are
+ * created and counted there; without, their absence returns NULL. */
+static pte_t *pte_lookup(pte_t *root, uintptr_t va, int level, size_t *tables)
 {
 	pte_t *table = root;
 
 	for (int l = 0; l < level; l++) {
 		pte_t *pte = &table[PT_INDEX(va, l)];
 		if (!arch_pte_valid(*pte)) {
-			if (!alloc)
-				return NULL;
-			void *next = pmm_alloc();
+			void *next = tables ? pmm_alloc() : NULL;
 			if (!next)
 				return NULL;
 			*pte = arch_pte_table(virt_to_phys(next));
+			(*tables)++;
 		} else if (!arch_pte_is_table(*pte, l)) {
 			return NULL; /* a block mapping covers va */
 		}
@@ -62,7 +64,7 @@ int vm_map(pte_t *root, uintptr_t va, paddr_t pa, size_t size, int prot)
 		while (level < PT_LEVELS - 1 &&
 		       ((va | pa) % LEVEL_SIZE(level) || end - va < LEVEL_SIZE(level)))
 			level++;
-		pte_t *pte = pte_lookup(root, va, level, true);
+		pte_t *pte = pte_lookup(root, va, level, &kernel_tables);
 		if (!pte)
 			return -ENOMEM;
 		assert(!arch_pte_valid(*pte));
@@ -125,7 +127,7 @@ void vm_init(const struct mem_range *ram, int nram)
 
 	/* Create the top-level entry of the stack area now, so that every
 	 * address space that copies the kernel half sees all stacks. */
-	if (!pte_lookup(kernel_root, KSTACK_AREA, 1, true))
+	if (!pte_lookup(kernel_root, KSTACK_AREA, 1, &kernel_tables))
 		panic("vm_init: out of memory");
 	arch_vm_set_kernel_root(kernel_root_pa);
 	pmm_set_reclaim(vm_reclaim);
@@ -134,7 +136,7 @@ void vm_init(const struct mem_range *ram, int nram)
 /* Remove the 4 KiB mapping at va; returns the page it mapped, or NULL. */
 static void *unmap_page(pte_t *root, uintptr_t va)
 {
-	pte_t *pte = pte_lookup(root, va, PT_LEVELS - 1, false);
+	pte_t *pte = pte_lookup(root, va, PT_LEVELS - 1, NULL);
 
 	if (!pte || !arch_pte_valid(*pte))
 		return NULL;
@@ -241,7 +243,7 @@ bool vm_kernel_readable(uintptr_t va)
 	if (va < KERNEL_VA_OFFSET || !kernel_root || va % sizeof(uintptr_t))
 		return false;
 	for (int level = 0; level < PT_LEVELS; level++) {
-		pte_t *pte = pte_lookup(kernel_root, va, level, false);
+		pte_t *pte = pte_lookup(kernel_root, va, level, NULL);
 		if (!pte || !arch_pte_valid(*pte))
 			return false;
 		if (!arch_pte_is_table(*pte, level))
@@ -299,6 +301,11 @@ static void asid_free(int asid)
 	asid_stale[asid / 64] |= 1ull << (asid % 64);
 }
 
+bool vm_over_limit(const struct address_space *as)
+{
+	return as->pages + as->reserved + as->tables >= pmm_total_pages() / 4 * 3;
+}
+
 static bool user_range_ok(uintptr_t va, size_t len)
 {
 	return va % PAGE_SIZE == 0 && len % PAGE_SIZE == 0 && va >= PAGE_SIZE && va < USER_VA_END &&
@@ -317,6 +324,7 @@ struct address_space *vm_as_create(void)
 		return NULL;
 	}
 	arch_vm_init_user_root(as->root, kernel_root);
+	as->tables = 2; /* the root table, and this record */
 	as->asid = asid_alloc();
 	as->mmap_next = USER_MMAP_TOP;
 	return as;
@@ -370,6 +378,7 @@ static bool drop_user_page(struct address_space *as, pte_t *pte)
 		as->pages--;
 	} else if (*pte == arch_pte_reserved()) {
 		pmm_unpromise(1);
+		as->reserved--;
 	}
 	*pte = 0;
 	return mapped;
@@ -410,7 +419,8 @@ static int copy_user_page(uintptr_t va, pte_t *pte, void *arg)
 
 	if (*pte == arch_pte_reserved())
 		return vm_user_reserve(dst, va, PAGE_SIZE); /* untouched: stays so */
-	pte_t *to = pte_lookup(dst->root, va, PT_LEVELS - 1, true);
+	pte_t *to =
+		vm_over_limit(dst) ? NULL : pte_lookup(dst->root, va, PT_LEVELS - 1, &dst->tables);
 	void *page = to ? pmm_alloc_copy(phys_to_virt(arch_pte_addr(*pte))) : NULL;
 	if (!page)
 		return -ENOMEM;
@@ -519,9 +529,11 @@ static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot
 	if (!user_range_ok(va, len))
 		return -EINVAL;
 	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
-		pte_t *pte = pte_lookup(as->root, va + off, PT_LEVELS - 1, true);
-		void *page = NULL;
 		int err = off ? sched_lock_break() : 0;
+		pte_t *pte = err || vm_over_limit(as)
+				     ? NULL
+				     : pte_lookup(as->root, va + off, PT_LEVELS - 1, &as->tables);
+		void *page = NULL;
 		if (!err)
 			err = !pte ? -ENOMEM : *pte ? -EEXIST : 0;
 		if (!err && demand)
@@ -534,6 +546,7 @@ static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot
 		}
 		if (demand) {
 			*pte = arch_pte_reserved();
+			as->reserved++;
 		} else {
 			*pte = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, prot | VM_USER);
 			as->pages++;
@@ -555,7 +568,7 @@ int vm_user_reserve(struct address_space *as, uintptr_t va, size_t len)
 /* The entry of user address va, or NULL. */
 static pte_t *user_pte(const struct address_space *as, uintptr_t va)
 {
-	return va < USER_VA_END ? pte_lookup(as->root, va, PT_LEVELS - 1, false) : NULL;
+	return va < USER_VA_END ? pte_lookup(as->root, va, PT_LEVELS - 1, NULL) : NULL;
 }
 
 /* May user code make this access through the entry? A reserved page will
@@ -575,6 +588,7 @@ static void fill_reserved(struct address_space *as, pte_t *pte, uintptr_t va)
 	void *page = pmm_alloc_promised();
 
 	*pte = arch_pte_leaf(virt_to_phys(page), PT_LEVELS - 1, DEMAND_PROT);
+	as->reserved--;
 	as->pages++;
 	arch_tlb_flush_local(as->asid, ALIGN_DOWN(va, PAGE_SIZE));
 }

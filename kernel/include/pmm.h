@@ -38,5 +38,10 @@ size_t pmm_total_pages(void);     /* pages managed (free at init) */
 /* A function pmm_alloc() calls once before it gives up: it may free pages
  * whose release was deferred. */
 void pmm_set_reclaim(void (*reclaim)(void));
+/* Keep the last `pages` free pages for callers for whom exempt() is true:
+ * pmm_alloc(), pmm_alloc_copy() and pmm_promise() fail for the others
+ * rather than take them. */
+void pmm_set_reserve(size_t pages, bool (*exempt)(void));
+size_t pmm_reserve_pages(void);
 
 #endif

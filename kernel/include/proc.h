@@ -61,6 +61,8 @@ struct thread {
 	uintptr_t futex_addr;      /* the futex word it waits on */
 	long exit_value;           /* thread_exit()'s value, for thread_join() */
 	bool must_exit;            /* leave at the next pass through the kernel */
+	bool fork_no_reserve;      /* forking a child that may not take the
+				      memory reserve (kernel/proc.c) */
 	bool keep_after_exit;      /* free only the stack when dead: join frees
 				      the rest (the whole rule: proc.c) */
 	uintptr_t retried_fault_addr, retried_fault_pc; /* see page_fault_retry */
@@ -93,11 +95,17 @@ struct process {
 	bool dying;      /* exit/kill/fault happened: threads leave */
 	int exit_status; /* as wait() reports it (uapi/proc.h) */
 	struct process *parent;
+	int nchildren;        /* alive or zombie (PROC_CHILDREN_MAX) */
+	int sid;              /* session: INIT_PID unless it or an ancestor
+				 called setsid() (the privilege rule, proc.c) */
+	bool system;          /* init, or a program init started itself (the
+				 shell): may take the memory reserve (pmm.h) */
 	struct process *next; /* in the list of all processes */
 	struct address_space *as;
 	struct thread *threads; /* live threads */
 	int nthreads;
 	struct thread *exited;             /* exited threads not yet joined */
+	int nexited;                       /* ... how many (PROC_THREADS_MAX) */
 	struct waitq thread_exited;        /* thread_join() and exec wait here */
 	struct waitq child_exited;         /* the process's own wait() sleeps here */
 	bool vm_busy;                      /* a thread is changing as (proc_vm_begin) */
@@ -115,6 +123,9 @@ int proc_fork(void);
 int proc_exec(const char *path, char *const *uargv);
 int proc_wait(int pid, int *ustatus);
 int proc_kill(int pid);
+int proc_setsid(void);
+/* May the current process power off the machine or reset lockstat? */
+bool proc_privileged(void);
 /* End the calling process with the given wait() status. */
 __noreturn void proc_exit(int status);
 /* Mark p dying with `status` and get every thread of it out. */

@@ -56,8 +56,18 @@ struct address_space {
 	uintptr_t heap_start; /* first byte of the heap */
 	uintptr_t brk;        /* current break: the heap is [heap_start, brk) */
 	uintptr_t mmap_next;  /* mmap() hands out addresses below this */
-	size_t pages;         /* user pages mapped (reserved ones not counted) */
+	size_t pages;         /* user pages mapped */
+	size_t reserved;      /* user pages reserved (mmap), each promised a page */
+	size_t tables;        /* page-table pages, the root and this record */
 };
+
+/*
+ * A process may hold at most 3/4 of RAM (pages, reserved pages and page
+ * tables together): past that, sbrk, mmap and fork fail with -ENOMEM. With
+ * the allocator's reserve (pmm.h) this keeps one program from starving
+ * the rest. Tables stay until the address space ends, so they count too.
+ */
+bool vm_over_limit(const struct address_space *as);
 
 /*
  * The user half, from the bottom: the program at 0x400000 (user.ld), the

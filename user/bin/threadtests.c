@@ -635,6 +635,41 @@ static void case_spawn_until_limit(void)
 	      after);
 }
 
+/*
+ * A thread bomb that never joins: threads that end at once still count
+ * against PROC_THREADS_MAX until joined (each keeps a page for its value),
+ * so thread_spawn says -EAGAIN at exactly the limit, one join makes room
+ * for one more, and when the process ends every page is back.
+ */
+static void spawn_unjoined(void)
+{
+	static int tids[PROC_THREADS_MAX];
+	int n = 0;
+	int tid = 0;
+
+	while (n < PROC_THREADS_MAX && (tid = thread_spawn(return_value, (void *)7)) > 0)
+		tids[n++] = tid;
+	test_expect(tid, -EAGAIN, "thread_spawn past the limit");
+	CHECK(n == PROC_THREADS_MAX - 1, "%d threads (and main) before -EAGAIN, expected %d", n,
+	      PROC_THREADS_MAX - 1);
+	for (int ms = 0; ms < PROMPT_END_MS && my_thread_count() > 1; ms += 10)
+		sleep_ms(10);
+	test_expect(my_thread_count(), 1, "threads still running");
+	test_expect(join(tids[0]), 7, "an unjoined thread's value");
+	tids[0] = spawn(return_value, (void *)8);
+	test_expect(join(tids[0]), 8, "the thread one join made room for");
+}
+
+static void case_unjoined_count(void)
+{
+	unsigned long before = test_free_pages();
+	int status = in_process(spawn_unjoined, NULL);
+
+	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process spawning unjoined threads");
+	unsigned long after = test_free_pages_settle(before);
+	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
+}
+
 #define HOG_CHUNK_BYTES (256 * 1024ul)
 #define HOG_MAX_CHUNKS 8192 /* 2 GiB */
 #define HOG_SPARE_PAGES 120ul
@@ -1529,24 +1564,63 @@ static void case_mmap_fork(void)
 	test_expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
 }
 
-static void reserve_all_then_touch(void)
+/* Reserves chunks until mmap fails; returns how many (in chunks[]). */
+static int reserve_until_failure(long *chunks)
 {
-	static long chunks[HOG_MAX_CHUNKS];
 	int n = 0;
 	long a;
 
 	while (n < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
 		chunks[n++] = a;
 	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", test_result_text(a));
-	CHECK(test_free_pages() < HOG_CHUNK_BYTES / PAGE_BYTES, "%lu pages still free",
-	      test_free_pages());
+	return n;
+}
+
+static void reserve_and_sleep(void)
+{
+	static long chunks[HOG_MAX_CHUNKS];
+
+	reserve_until_failure(chunks);
+	for (;;)
+		sleep_ms(1000);
+}
+
+/* Free pages once they stop going down. */
+static unsigned long free_pages_steady(void)
+{
+	unsigned long last = test_free_pages(), now;
+
+	while (sleep_ms(50), (now = test_free_pages()) != last)
+		last = now;
+	return now;
+}
+
+static void reserve_all_then_touch(void)
+{
+	static long chunks[HOG_MAX_CHUNKS];
+	struct mem_info info;
+
+	/* One process may reserve only 3/4 of memory: a second one, here,
+	 * takes what it leaves, down to the kernel's reserve. */
+	int hog = fork();
+	if (hog == 0)
+		reserve_and_sleep();
+	CHECK(hog > 0, "fork returned %s", test_result_text(hog));
+	free_pages_steady();
+	int n = reserve_until_failure(chunks);
+	meminfo(&info);
+	CHECK(info.free_pages < info.reserve_pages + HOG_CHUNK_BYTES / PAGE_BYTES,
+	      "%lu pages still free (reserve: %lu)", info.free_pages, info.reserve_pages);
 	for (int i = 0; i < n; i++)
 		for (size_t off = 0; off < HOG_CHUNK_BYTES; off += PAGE_BYTES)
 			((volatile char *)chunks[i])[off] = 1;
+	test_expect(kill(hog), 0, "kill(hog)");
+	test_expect(wait(hog, NULL), hog, "wait for the hog");
 }
 
-/* A reservation is a promise: with memory reserved to the last page, every
- * reserved page can still be touched (no out-of-memory kill). */
+/* A reservation is a promise: with memory reserved to the last page a
+ * program may have, every reserved page can still be touched (no
+ * out-of-memory kill). */
 static void case_mmap_promise_kept(void)
 {
 	unsigned long before = test_free_pages();
@@ -1674,6 +1748,7 @@ static void case_exec_failure_keeps_threads(void)
 static const struct test_case cases[] = {
 	{ "mutex_64_threads", case_mutex_64_threads },
 	{ "join_value", case_join_value },
+	{ "unjoined_count", case_unjoined_count },
 	{ "join_finished", case_join_finished },
 	{ "join_unknown", case_join_unknown },
 	{ "join_self", case_join_self },

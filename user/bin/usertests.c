@@ -21,8 +21,11 @@
 #include <string.h>
 
 #include "probe.h"
+#include "uapi/lockstat.h"
+#include "uapi/syscall.h"
 #include "weft.h"
 #include "weft_test.h"
+#include "weft_thread.h"
 
 extern __thread int errno; /* picolibc's, in thread-local storage */
 
@@ -70,6 +73,13 @@ static int status_of_child(void (*fn)(void))
 	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
 	test_expect(wait(pid, &status), pid, "wait for the child");
 	return status;
+}
+
+static void expect_status_of_child(void (*fn)(void), int want, const char *what)
+{
+	int status = status_of_child(fn);
+
+	CHECK(status == want, "%s ended: %s", what, test_status_text(status));
 }
 
 static void expect_fault(void (*fn)(void), int kind, const char *what)
@@ -397,6 +407,11 @@ static int ps_wait_parent(int pid, int ppid)
 	return 0;
 }
 
+#define ORPHAN_LINGER_MS 1000
+
+/* An orphan is init's: the process that made it is no longer its
+ * ancestor, so it may not kill it (-EPERM); it ends by itself, and init
+ * reaps it. */
 static void case_orphan_reparented(void)
 {
 	static struct proc_info procs[64];
@@ -405,8 +420,12 @@ static void case_orphan_reparented(void)
 	int middle = fork();
 
 	if (middle == 0) {
-		if (fork() == 0)
-			sleep_forever();
+		if (fork() == 0) {
+			while (getppid() != 1)
+				sleep_ms(PS_POLL_MS);
+			sleep_ms(ORPHAN_LINGER_MS);
+			_exit(0);
+		}
 		sleep_ms(300);
 		_exit(0);
 	}
@@ -422,8 +441,8 @@ static void case_orphan_reparented(void)
 	CHECK(orphan, "ps never showed the grandchild");
 	test_expect(wait(middle, &status), middle, "wait for the middle process");
 	CHECK(ps_wait_parent(orphan, 1), "orphan %d not reparented to init (pid 1)", orphan);
-	test_expect(kill(orphan), 0, "kill(orphan)");
-	CHECK(ps_wait_parent(orphan, -1), "killed orphan %d never reaped by init", orphan);
+	test_expect(kill(orphan), -EPERM, "kill(orphan)");
+	CHECK(ps_wait_parent(orphan, -1), "orphan %d never reaped by init", orphan);
 }
 
 static int memory_marker = 1;
@@ -518,6 +537,173 @@ static void case_fork_until_enomem(void)
 	unsigned long after = test_free_pages_settle(before);
 	CHECK(after == before, "free pages %lu before, %lu after %d forks and -ENOMEM", before,
 	      after, n);
+}
+
+/* ---- limits and privilege ----------------------------------------------- */
+
+/* A sibling is no descendant: kill() refuses it, and refuses one's parent. */
+static void kill_sibling(void)
+{
+	int target = fork();
+
+	if (target == 0)
+		sleep_forever();
+	int killer = fork();
+	if (killer == 0)
+		_exit(kill(target) == -EPERM && kill(getppid()) == -EPERM ? 0 : 1);
+	int status;
+	test_expect(wait(killer, &status), killer, "wait for the killer");
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0),
+	      "kill() of a sibling or of the parent was not refused with EPERM (%s)",
+	      test_status_text(status));
+	test_expect(kill(target), 0, "kill(own child)");
+	test_expect(wait(target, &status), target, "wait for the target");
+}
+
+static void case_kill_not_descendant(void)
+{
+	expect_status_of_child(kill_sibling, WAIT_STATUS(WAIT_EXITED, 0), "kill_sibling");
+	test_expect(kill(1), -EPERM, "kill(init)");
+}
+
+/* What a process outside init's session may not do, and may. Exit code:
+ * the first check that failed, or 0. */
+static int outside_session_checks(void)
+{
+	struct lock_cpu_stats stats[4];
+
+	if (poweroff(0) != -EPERM)
+		return 1;
+	if (syscall6(SYS_lockstat, (long)stats, 4, LOCKSTAT_RESET, 0, 0, 0) != -EPERM)
+		return 2;
+	if (syscall6(SYS_lockstat, (long)stats, 4, 0, 0, 0, 0) <= 0)
+		return 3; /* reading stays open to all */
+	int child = fork();
+	if (child == 0)
+		_exit(poweroff(0) == -EPERM ? 0 : 1); /* children stay outside */
+	int status;
+	if (wait(child, &status) != child || status != WAIT_STATUS(WAIT_EXITED, 0))
+		return 4;
+	return 0;
+}
+
+static void leave_session(void)
+{
+	int sid = setsid();
+
+	_exit(sid != getpid() ? 10 : outside_session_checks());
+}
+
+static void case_setsid_privilege(void)
+{
+	int status = status_of_child(leave_session);
+
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0),
+	      "after setsid(): %s (1: poweroff, 2: lockstat reset, 3: lockstat read, 4: "
+	      "child's poweroff, 10: setsid's value)",
+	      test_status_text(status));
+}
+
+/*
+ * A zombie pile: children that exit at once and are not waited for.
+ * fork() says -EAGAIN at PROC_CHILDREN_MAX, zombies counted; one wait()
+ * makes room for one more; and when all are reaped, every page is back.
+ */
+static void zombie_pile(void)
+{
+	static int pids[PROC_CHILDREN_MAX + 1];
+	int n = 0;
+	long err = 0;
+
+	while (n <= PROC_CHILDREN_MAX) {
+		int pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0) {
+			err = pid;
+			break;
+		}
+		pids[n++] = pid;
+	}
+	test_expect(err, -EAGAIN, "fork past the children limit");
+	CHECK(n == PROC_CHILDREN_MAX, "%d children before -EAGAIN, expected %d", n,
+	      PROC_CHILDREN_MAX);
+	int status;
+	test_expect(wait(pids[0], &status), pids[0], "wait for one zombie");
+	pids[0] = fork();
+	if (pids[0] == 0)
+		_exit(0);
+	CHECK(pids[0] > 0, "fork after a wait returned %s", test_result_text(pids[0]));
+	for (int i = 0; i < n; i++)
+		test_expect(wait(pids[i], &status), pids[i], "wait for a zombie");
+}
+
+static void case_zombie_pile(void)
+{
+	unsigned long before = test_free_pages();
+
+	expect_status_of_child(zombie_pile, WAIT_STATUS(WAIT_EXITED, 0), "zombie_pile");
+	unsigned long after = test_free_pages_settle(before);
+	CHECK(after == before, "free pages %lu before, %lu after the zombie pile", before, after);
+}
+
+static unsigned long my_pages(void)
+{
+	struct proc_info info;
+
+	CHECK(ps_find(getpid(), &info), "ps does not list this process");
+	return info.pages;
+}
+
+/* ps counts the page tables a process holds, beside its pages: 4 MiB of
+ * touched memory needs at least two more last-level tables. */
+static void case_ps_counts_tables(void)
+{
+	const unsigned long len = 4 * 1024 * 1024;
+	unsigned long before = my_pages();
+	char *p = (char *)mmap(len);
+
+	CHECK((long)p > 0, "mmap(4 MiB) returned %s", test_result_text((long)p));
+	for (unsigned long off = 0; off < len; off += PAGE_BYTES)
+		p[off] = 1;
+	unsigned long grown = my_pages() - before;
+	CHECK(grown >= len / PAGE_BYTES + 2, "4 MiB touched: ps pages grew by %lu, expected %lu",
+	      grown, len / PAGE_BYTES + 2);
+	test_expect(munmap(p, len), 0, "munmap");
+}
+
+/*
+ * An mmap bomb: one process reserves all it may. It stops at its own
+ * limit (3/4 of memory), with a quarter of memory still free for the
+ * rest; and when it ends, every page is back.
+ */
+#define BOMB_CHUNK_BYTES (1024 * 1024ul)
+
+static void mmap_bomb(void)
+{
+	struct mem_info info;
+	long a = 0;
+	unsigned long chunks = 0;
+
+	meminfo(&info);
+	while ((a = mmap(BOMB_CHUNK_BYTES)) > 0)
+		chunks++;
+	test_expect(a, -ENOMEM, "mmap at the limit");
+	unsigned long free_pages = test_free_pages();
+	CHECK(free_pages > info.total_pages / 8,
+	      "the process's limit left %lu of %lu pages free, expected over 1/8", free_pages,
+	      info.total_pages);
+	CHECK(chunks * BOMB_CHUNK_BYTES / PAGE_BYTES > info.total_pages / 2,
+	      "only %lu MiB mapped of %lu pages", chunks, info.total_pages);
+}
+
+static void case_mmap_bomb(void)
+{
+	unsigned long before = test_free_pages();
+
+	expect_status_of_child(mmap_bomb, WAIT_STATUS(WAIT_EXITED, 0), "mmap_bomb");
+	unsigned long after = test_free_pages_settle(before);
+	CHECK(after == before, "free pages %lu before, %lu after the mmap bomb", before, after);
 }
 
 /* ---- exec ---------------------------------------------------------------- */
@@ -1370,6 +1556,11 @@ static const struct test_case cases[] = {
 	{ "kill_zombie", case_kill_zombie },
 	{ "getppid", case_getppid },
 	{ "orphan_reparented", case_orphan_reparented },
+	{ "kill_not_descendant", case_kill_not_descendant },
+	{ "setsid_privilege", case_setsid_privilege },
+	{ "zombie_pile", case_zombie_pile },
+	{ "ps_counts_tables", case_ps_counts_tables },
+	{ "mmap_bomb", case_mmap_bomb },
 	{ "fork_copies_memory", case_fork_copies_memory },
 	{ "fork_exit_wait_1000", case_fork_exit_wait_1000 },
 	{ "fork_until_enomem", case_fork_until_enomem },

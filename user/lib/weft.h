@@ -46,8 +46,13 @@ int wait(int pid, int *status);
 int getpid(void);
 int getppid(void);
 
-/* Ends process `pid`; its parent's wait() then reports WAIT_KILLED. */
+/* Ends process `pid`; its parent's wait() then reports WAIT_KILLED.
+ * -EPERM unless pid is the caller or one of its descendants. */
 int kill(int pid);
+
+/* Leaves init's session for a new one: the caller and its future children
+ * may no longer power off or reset lockstat. Returns the new session id. */
+int setsid(void);
 
 /* Console I/O: fd 0 reads the console, fd 1 and 2 write it. */
 long read(int fd, void *buf, size_t len);
@@ -71,7 +76,8 @@ int yield(void);
 /* Fills up to `max` entries about live processes; returns how many. */
 int ps(struct proc_info *buf, int max);
 
-/* Stops the machine (the kernel prints the status); returns only on error. */
+/* Stops the machine (the kernel prints the status); returns only on
+ * error: -EPERM outside init's session. */
 int poweroff(int status);
 
 int meminfo(struct mem_info *info);

@@ -30,6 +30,16 @@ enum fault_kind {
 
 #define PROC_NAME_MAX 16
 
+/*
+ * Per-process limits. thread_create fails with -EAGAIN once a process has
+ * PROC_THREADS_MAX threads, counting those that exited and are not yet
+ * joined (each still holds a page for its value); fork fails with -EAGAIN
+ * once it has PROC_CHILDREN_MAX children, counting zombies not yet waited
+ * for. Memory: see docs/robustness.md.
+ */
+#define PROC_THREADS_MAX 512
+#define PROC_CHILDREN_MAX 256
+
 enum proc_state {
 	PROC_RUNNING = 1,  /* has a thread running or runnable */
 	PROC_SLEEPING = 2, /* all threads blocked */
@@ -50,6 +60,10 @@ struct mem_info {
 	unsigned long total_pages;
 	unsigned long page_size;
 	unsigned long ipc_objects; /* endpoints and notifications alive */
+	/* The last free pages, kept for the programs that run the machine:
+	 * only init, the shell and the commands typed at it may take them
+	 * (docs/robustness.md). Counted in free_pages. */
+	unsigned long reserve_pages;
 };
 
 #endif

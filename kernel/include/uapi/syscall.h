@@ -16,7 +16,7 @@
 #define SYS_wait 4      /* (int pid or -1, int *status): pid of the child reaped */
 #define SYS_getpid 5    /* () */
 #define SYS_getppid 6   /* () */
-#define SYS_kill 7      /* (int pid): ends that process */
+#define SYS_kill 7      /* (int pid): ends it, if it is the caller's own or a descendant */
 #define SYS_read 8      /* (int fd, void *buf, size_t len): fd 0 is the console */
 #define SYS_write 9     /* (int fd, const void *buf, size_t len): fd 1, 2 */
 #define SYS_sbrk 10     /* (long increment): old break, or -ENOMEM */
@@ -24,8 +24,10 @@
 #define SYS_clock_ns 12 /* (): monotonic nanoseconds since boot */
 #define SYS_yield 13    /* () */
 #define SYS_ps 14       /* (struct proc_info *buf, int max): count filled */
-#define SYS_poweroff 15 /* (int status): prints "weft: poweroff (exit status S)" */
-#define SYS_meminfo 16  /* (struct mem_info *info) */
+/* (int status): prints "weft: poweroff (exit status S)"; init's session
+ * only */
+#define SYS_poweroff 15
+#define SYS_meminfo 16 /* (struct mem_info *info) */
 /* (int index, char *buf, size_t len): initrd program names, for ls;
  * -ENOENT past the last */
 #define SYS_progname 17
@@ -85,6 +87,10 @@
 #define SYS_ipc_register 44 /* (const char *name, int handle) */
 #define SYS_ipc_lookup 45   /* (const char *name): a new handle */
 
-#define SYS_COUNT 46
+/* (): leave init's session for one's own (its id: the caller's pid); the
+ * privilege rule is in kernel/proc.c */
+#define SYS_setsid 46
+
+#define SYS_COUNT 47
 
 #endif

@@ -24,6 +24,7 @@ SYSCALL wait, SYS_wait
 SYSCALL getpid, SYS_getpid
 SYSCALL getppid, SYS_getppid
 SYSCALL kill, SYS_kill
+SYSCALL setsid, SYS_setsid
 SYSCALL read, SYS_read
 SYSCALL write, SYS_write
 SYSCALL sbrk_raw, SYS_sbrk
