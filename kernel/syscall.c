@@ -215,6 +215,7 @@ static long sys_meminfo(const unsigned long *a)
 		.page_size = PAGE_SIZE,
 		.ipc_objects = ipc_object_count(),
 		.reserve_pages = pmm_reserve_pages(),
+		.kernel_table_pages = vm_kernel_table_pages(),
 	};
 
 	return copyout(a[0], &info, sizeof(info));

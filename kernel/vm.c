@@ -301,6 +301,11 @@ static void asid_free(int asid)
 	asid_stale[asid / 64] |= 1ull << (asid % 64);
 }
 
+size_t vm_kernel_table_pages(void)
+{
+	return kernel_tables;
+}
+
 bool vm_over_limit(const struct address_space *as)
 {
 	return as->pages + as->reserved + as->tables >= pmm_total_pages() / 4 * 3;

@@ -774,6 +774,57 @@ def step_isolation(sh):
 
 # The steps of the session, in order: (part name, function). Each starts
 # and ends at a prompt.
+# `bomb KIND SECONDS &`: the kernel refuses more of the resource, the shell
+# still runs ps meanwhile (after a fork bomb, from the memory reserve:
+# free memory is then at most the reserve and this slack), and when the
+# bomb ends every page is back (the bomb checks, in its last line).
+BOMB_SECONDS = {"zombie": 3, "thread": 3, "mmap": 3, "fork": 6}
+BOMB_FULL_SLACK_PAGES = 512
+FREE_LINE = re.compile(r"^free memory: (\d+) of (\d+) pages")
+
+
+def enter_until(sh, text, start, timeout):
+    """Enter at each prompt until `text` was printed since line `start`."""
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in sh.s.text()[start:]):
+        if time.monotonic() > deadline:
+            sh.transcript = sh.s.text()[start:]
+            raise Failure(f"no {text!r} line within {timeout} s", sh.evidence())
+        time.sleep(SHELL_REAP_POLL_S)
+        at = len(sh.s.text())
+        sh.s.send("\r")
+        sh.wait_prompt(SHELL_COMMAND_TIMEOUT_S, after=at)
+
+
+def step_bombs(sh):
+    seen = []
+    for kind, seconds in BOMB_SECONDS.items():
+        start = sh.prompt_at
+        sh.s.send(f"bomb {kind} {seconds} &\r")
+        full = sh.s.expect(rf"bomb: {kind}: full: .*, (\d+) of \d+ pages free, reserve (\d+)$",
+                           SHELL_COMMAND_TIMEOUT_S)
+        if not full:
+            sh.transcript = sh.s.text()[start:]
+            raise Failure(f"bomb {kind}: no 'full' line", sh.evidence())
+        at = len(sh.s.text())
+        sh.s.send("\r")
+        sh.wait_prompt(SHELL_COMMAND_TIMEOUT_S, after=at)
+        out = sh.type_line("ps")
+        free = next((FREE_LINE.match(line) for line in out if FREE_LINE.match(line)), None)
+        sh.transcript = sh.s.text()[start:]
+        if not free:
+            raise Failure(f"bomb {kind}: ps printed no free memory line", sh.evidence())
+        limit = int(full.group(2)) + BOMB_FULL_SLACK_PAGES
+        if kind == "fork" and int(free.group(1)) > limit:
+            raise Failure(f"bomb fork: ps ran with {free.group(1)} pages free, over {limit}: "
+                          "memory was not full", sh.evidence())
+        enter_until(sh, f"bomb: {kind}: done: every page back", start,
+                    seconds + SHELL_COMMAND_TIMEOUT_S)
+        enter_until(sh, "done: bomb (exit 0)", start, SHELL_COMMAND_TIMEOUT_S)
+        seen.append(f"{kind} ({full.group(1)} free)")
+    return "ps ran beside each bomb: " + ", ".join(seen)
+
+
 SHELL_STEPS = [
     ("ls", step_ls),
     ("echo", step_echo),
@@ -781,6 +832,7 @@ SHELL_STEPS = [
     ("ps", step_ps),
     ("unknown-command", step_unknown_command),
     ("isolation", step_isolation),
+    ("bombs", step_bombs),
 ]
 
 
@@ -828,7 +880,7 @@ def check_shell(t):
 
 def shell_tests(arch):
     yield QemuTest(f"shell/{arch}", arch, check_shell, cpus=SHELL_CPUS, mem=SHELL_MEM,
-                   needs=["sh", "ls", "echo", "ps", "isolation"],
+                   needs=["sh", "ls", "echo", "ps", "isolation", "bomb"],
                    parts=[part for part, _ in SHELL_STEPS])
 
 

@@ -68,6 +68,7 @@ struct address_space {
  * the rest. Tables stay until the address space ends, so they count too.
  */
 bool vm_over_limit(const struct address_space *as);
+size_t vm_kernel_table_pages(void); /* page-table pages of the kernel half */
 
 /*
  * The user half, from the bottom: the program at 0x400000 (user.ld), the

@@ -64,6 +64,10 @@ struct mem_info {
 	 * only init, the shell and the commands typed at it may take them
 	 * (docs/robustness.md). Counted in free_pages. */
 	unsigned long reserve_pages;
+	/* Page tables of the kernel half: they grow the first time that many
+	 * kernel stacks live at once, and stay for reuse. So free_pages +
+	 * kernel_table_pages is what returns, exactly, when a program ends. */
+	unsigned long kernel_table_pages;
 };
 
 #endif
