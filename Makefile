@@ -52,11 +52,12 @@ KERNEL_SRCS := $(filter-out kernel/ubsan.c,$(wildcard kernel/*.c)) $(wildcard ke
 
 # SANITIZE=ubsan: GCC checks every operation C leaves undefined and calls
 # kernel/ubsan.c's handlers, which panic with the check, file and line.
-# All of -fsanitize=undefined that applies to C, plus bounds-strict (the
-# last member of a struct is an array of its declared size, not a
-# flexible array). Not the float checks, which -fsanitize=undefined also
-# leaves out: the kernel has no floating point. User programs are built
-# as always.
+# Every check of -fsanitize=undefined (its vptr and return checks are for
+# C++ and do nothing here), plus bounds-strict: a struct's last member is
+# an array of its declared size, not a flexible array. Left out: the float
+# checks, which -fsanitize=undefined leaves out too (the kernel has no
+# floating point). Every check reports and stops (-fno-sanitize-recover).
+# User programs are built as always.
 ifeq ($(SANITIZE),ubsan)
 KERNEL_SRCS += kernel/ubsan.c
 CFLAGS += -fsanitize=undefined,bounds-strict -fno-sanitize-recover=all -DKERNEL_UBSAN=1

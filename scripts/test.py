@@ -565,11 +565,11 @@ def usertests_tests(arch):
 # entry here.
 UBSAN_GUEST_PROGRAMS = {"usertests": (), "threadtests": (), "ipctests": ()}
 # Two CPUs: the cross-CPU paths (IPIs, remote TLB flushes, the lock's
-# hand-over) still run, and on a 2-core host the four runs take about 20 s
-# in all; with 4 CPUs, 65 s (threadtests alone 35 s on RISC-V), the
-# checks' cost multiplied by the waits of a guest with more CPUs than the
-# host has cores (docs/gil.md). The 4-CPU runs of the normal kernel are
-# above.
+# hand-over) still run, and on a 2-core host the runs of both
+# architectures take about 20 s in all; with 4 CPUs they took 65 s
+# (threadtests alone 35 s on RISC-V), the checks' cost multiplied by the
+# waits of a guest with more CPUs than the host has cores (docs/gil.md).
+# The normal kernel runs the same programs with 4 (usertests_tests).
 UBSAN_CPUS = 2
 
 
