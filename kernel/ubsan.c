@@ -246,7 +246,10 @@ __noreturn void __ubsan_handle_nonnull_return_v1_abort(const struct source_locat
 
 __noreturn void __ubsan_handle_invalid_builtin_abort(const struct invalid_builtin_data *d)
 {
-	report(&d->loc, "zero passed to __builtin_%s", d->builtin == 0 ? "ctz" : "clz");
+	static const char *const names[] = { "__builtin_ctz", "__builtin_clz" };
+
+	report(&d->loc, "zero passed to %s",
+	       d->builtin < ARRAY_SIZE(names) ? names[d->builtin] : "a builtin");
 }
 
 __noreturn void __ubsan_handle_builtin_unreachable(const struct source_location *loc)
