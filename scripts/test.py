@@ -7,8 +7,9 @@
 Runs the host unit tests (tests/unit/, built with the host gcc under
 AddressSanitizer and UBSan) and, for each architecture whose kernel is
 built, QEMU boot tests over CPU counts, memory sizes and board variants,
-panic-report tests, the in-guest test program usertests, and a scripted
-session with the shell. Prints one line per test:
+panic-report tests, the in-guest test programs (usertests, threadtests,
+ipctests, on the normal kernel and on the one built with SANITIZE=ubsan),
+and a scripted session with the shell. Prints one line per test:
 
     PASS name
     FAIL name: reason          (followed by the evidence, indented)
