@@ -6,6 +6,7 @@
 #   make bench            benchmarks (make trace: the GIL demo's timeline)
 #   make debug / make gdb QEMU halted for GDB / GDB attached to it
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
+#   SANITIZE=ubsan        the kernel with UBSan checks, in build/$(ARCH)-ubsan
 
 ARCH ?= riscv64
 # 4 CPUs, or as many as the host has cores if it has fewer: a guest with
@@ -14,7 +15,11 @@ ARCH ?= riscv64
 HOST_CORES := $(shell nproc 2>/dev/null || echo 4)
 CPUS ?= $(if $(filter 1 2 3,$(HOST_CORES)),$(HOST_CORES),4)
 MEM ?= 512M
-BUILD ?= build/$(ARCH)
+SANITIZE ?=
+ifneq ($(filter-out ubsan,$(SANITIZE)),)
+$(error SANITIZE must be ubsan or empty, not '$(SANITIZE)')
+endif
+BUILD ?= build/$(ARCH)$(if $(SANITIZE),-$(SANITIZE))
 
 ifeq ($(ARCH),riscv64)
 CROSS_CANDIDATES := riscv64-unknown-elf- riscv64-linux-gnu-
@@ -42,8 +47,22 @@ ASFLAGS := $(CFLAGS) -D__ASSEMBLER__
 LDFLAGS := -nostdlib -static -no-pie --build-id=none -z max-page-size=4096 \
 	-T linker/$(ARCH).ld
 
-KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
+KERNEL_SRCS := $(filter-out kernel/ubsan.c,$(wildcard kernel/*.c)) $(wildcard kernel/*.S) \
 	$(wildcard arch/$(ARCH)/*.c) $(wildcard arch/$(ARCH)/*.S)
+
+# SANITIZE=ubsan: GCC checks every operation C leaves undefined and calls
+# kernel/ubsan.c's handlers, which panic with the check, file and line.
+# Every check of -fsanitize=undefined (its vptr and return checks are for
+# C++ and do nothing here), plus bounds-strict: a struct's last member is
+# an array of its declared size, not a flexible array. Left out: the float
+# checks, which -fsanitize=undefined leaves out too (the kernel has no
+# floating point). Every check reports and stops (-fno-sanitize-recover).
+# User programs are built as always.
+ifeq ($(SANITIZE),ubsan)
+KERNEL_SRCS += kernel/ubsan.c
+CFLAGS += -fsanitize=undefined,bounds-strict -fno-sanitize-recover=all -DKERNEL_UBSAN=1
+$(BUILD)/kernel/ubsan.c.o: CFLAGS += -fno-sanitize=all
+endif
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all kernel run test bench clean format lint deps unit debug gdb trace
@@ -93,6 +112,8 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
 	@$(MAKE) --no-print-directory ARCH=aarch64 kernel
+	@$(MAKE) --no-print-directory ARCH=riscv64 SANITIZE=ubsan kernel
+	@$(MAKE) --no-print-directory ARCH=aarch64 SANITIZE=ubsan kernel
 	python3 scripts/test.py
 
 # QEMU halted with its GDB stub (port printed; GDBPORT= picks one), and

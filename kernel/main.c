@@ -171,7 +171,9 @@ static void start_secondaries(void)
 }
 
 /* Deliberate faults for the tests of the panic report (not inlined, so
- * the backtrace shows it and its caller). */
+ * the backtrace shows it and its caller). crash=ubsan exists only in a
+ * kernel built with SANITIZE=ubsan: elsewhere nothing checks the
+ * undefined addition, and it is never run. */
 static __noinline void run_crash_option(void)
 {
 	if (kernel_option("crash", "null")) {
@@ -182,6 +184,10 @@ static __noinline void run_crash_option(void)
 		panic("crash=panic requested on the command line");
 	if (kernel_option("crash", "recursive"))
 		bkl_acquire(); /* already held: must panic at once */
+	if (KERNEL_UBSAN && kernel_option("crash", "ubsan")) {
+		volatile int big = INT_MAX;
+		big = big + 1; /* signed overflow: kernel/ubsan.c must report it */
+	}
 }
 
 static __noreturn void boot_cpu_continue(void)

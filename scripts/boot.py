@@ -44,12 +44,18 @@ def cross_tool(arch, name):
     return None
 
 
-def kernel_path(arch):
-    return ROOT / "build" / arch / "kernel.elf"
+def build_dir(arch, sanitize=None):
+    """Where make puts a build: build/<arch>, or build/<arch>-ubsan for
+    make SANITIZE=ubsan."""
+    return ROOT / "build" / (f"{arch}-{sanitize}" if sanitize else arch)
 
 
-def initrd_path(arch):
-    return ROOT / "build" / arch / "initrd.cpio"
+def kernel_path(arch, sanitize=None):
+    return build_dir(arch, sanitize) / "kernel.elf"
+
+
+def initrd_path(arch, sanitize=None):
+    return build_dir(arch, sanitize) / "initrd.cpio"
 
 
 # A cpio "newc" member header: magic, then 13 eight-digit hex fields, of
@@ -60,11 +66,11 @@ CPIO_HEADER_BYTES = 110
 CPIO_TRAILER = "TRAILER!!!"
 
 
-def initrd_names(arch):
-    """The names of the files in the architecture's initrd (the programs
-    the kernel can run), or None if it is not built."""
+def initrd_names(arch, sanitize=None):
+    """The names of the files in the build's initrd (the programs the
+    kernel can run), or None if it is not built."""
     try:
-        data = initrd_path(arch).read_bytes()
+        data = initrd_path(arch, sanitize).read_bytes()
     except FileNotFoundError:
         return None
     names, at = [], 0

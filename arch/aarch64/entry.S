@@ -8,7 +8,7 @@
  * PSCI CPU_ON enters the other CPUs at secondary_entry with x0 = the
  * context value we passed (struct cpu *).
  * We are linked in the high half but run at the physical load address, so
- * until the MMU is on only pc-relative addressing (adr, bl) is used.
+ * until the MMU is on only pc-relative addressing (adr, adrp, bl) is used.
  *
  * Boot translation tables (1 GiB blocks):
  *   TTBR0: the GiB holding the kernel at its own physical address, so the
@@ -74,24 +74,33 @@
 .Lat_el1\@:
 .endm
 
+/* reg = the address of sym, pc-relative. adr reaches only 1 MiB, and .data
+ * and .bss lie further than that from this code once the initrd in
+ * .rodata is large (or the kernel is built with SANITIZE=ubsan); adrp
+ * (the 4 KiB page) and add (the offset in it) reach 4 GiB. */
+.macro adr_far reg, sym
+	adrp	\reg, \sym
+	add	\reg, \reg, :lo12:\sym
+.endm
+
 	.section .text.boot, "ax"
 	.globl _start
 _start:
 	mov	x19, x0                 /* the devicetree, or 0 */
 	drop_to_el1
-	adr	x9, boot_stack_top
+	adr_far	x9, boot_stack_top
 	mov	sp, x9
 
 	/* Zero .bss; the loader may or may not have. */
-	adr	x9, __bss_start
-	adr	x10, __bss_end
+	adr_far	x9, __bss_start
+	adr_far	x10, __bss_end
 1:	cmp	x9, x10
 	b.hs	2f
 	str	xzr, [x9], #8
 	b	1b
 2:
 	/* TTBR0 table: identity block for the kernel's GiB. */
-	adr	x9, boot_ttbr0_table
+	adr_far	x9, boot_ttbr0_table
 	adr	x10, _start
 	lsr	x11, x10, #30           /* GiB number */
 	lsl	x12, x11, #30
@@ -99,7 +108,7 @@ _start:
 	orr	x12, x12, x13
 	str	x12, [x9, x11, lsl #3]
 	/* TTBR1 table: GiB i at entry i; GiB 0 is device memory. */
-	adr	x9, boot_ttbr1_table
+	adr_far	x9, boot_ttbr1_table
 	ldr	x12, =BLOCK_DEVICE
 	str	x12, [x9]
 	mov	x11, #1
@@ -157,9 +166,9 @@ enable_mmu_and_go_high:
 	orr	x9, x9, #(1 << 36)      /* TCR_EL1.AS: use them */
 1:
 	msr	tcr_el1, x9
-	adr	x9, boot_ttbr0_table
+	adr_far	x9, boot_ttbr0_table
 	msr	ttbr0_el1, x9
-	adr	x9, boot_ttbr1_table
+	adr_far	x9, boot_ttbr1_table
 	msr	ttbr1_el1, x9
 	isb
 	tlbi	vmalle1

@@ -22,6 +22,12 @@ extern bool panic_poweroff;
 /* Set once a CPU panics; every other CPU stops at its next chance. */
 extern volatile int panic_in_progress;
 
+/* 1 in a kernel built with SANITIZE=ubsan (the Makefile sets it), whose
+ * checks for undefined behaviour report like a panic (kernel/ubsan.c). */
+#ifndef KERNEL_UBSAN
+#define KERNEL_UBSAN 0
+#endif
+
 #define assert(cond)                                                                      \
 	do {                                                                              \
 		if (!(cond))                                                              \
