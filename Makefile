@@ -4,6 +4,7 @@
 #   make run              boot it in QEMU (Ctrl-A x quits)
 #   make test             every test, both architectures
 #   make bench            benchmarks (make trace: the GIL demo's timeline)
+#   make soak             the system-call fuzzer for SOAK_MINUTES (10) per arch
 #   make debug / make gdb QEMU halted for GDB / GDB attached to it
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
 #   SANITIZE=ubsan        the kernel with UBSan checks, in build/$(ARCH)-ubsan
@@ -65,7 +66,7 @@ $(BUILD)/kernel/ubsan.c.o: CFLAGS += -fno-sanitize=all
 endif
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace
+.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace soak
 all: kernel
 kernel: $(BUILD)/kernel.elf $(BUILD)/weft_constants.py
 
@@ -139,6 +140,15 @@ bench: deps
 
 unit:
 	python3 scripts/test.py --unit-only
+
+# The system-call fuzzer for SOAK_MINUTES (default 10) on each architecture
+# (ARCH= picks one): seeds, figures, and no panic, hang or leaked page.
+SOAK_MINUTES ?= 10
+soak: deps
+	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
+	@$(MAKE) --no-print-directory ARCH=aarch64 kernel
+	python3 scripts/soak.py --minutes $(SOAK_MINUTES) \
+		$(if $(filter command line,$(origin ARCH)),$(ARCH))
 
 FORMAT_SRCS = $(shell find kernel arch tests/unit user -name '*.[ch]')
 format:

@@ -349,14 +349,20 @@ bool sched_lock_break_due(void)
 	       LOCK_BREAK_US * arch_timer_freq() / 1000000;
 }
 
+int sched_checkpoint(void)
+{
+	arch_irq_enable(); /* the tick, IPIs, console input */
+	arch_irq_disable();
+	sched_preempt_point();
+	return must_leave(thread_current()) ? -EINTR : 0;
+}
+
 int sched_lock_break(void)
 {
 	if (sched_lock_break_due()) {
 		bkl_release();
 		bkl_acquire();
-		arch_irq_enable(); /* the tick, IPIs, console input */
-		arch_irq_disable();
-		sched_preempt_point();
+		return sched_checkpoint();
 	}
 	return must_leave(thread_current()) ? -EINTR : 0;
 }

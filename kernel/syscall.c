@@ -318,15 +318,21 @@ static long sys_cpu_info(const unsigned long *a)
 	return online | cpu_id() << 16;
 }
 
-/* n uncontended release+acquire pairs of the big kernel lock, as every
- * trap makes one: what the lock itself costs, in ns. */
+/* n release+acquire pairs of the big kernel lock, as every trap makes
+ * one: what the lock itself costs, in ns. No single hold is long, but with
+ * other CPUs doing the same each pair waits its turn, so the interrupts
+ * and a kill are taken every BKL_PAIRS_STEP pairs, as in any long call. */
+#define BKL_PAIRS_STEP 1024
 static long bkl_pairs_ns(unsigned long n)
 {
 	uint64_t start = arch_timer_now();
 
-	for (unsigned long i = 0; i < n; i++) {
+	for (unsigned long i = 1; i <= n; i++) {
 		fastpath_bkl_release();
 		fastpath_bkl_acquire();
+		int err = i % BKL_PAIRS_STEP ? 0 : sched_checkpoint();
+		if (err)
+			return err;
 	}
 	return (long)ticks_to_ns(arch_timer_now() - start);
 }
@@ -361,6 +367,8 @@ static long sys_lockstat(const unsigned long *a)
 
 static long sys_trace(const unsigned long *a)
 {
+	if (!proc_privileged())
+		return -EPERM; /* the trace is of the whole machine */
 	return trace_control((int)a[0]);
 }
 

@@ -306,9 +306,10 @@ size_t vm_kernel_table_pages(void)
 	return kernel_tables;
 }
 
-bool vm_over_limit(const struct address_space *as)
+/* Would `pages` more take the address space past its limit (vm.h)? */
+static bool over_limit(const struct address_space *as, size_t pages)
 {
-	return as->pages + as->reserved + as->tables >= pmm_total_pages() / 4 * 3;
+	return as->pages + as->reserved + as->tables + pages > pmm_total_pages() / 4 * 3;
 }
 
 static bool user_range_ok(uintptr_t va, size_t len)
@@ -422,10 +423,12 @@ static int copy_user_page(uintptr_t va, pte_t *pte, void *arg)
 {
 	struct address_space *dst = arg;
 
-	if (*pte == arch_pte_reserved())
-		return vm_user_reserve(dst, va, PAGE_SIZE); /* untouched: stays so */
+	if (*pte == arch_pte_reserved()) { /* untouched: stays so */
+		int err = vm_user_reserve(dst, va, PAGE_SIZE);
+		return err ? err : sched_lock_break();
+	}
 	pte_t *to =
-		vm_over_limit(dst) ? NULL : pte_lookup(dst->root, va, PT_LEVELS - 1, &dst->tables);
+		over_limit(dst, 1) ? NULL : pte_lookup(dst->root, va, PT_LEVELS - 1, &dst->tables);
 	void *page = to ? pmm_alloc_copy(phys_to_virt(arch_pte_addr(*pte))) : NULL;
 	if (!page)
 		return -ENOMEM;
@@ -526,27 +529,37 @@ static int unmap_range(struct address_space *as, uintptr_t va, uintptr_t end, bo
 	return 0;
 }
 
-/* Map a page (or reserve one, if `demand`) at each unused entry of
+/*
+ * Map a page (or reserve one, if `demand`) at each unused entry of
  * [va, va+len), with breaks for the lock between pages; on failure
- * nothing stays. */
+ * nothing stays. What cannot be had is refused before any work (a
+ * reservation promises all its pages at once), so that a failure found
+ * late, which must be undone page by page, is rare.
+ */
 static int user_map(struct address_space *as, uintptr_t va, size_t len, int prot, bool demand)
 {
+	size_t npages = len / PAGE_SIZE;
+
 	if (!user_range_ok(va, len))
 		return -EINVAL;
+	if (over_limit(as, npages) || pmm_free_pages() < npages)
+		return -ENOMEM;
+	if (demand && pmm_promise(npages))
+		return -ENOMEM;
 	for (uintptr_t off = 0; off < len; off += PAGE_SIZE) {
 		int err = off ? sched_lock_break() : 0;
-		pte_t *pte = err || vm_over_limit(as)
+		pte_t *pte = err || over_limit(as, 1)
 				     ? NULL
 				     : pte_lookup(as->root, va + off, PT_LEVELS - 1, &as->tables);
 		void *page = NULL;
 		if (!err)
 			err = !pte ? -ENOMEM : *pte ? -EEXIST : 0;
-		if (!err && demand)
-			err = pmm_promise(1);
-		else if (!err && !(page = pmm_alloc()))
+		if (!err && !demand && !(page = pmm_alloc()))
 			err = -ENOMEM;
 		if (err) {
-			unmap_range(as, va, va + off, false);
+			if (demand)
+				pmm_unpromise(npages - off / PAGE_SIZE); /* not yet in place */
+			unmap_range(as, va, va + off, true); /* -EINTR: leaving anyway */
 			return err;
 		}
 		if (demand) {

@@ -547,7 +547,8 @@ def check_usertests(t):
 # each runs with.
 GUEST_TEST_PROGRAMS = {"usertests": USERTESTS_CPU_COUNTS,
                        "threadtests": USERTESTS_CPU_COUNTS,
-                       "ipctests": USERTESTS_CPU_COUNTS}
+                       "ipctests": USERTESTS_CPU_COUNTS,
+                       "fuzz": (4,)}
 
 
 def usertests_tests(arch):
@@ -564,7 +565,7 @@ def usertests_tests(arch):
 # and no check reports undefined behaviour (a report is a kernel panic).
 # Another program that reports like the test programs joins with one more
 # entry here.
-UBSAN_GUEST_PROGRAMS = {"usertests": (), "threadtests": (), "ipctests": ()}
+UBSAN_GUEST_PROGRAMS = {"usertests": (), "threadtests": (), "ipctests": (), "fuzz": ()}
 # Two CPUs: the cross-CPU paths (IPIs, remote TLB flushes, the lock's
 # hand-over) still run, and on a 2-core host the runs of both
 # architectures take about 20 s in all; with 4 CPUs they took 65 s
@@ -634,7 +635,30 @@ def check_holds(t, icount):
     return ", ".join(f"{k} {v} us" for k, v in holds.items())
 
 
+FUZZ_LINE = re.compile(r"^seed_\d+: seed \d+: .*longest lock hold (\d+) us$")
+FUZZ_SEEDS = 4
+
+
+def check_fuzz_holds(t):
+    """The fuzzer's seed set under -icount with one CPU: no random system
+    call, however hostile its arguments, holds the lock over the bound."""
+    with Session(t.arch, cpus=1, mem=USERTESTS_MEM, append="fuzz panic=poweroff",
+                 args=ICOUNT_ARGS) as s:
+        s.wait_exit(HOLDS_TIMEOUT_S)
+    out = s.text()
+    if any("PANIC" in line for line in out):
+        raise Failure("the kernel panicked", failure_evidence(s))
+    holds = [int(m.group(1)) for m in map(FUZZ_LINE.match, out) if m]
+    if len(holds) != FUZZ_SEEDS or not any(USERTESTS_SUMMARY.match(line) for line in out):
+        raise Failure(f"{len(holds)} of {FUZZ_SEEDS} seeds reported", failure_evidence(s))
+    if max(holds) > HOLD_BOUND_US:
+        raise Failure(f"a hold of {max(holds)} us, over {HOLD_BOUND_US} us", failure_evidence(s))
+    return "longest hold per seed: " + ", ".join(f"{h} us" for h in holds)
+
+
 def holds_tests(arch):
+    yield QemuTest(f"holds/{arch}/fuzz-icount", arch, check_fuzz_holds, cpus=1,
+                   mem=USERTESTS_MEM, needs=["fuzz"])
     # The bound is measured with one CPU: under -icount QEMU runs the CPUs
     # in turn on one host thread, and a hold then also counts the other
     # CPUs' turns (and a RISC-V remote TLB flush through OpenSBI does not

@@ -84,5 +84,9 @@ int sched_lock_break(void);
 /* Would sched_lock_break let go of the lock now? (For a caller that must
  * finish something first.) */
 bool sched_lock_break_due(void);
+/* The second half of a break, for long work that lets the lock go by
+ * itself: take the interrupts that came meanwhile, yield if the time
+ * slice is over; -EINTR if the thread must leave, else 0. */
+int sched_checkpoint(void);
 
 #endif

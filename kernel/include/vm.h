@@ -62,12 +62,12 @@ struct address_space {
 };
 
 /*
- * A process may hold at most 3/4 of RAM (pages, reserved pages and page
- * tables together): past that, sbrk, mmap and fork fail with -ENOMEM. With
- * the allocator's reserve (pmm.h) this keeps one program from starving
- * the rest. Tables stay until the address space ends, so they count too.
+ * An address space may hold at most 3/4 of RAM (pages, reserved pages and
+ * page tables together): past that, sbrk, mmap, fork and exec fail with
+ * -ENOMEM. With the allocator's reserve (pmm.h) this keeps one program
+ * from starving the rest. Tables stay until the address space ends, so
+ * they count too.
  */
-bool vm_over_limit(const struct address_space *as);
 size_t vm_kernel_table_pages(void); /* page-table pages of the kernel half */
 
 /*

@@ -61,7 +61,8 @@
 /* (struct lock_cpu_stats *buf, int max, int flags): CPUs filled, one
  * entry per CPU; or with LOCKSTAT_TIME_BKL the lock's own cost */
 #define SYS_lockstat 28
-#define SYS_trace 29 /* (int cmd): TRACE_START, TRACE_STOP, TRACE_DUMP */
+/* (int cmd): TRACE_START, TRACE_STOP, TRACE_DUMP; init's session only */
+#define SYS_trace 29
 /* (unsigned long iterations): busy work inside the kernel, holding the
  * lock (the GIL demo) */
 #define SYS_kwork 30
