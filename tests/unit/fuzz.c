@@ -24,8 +24,8 @@ uint64_t fuzz_rand(uint64_t *state)
 }
 
 /* The file is opened once and rewritten in place: ext4 writes a file out
- * to disk when it is closed after being truncated to nothing, which made
- * a fopen() per input cost a hundred times the input's own test. */
+ * to disk when it is closed after being truncated to nothing, and a
+ * fopen() per input made the runs many times slower. */
 const char *fuzz_save(const char *file_name, const uint8_t *data, size_t size)
 {
 	static char path[512];
