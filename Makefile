@@ -5,6 +5,7 @@
 #   make test             every test, both architectures
 #   make bench            benchmarks (make trace: the GIL demo's timeline)
 #   make debug / make gdb QEMU halted for GDB / GDB attached to it
+#   make fuzz-host        the parsers' fuzz harnesses under libFuzzer (clang)
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
 
 ARCH ?= riscv64
@@ -46,7 +47,7 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) \
 	$(wildcard arch/$(ARCH)/*.c) $(wildcard arch/$(ARCH)/*.S)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace
+.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace fuzz-host
 all: kernel
 kernel: $(BUILD)/kernel.elf $(BUILD)/weft_constants.py
 
@@ -118,6 +119,12 @@ bench: deps
 
 unit:
 	python3 scripts/test.py --unit-only
+
+# The host fuzz harnesses under libFuzzer, FUZZ_SECONDS each. Needs clang;
+# without it, says so and does nothing (docs/testing.md).
+FUZZ_SECONDS ?= 60
+fuzz-host:
+	python3 scripts/fuzzhost.py --seconds $(FUZZ_SECONDS)
 
 FORMAT_SRCS = $(shell find kernel arch tests/unit user -name '*.[ch]')
 format:

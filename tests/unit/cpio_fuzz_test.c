@@ -310,17 +310,16 @@ TEST(cpio_linked_archive_is_read_in_place)
 	CHECK(!initrd_name(0));
 }
 
-/* Offsets of the headers in a seed, found by their magic. */
-static size_t seed_headers[16];
-static size_t nseed_headers;
-
-static void find_headers(const struct fuzz_input *seed)
+/* The offset of a header, picked at random among those at 4-aligned
+ * offsets, or the input's size if there are none. */
+static size_t some_header(const struct fuzz_input *in, uint64_t r)
 {
-	nseed_headers = 0;
-	for (size_t off = 0; off + HEADER_SIZE <= seed->size; off += 4)
-		if (memcmp(seed->data + off, MAGIC, 6) == 0 &&
-		    nseed_headers < ARRAY_SIZE(seed_headers))
-			seed_headers[nseed_headers++] = off;
+	size_t found = 0, pick = in->size;
+
+	for (size_t off = 0; off + 6 <= in->size; off += 4)
+		if (memcmp(in->data + off, MAGIC, 6) == 0 && r % ++found == 0)
+			pick = off;
+	return pick;
 }
 
 /* A size field's new value: an edge, or near the archive's size. */
@@ -349,7 +348,7 @@ static void mutate(struct fuzz_input *in, uint64_t *rng)
 
 	for (int i = 0; i < edits; i++) {
 		uint64_t r = fuzz_rand(rng);
-		size_t header = seed_headers[(r >> 8) % nseed_headers];
+		size_t header = some_header(in, fuzz_rand(rng));
 		int field = (r >> 16) % 2 ? FIELD_FILESIZE : FIELD_NAMESIZE;
 		size_t at = header + 6 + FIELD_SIZE * field;
 		char digits[FIELD_SIZE + 1];
@@ -373,25 +372,12 @@ static void mutate(struct fuzz_input *in, uint64_t *rng)
 
 TEST(cpio_random_mutations_stay_inside)
 {
-	struct fuzz_input seeds[] = { programs_archive(), tricky_archive() };
-	static const char *const names[] = { "programs", "tricky" };
-	int listed = 0;
+	struct fuzz_seed seeds[] = { { "programs", programs_archive() },
+				     { "tricky", tricky_archive() } };
+	const struct fuzz_run run = { "cpio-fuzz-last.cpio", FUZZ_SEED, FUZZ_MUTATIONS_PER_SEED,
+				      mutate, try_archive };
+	int listed = fuzz_mutations(&run, seeds, ARRAY_SIZE(seeds));
 
-	for (size_t i = 0; i < ARRAY_SIZE(seeds); i++) {
-		struct fuzz_run run = {
-			.what = names[i],
-			.file_name = "cpio-fuzz-last.cpio",
-			.seed = seeds[i].data,
-			.seed_size = seeds[i].size,
-			.rng_seed = FUZZ_SEED + i,
-			.count = FUZZ_MUTATIONS_PER_SEED,
-			.mutate = mutate,
-			.try_input = try_archive,
-		};
-		find_headers(&seeds[i]);
-		listed += fuzz_mutations(&run);
-		free(seeds[i].data);
-	}
 	unit_note("%s", "");
 	/* Most mutations leave some file readable: the checks must have run. */
 	CHECK_MSG(listed > FUZZ_MUTATIONS_PER_SEED, "only %d mutated archives list a file", listed);

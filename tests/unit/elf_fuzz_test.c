@@ -606,25 +606,13 @@ static void mutate(struct fuzz_input *img, uint64_t *rng)
 
 TEST(elf_random_mutations_are_refused_or_safe)
 {
-	struct fuzz_input seeds[] = { minimal_program(), many_segments_program(),
-				      crossing_program() };
-	static const char *const names[] = { "minimal", "many segments", "crossing" };
-	int accepted = 0;
+	struct fuzz_seed seeds[] = { { "minimal", minimal_program() },
+				     { "many segments", many_segments_program() },
+				     { "crossing", crossing_program() } };
+	const struct fuzz_run run = { "elf-fuzz-last.elf", FUZZ_SEED, FUZZ_MUTATIONS_PER_SEED,
+				      mutate, try_image };
+	int accepted = fuzz_mutations(&run, seeds, ARRAY_SIZE(seeds));
 
-	for (size_t i = 0; i < ARRAY_SIZE(seeds); i++) {
-		struct fuzz_run run = {
-			.what = names[i],
-			.file_name = "elf-fuzz-last.elf",
-			.seed = seeds[i].data,
-			.seed_size = seeds[i].size,
-			.rng_seed = FUZZ_SEED + i,
-			.count = FUZZ_MUTATIONS_PER_SEED,
-			.mutate = mutate,
-			.try_input = try_image,
-		};
-		accepted += fuzz_mutations(&run);
-		free(seeds[i].data);
-	}
 	unit_note("%s", "");
 	/* Many mutations must pass the checks, or the loader goes untried. */
 	CHECK_MSG(accepted > FUZZ_MUTATIONS_PER_SEED / 4, "only %d of %d mutated images accepted",

@@ -83,21 +83,25 @@ void fuzz_edit_bytes(struct fuzz_input *in, uint64_t *rng)
 	}
 }
 
-int fuzz_mutations(const struct fuzz_run *run)
+int fuzz_mutations(const struct fuzz_run *run, struct fuzz_seed *seeds, int nseeds)
 {
-	uint64_t rng = run->rng_seed;
 	int accepted = 0;
 
-	for (int i = 0; i < run->count; i++) {
-		struct fuzz_input in = { NULL, 0 };
-		resize(&in, run->seed_size);
-		memcpy(in.data, run->seed, run->seed_size);
-		run->mutate(&in, &rng);
-		const char *path = fuzz_save(run->file_name, in.data, in.size);
-		unit_note("%s mutation %d (seed 0x%llx), input in %s", run->what, i,
-			  (unsigned long long)run->rng_seed, path);
-		accepted += run->try_input(in.data, in.size);
-		free(in.data);
+	for (int s = 0; s < nseeds; s++) {
+		const struct fuzz_input *seed = &seeds[s].input;
+		uint64_t rng = run->rng_seed + s;
+		for (int i = 0; i < run->count; i++) {
+			struct fuzz_input in = { NULL, 0 };
+			resize(&in, seed->size);
+			memcpy(in.data, seed->data, seed->size);
+			run->mutate(&in, &rng);
+			const char *path = fuzz_save(run->file_name, in.data, in.size);
+			unit_note("%s mutation %d (seed 0x%llx), input in %s", seeds[s].name, i,
+				  (unsigned long long)run->rng_seed + s, path);
+			accepted += run->try_input(in.data, in.size);
+			free(in.data);
+		}
+		free(seeds[s].input.data);
 	}
 	return accepted;
 }

@@ -38,19 +38,25 @@ struct fuzz_input {
  * input by up to 64 bytes. */
 void fuzz_edit_bytes(struct fuzz_input *in, uint64_t *rng);
 
-/* One run over a seed: `count` mutations, each a copy of the seed changed
- * by `mutate`, saved as `file_name`, then tried with `try_input`. Returns
- * how many of them try_input accepted. */
+/* A valid input the mutations start from, and its name for the notes. */
+struct fuzz_seed {
+	const char *name;
+	struct fuzz_input input;
+};
+
+/* How to fuzz a parser: `count` mutations of each seed, each a copy
+ * changed by `mutate`, saved as `file_name`, then tried by `try_input`.
+ * Seed i's mutations follow the sequence that starts at rng_seed + i. */
 struct fuzz_run {
-	const char *what; /* for the note: "elf minimal" */
 	const char *file_name;
-	const uint8_t *seed;
-	size_t seed_size;
 	uint64_t rng_seed;
 	int count;
 	void (*mutate)(struct fuzz_input *in, uint64_t *rng);
 	bool (*try_input)(const uint8_t *data, size_t size);
 };
-int fuzz_mutations(const struct fuzz_run *run);
+
+/* Run over every seed, and free them. Returns how many of the mutated
+ * inputs try_input accepted. */
+int fuzz_mutations(const struct fuzz_run *run, struct fuzz_seed *seeds, int nseeds);
 
 #endif
