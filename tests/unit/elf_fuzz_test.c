@@ -468,6 +468,29 @@ TEST(elf_header_table_may_end_the_file)
 	free(img.data);
 }
 
+/* Every prefix of each seed, in a buffer of exactly that size: refused,
+ * or kept to every promise when what is cut off is not needed. */
+TEST(elf_every_truncation_is_refused_or_safe)
+{
+	struct fuzz_input seeds[] = { minimal_program(), many_segments_program(),
+				      crossing_program() };
+
+	for (size_t i = 0; i < ARRAY_SIZE(seeds); i++) {
+		int accepted = 0;
+		for (size_t len = 0; len <= seeds[i].size; len++) {
+			uint8_t *prefix = malloc(len ? len : 1);
+			CHECK(prefix);
+			memcpy(prefix, seeds[i].data, len);
+			unit_note("seed %zu cut to %zu of %zu bytes", i, len, seeds[i].size);
+			accepted += try_image(prefix, len);
+			free(prefix);
+		}
+		/* Only the bytes past the last segment's file part may go. */
+		CHECK(accepted >= 1 && accepted < 64);
+		free(seeds[i].data);
+	}
+}
+
 /* A loadable segment must hold at least a byte. An empty one maps
  * nothing, and whether it shares a page with another would depend only
  * on its alignment: none if page-aligned, one page if not. */
