@@ -9,8 +9,8 @@ AddressSanitizer and UBSan into build/fuzz/<name>, with
 tests/unit/libfuzzer.c in place of the unit test runner and the sources
 its `Links:` line names, then run for N seconds (default 60) over its
 corpus, build/fuzz/<name>-corpus/. The corpus starts with the files its
-`Fuzz seeds:` line names, those the build has made. NAME picks harnesses
-by a part of their name ("elf").
+`Fuzz seeds:` line names, those the build has made (a .dts file is
+compiled with dtc). NAME picks harnesses by a part of their name ("elf").
 
 An input that fails a CHECK or draws a sanitizer report is saved as
 build/fuzz/crash-<hash>; `build/fuzz/<name> build/fuzz/crash-<hash>`
@@ -100,7 +100,12 @@ def run(src, exe, seconds):
     corpus.mkdir(exist_ok=True)
     for f in seed_files(src):
         copy = corpus / ("seed-" + "-".join(f.relative_to(ROOT).parts[-3:]))
-        if not copy.exists():
+        if copy.exists():
+            continue
+        if f.suffix == ".dts":  # a devicetree source: its blob is the seed
+            subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(copy), str(f)],
+                           check=False)
+        else:
             shutil.copyfile(f, copy)
     cmd = [str(exe), f"-max_total_time={seconds}", "-print_final_stats=1",
            f"-artifact_prefix={FUZZ_BUILD}/", str(corpus)]

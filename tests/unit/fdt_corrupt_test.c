@@ -7,6 +7,8 @@
  * blob (fdt_walk_all). AddressSanitizer and UBSan watch every read; each
  * blob sits in a buffer of exactly its size.
  *
+ * Fuzz seeds: tests/unit/fdt_features.dts
+ *
  * Links: kernel/fdt.c tests/unit/fdt_source.c tests/unit/fdt_walk.c
  *        tests/unit/fdt_builder.c tests/unit/fuzz.c
  */
