@@ -29,7 +29,8 @@
 /* What exec passes to elf_check() as the end of the program's space. */
 #define USER_END USER_HEAP_LIMIT
 
-/* The file format, read here independently of kernel/elf.c. */
+/* The file format, declared again here rather than shared with
+ * kernel/elf.c, so that a field elf.c misplaces shows as a failure. */
 struct ehdr {
 	uint8_t ident[16];
 	uint16_t type, machine;
