@@ -6,6 +6,7 @@
 #   make bench            benchmarks (make trace: the GIL demo's timeline)
 #   make soak             the system-call fuzzer for SOAK_MINUTES (10) per arch
 #   make debug / make gdb QEMU halted for GDB / GDB attached to it
+#   make fuzz-host        the parsers' fuzz harnesses under libFuzzer (clang)
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
 #   SANITIZE=ubsan        the kernel with UBSan checks, in build/$(ARCH)-ubsan
 
@@ -66,7 +67,7 @@ $(BUILD)/kernel/ubsan.c.o: CFLAGS += -fno-sanitize=all
 endif
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace soak
+.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace soak fuzz-host
 all: kernel
 kernel: $(BUILD)/kernel.elf $(BUILD)/weft_constants.py
 
@@ -149,6 +150,12 @@ soak: deps
 	@$(MAKE) --no-print-directory ARCH=aarch64 kernel
 	python3 scripts/soak.py --minutes $(SOAK_MINUTES) \
 		$(if $(filter command line,$(origin ARCH)),$(ARCH))
+
+# The host fuzz harnesses under libFuzzer, FUZZ_SECONDS each. Needs clang;
+# without it, says so and does nothing (docs/testing.md).
+FUZZ_SECONDS ?= 60
+fuzz-host:
+	python3 scripts/fuzzhost.py --seconds $(FUZZ_SECONDS)
 
 FORMAT_SRCS = $(shell find kernel arch tests/unit user -name '*.[ch]')
 format:

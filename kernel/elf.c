@@ -4,11 +4,16 @@
  *
  * What is checked: identification (magic, 64-bit, little-endian, version),
  * type (executable), machine (this architecture), the program header table
- * (entry size, count, inside the file), and every PT_LOAD segment: file
- * range inside the file, file size not above memory size, address range
- * inside user space and not overlapping another segment (page granular),
- * offset and address congruent modulo the page size, never both writable
- * and executable. The entry point must lie in an executable segment.
+ * (entry size, count, inside the file), and every PT_LOAD segment: not
+ * empty, file range inside the file, file size not above memory size,
+ * address range inside user space and not overlapping another segment
+ * (page granular), offset and address congruent modulo the page size,
+ * never both writable and executable. The entry point must lie in an
+ * executable segment.
+ *
+ * Why an empty segment is refused: it loads nothing, and whether it
+ * overlaps another would depend on its alignment alone (none when
+ * page-aligned, a whole page when not). Weft's programs have none.
  */
 #include "elf.h"
 
@@ -26,7 +31,6 @@
 #define PF_X 1
 #define PF_W 2
 #define PF_R 4
-#define ELF_MAX_PHDRS 16
 
 struct elf64_ehdr {
 	unsigned char ident[EI_NIDENT];
@@ -50,8 +54,8 @@ static void read_phdr(const void *image, const struct elf64_ehdr *eh, int i, str
 
 static bool segment_ok(const struct elf64_phdr *ph, size_t size, uintptr_t user_end)
 {
-	return ph->filesz <= ph->memsz && ph->offset <= size && ph->filesz <= size - ph->offset &&
-	       ph->vaddr >= PAGE_SIZE && ph->vaddr < user_end &&
+	return ph->memsz > 0 && ph->filesz <= ph->memsz && ph->offset <= size &&
+	       ph->filesz <= size - ph->offset && ph->vaddr >= PAGE_SIZE && ph->vaddr < user_end &&
 	       ph->memsz <= user_end - ph->vaddr &&
 	       ph->vaddr % PAGE_SIZE == ph->offset % PAGE_SIZE &&
 	       (ph->flags & (PF_W | PF_X)) != (PF_W | PF_X);
@@ -117,7 +121,7 @@ int elf_load(struct address_space *as, const void *image, size_t size, uintptr_t
 	*end = 0;
 	for (int i = 0; i < eh.phnum; i++) {
 		read_phdr(image, &eh, i, &ph);
-		if (ph.type != PT_LOAD || ph.memsz == 0)
+		if (ph.type != PT_LOAD)
 			continue;
 		uintptr_t start = ALIGN_DOWN(ph.vaddr, PAGE_SIZE);
 		uintptr_t stop = ALIGN_UP(ph.vaddr + ph.memsz, PAGE_SIZE);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the malformed executables that exec must refuse with -ENOEXEC.
+"""Write the executables that exec must refuse.
 
     scripts/mkbadelf.py riscv64|aarch64 OUTDIR
 
@@ -7,7 +7,9 @@ Every file starts from one small, valid program, `minimal`, also written:
 a text segment (R-X) whose code loads a word from its data segment (RW-)
 and exits with it (42). Each bad-<kind> file then differs from `minimal` in
 exactly one way, so a kernel that runs `minimal` but refuses bad-<kind> has
-caught that one defect. usertests runs them all.
+caught that one defect. usertests runs them all and expects -ENOEXEC, but
+-ENOMEM for bad-huge-memsz: that file is well formed, its data segment
+only asks for more memory than any machine Weft runs on has.
 """
 
 import os
@@ -27,6 +29,9 @@ PT_LOAD = 1
 PF_X, PF_W, PF_R = 1, 2, 4
 ET_REL, ET_EXEC = 1, 2
 EM_X86_64 = 62
+ELF_MAX_PHDRS = 16  # kernel/include/elf.h
+USER_LIMIT = 64 << 30  # USER_HEAP_LIMIT in kernel/include/vm.h: programs end below
+HUGE_MEMSZ = 32 << 30  # in user space, and more than any guest's RAM
 
 # Per architecture: ELF machine and flags, the code of `minimal`, an address
 # in the kernel half and the first address past user space.
@@ -175,6 +180,36 @@ def kinds(arch):
         data_segment(e)["vaddr"] = (1 << 64) - PAGE
         data_segment(e)["memsz"] = 2 * PAGE
 
+    def writable_and_executable(e):
+        data_segment(e)["flags"] = PF_R | PF_W | PF_X
+
+    def too_many_headers(e):
+        # The table still ends inside the file; the headers past the two
+        # segments are zeros (PT_NULL).
+        e["phnum"] = ELF_MAX_PHDRS + 1
+
+    def huge_memsz(e):
+        # Well formed and inside user space: exec runs out of memory
+        # (-ENOMEM), and must give back every page it took.
+        data_segment(e)["memsz"] = HUGE_MEMSZ
+
+    def low_vaddr(e):
+        # Page 0 stays unmapped, so that a null pointer always faults.
+        data_segment(e)["vaddr"] = 0
+
+    def past_user_limit(e):
+        # Starts below the programs' limit and ends past it, well inside
+        # the hardware's user half (unlike past-user).
+        data_segment(e)["vaddr"] = USER_LIMIT - PAGE
+        data_segment(e)["memsz"] = 2 * PAGE
+
+    def empty_segment(e):
+        # A third loadable segment that holds nothing (kernel/elf.c says
+        # why it is refused).
+        e["segments"].append(
+            {"flags": PF_R, "offset": 0, "vaddr": DATA_VADDR + PAGE,
+             "filesz": 0, "memsz": 0, "bytes": b""})
+
     return [
         ("magic", bad_magic),
         ("class32", class32),
@@ -194,6 +229,12 @@ def kinds(arch):
         ("kernel-seg", kernel_segment),
         ("past-user", past_user_space),
         ("wrap", wraps_around),
+        ("wx", writable_and_executable),
+        ("phnum-limit", too_many_headers),
+        ("huge-memsz", huge_memsz),
+        ("low-vaddr", low_vaddr),
+        ("past-limit", past_user_limit),
+        ("empty-seg", empty_segment),
     ]
 
 

@@ -10,6 +10,9 @@
 
 struct address_space;
 
+/* The most program headers exec takes: a static program has a handful. */
+#define ELF_MAX_PHDRS 16
+
 /* Check an image without loading it: 0 or -ENOEXEC. */
 int elf_check(const void *image, size_t size, uintptr_t user_end);
 /* Load a checked image's segments into as. Returns 0, -ENOEXEC, or

@@ -7,8 +7,10 @@
  * blob (fdt_walk_all). AddressSanitizer and UBSan watch every read; each
  * blob sits in a buffer of exactly its size.
  *
+ * Fuzz seeds: tests/unit/fdt_features.dts
+ *
  * Links: kernel/fdt.c tests/unit/fdt_source.c tests/unit/fdt_walk.c
- *        tests/unit/fdt_builder.c
+ *        tests/unit/fdt_builder.c tests/unit/fuzz.c
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "fdt_builder.h"
 #include "fdt_source.h"
 #include "fdt_walk.h"
+#include "fuzz.h"
 #include "uapi/errno.h"
 
 #define FDT_HEADER_SIZE 40
@@ -35,6 +38,13 @@ static int init_and_walk(const struct blob *b)
 	if (err == 0)
 		fdt_walk_all(&fdt);
 	return err;
+}
+
+void fuzz_one_input(const uint8_t *data, size_t size)
+{
+	struct blob b = { (uint8_t *)data, size };
+
+	init_and_walk(&b);
 }
 
 static void expect_rejected(const struct blob *b, const char *why)
@@ -468,22 +478,13 @@ TEST(fdt_reservation_map_without_its_end_stays_inside_the_blob)
 	free(b);
 }
 
-/* xorshift64*: a small PRNG whose sequence depends only on the seed. */
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dull;
-}
-
 static uint32_t interesting_u32(uint64_t *rng, uint32_t size)
 {
 	static const uint32_t values[] = { 0,          1,          2,          3,
 					   4,          8,          9,          12,
 					   16,         40,         0x7fffffff, 0x80000000,
 					   0xfffffff0, 0xfffffffc, 0xffffffff };
-	uint64_t r = rng_next(rng);
+	uint64_t r = fuzz_rand(rng);
 
 	switch (r % 4) {
 	case 0:
@@ -501,10 +502,10 @@ static uint32_t interesting_u32(uint64_t *rng, uint32_t size)
  * (header fields more often than their share of the bytes). */
 static void mutate(struct blob *b, uint64_t *rng)
 {
-	int edits = 1 + (int)(rng_next(rng) % 4);
+	int edits = 1 + (int)(fuzz_rand(rng) % 4);
 
 	for (int i = 0; i < edits; i++) {
-		uint64_t r = rng_next(rng);
+		uint64_t r = fuzz_rand(rng);
 		size_t at = (size_t)(r >> 16) % b->size;
 		switch (r % 5) {
 		case 0:
@@ -527,30 +528,17 @@ static void mutate(struct blob *b, uint64_t *rng)
 	}
 }
 
-/* Each mutated blob is written out before it is tried, so the one that
- * broke the reader is left behind for a debugger or a bug report. */
-static void save_blob(const struct blob *b, const char *path)
-{
-	FILE *f = fopen(path, "wb");
-
-	CHECK_MSG(f, "cannot write %s", path);
-	CHECK(fwrite(b->data, 1, b->size, f) == b->size);
-	fclose(f);
-}
-
 static int fuzz(const struct blob *base, const char *name, uint64_t seed)
 {
 	uint64_t rng = seed;
 	int accepted = 0;
-	char path[512];
 
-	snprintf(path, sizeof(path), "%s/fdt-fuzz-last.dtb", unit_scratch_dir);
 	for (int i = 0; i < FUZZ_MUTATIONS_PER_BLOB; i++) {
 		struct blob b = blob_copy(base->data, base->size);
 		mutate(&b, &rng);
+		const char *path = fuzz_save("fdt-fuzz-last.dtb", b.data, b.size);
 		unit_note("%s mutation %d (seed 0x%llx), blob in %s", name, i,
 			  (unsigned long long)seed, path);
-		save_blob(&b, path);
 		accepted += init_and_walk(&b) == 0;
 		blob_free(&b);
 	}

@@ -7,8 +7,10 @@
  * the host "physical" addresses are ordinary pointers into memory the test
  * allocated, so the direct map is the identity. The lock (lock.c,
  * fastpath.h) needs the calling CPU, a clock and interrupts: declared
- * here, a test that uses them defines them. This directory comes first on
- * the include path, so "arch.h" finds this file.
+ * here, a test that uses them defines them. The ELF loader (elf.c, through
+ * vm.h) needs the page-table types, the protection bits and the machine it
+ * loads for: RISC-V's, on the host. This directory comes first on the
+ * include path, so "arch.h" finds this file.
  */
 #ifndef WEFT_ARCH_H
 #define WEFT_ARCH_H
@@ -17,6 +19,16 @@
 
 #define PAGE_SIZE 4096
 #define KERNEL_VA_OFFSET 0
+#define ELF_MACHINE 243 /* EM_RISCV */
+
+typedef uint64_t pte_t;
+
+enum vm_prot {
+	VM_READ = 1 << 0,
+	VM_WRITE = 1 << 1,
+	VM_EXEC = 1 << 2,
+	VM_USER = 1 << 3,
+};
 
 struct arch_context {
 	uint64_t unused;
