@@ -170,6 +170,27 @@ static void start_secondaries(void)
 			printk("weft: cpu %d (hwid %lu) did not come online\n", i, cpus[i].hwid);
 }
 
+static bool crash_useraccess; /* set by crash=useraccess */
+
+/* crash=useraccess: the first write system call reads its buffer through
+ * the user address, as a kernel bug that forgot copyin would. The kernel
+ * reaches user memory only through the direct map (kernel/vm.c), so the
+ * ports make this a fault: Arm's PAN, RISC-V's sstatus.SUM = 0
+ * (arch_cpu_init). An Arm CPU without PAN lets the read through, and the
+ * program goes on. Not inlined, so that the backtrace shows sys_write. */
+__noinline void crash_user_access(uintptr_t va)
+{
+	if (!crash_useraccess)
+		return;
+	printk("weft: crash=useraccess: reading user address %p\n", (void *)va);
+	(void)*(volatile const char *)va;
+	printk("weft: crash=useraccess: not stopped: this CPU lets the kernel use user "
+	       "addresses\n");
+	/* Cleared last, so that the second printk is no tail call: an epilogue
+	 * before the read would lose this frame from the backtrace. */
+	crash_useraccess = false;
+}
+
 /* Deliberate faults for the tests of the panic report (not inlined, so
  * the backtrace shows it and its caller). crash=ubsan exists only in a
  * kernel built with SANITIZE=ubsan: elsewhere nothing checks the
@@ -180,6 +201,7 @@ static __noinline void run_crash_option(void)
 		volatile uintptr_t bad = 16; /* an unmapped address */
 		*(volatile int *)bad = 1;
 	}
+	crash_useraccess = kernel_option("crash", "useraccess"); /* in process context */
 	if (kernel_option("crash", "panic"))
 		panic("crash=panic requested on the command line");
 	if (kernel_option("crash", "recursive"))

@@ -16,6 +16,7 @@
 #include "initrd.h"
 #include "ipc.h"
 #include "klib.h"
+#include "panic.h"
 #include "pmm.h"
 #include "printk.h"
 #include "proc.h"
@@ -118,6 +119,7 @@ static long sys_write(const unsigned long *a)
 		size_t n = MIN(len - done, sizeof(buf));
 		if (copyin(buf, a[1] + done, n))
 			return done ? (long)done : -EFAULT;
+		crash_user_access(a[1] + done); /* only with crash=useraccess (main.c) */
 		console_write(buf, n);
 		done += n;
 		int err = done < len ? sched_lock_break() : 0;

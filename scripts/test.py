@@ -358,9 +358,10 @@ def panic_failure(t, s):
                    failure_evidence(s, extra))
 
 
-def check_panic_report(t, append, headline):
+def check_panic_report(t, append, headline, check_output=None, caller="run_crash_option"):
     """Boots with a crash= option: a complete panic report whose backtrace
-    names the faulting function, then power-off."""
+    names the faulting function's caller, then power-off. check_output(lines,
+    headline line, evidence), if given, checks more and raises Failure."""
     with t.session(append) as s:
         exited = s.wait_exit(PANIC_TIMEOUT_S)
     out = s.text()
@@ -377,11 +378,13 @@ def check_panic_report(t, append, headline):
     evidence = failure_evidence(s, ["symbolized backtrace:", *symbolized])
     if end >= len(out) or out[end] != "PANIC: end of report":
         raise Failure("the report does not end with 'PANIC: end of report'", evidence)
-    if not any(name.split(" at ")[0] == "run_crash_option" for name in names):
-        raise Failure("the backtrace does not name run_crash_option", evidence)
+    if not any(name.split(" at ")[0] == caller for name in names):
+        raise Failure(f"the backtrace does not name {caller}", evidence)
     if not exited:
         raise Failure(f"QEMU still running {PANIC_TIMEOUT_S} s after the panic "
                       "(panic=poweroff did not power off)", evidence)
+    if check_output:
+        check_output(out, out[start], evidence)
     return f"{len(report)} report lines, {len(symbolized)} frames"
 
 
@@ -393,6 +396,46 @@ def check_crash_null(t):
 def check_crash_panic(t):
     return check_panic_report(t, "crash=panic panic=poweroff",
                               "PANIC: cpu 0: crash=panic requested on the command line")
+
+
+# crash=useraccess: the first write system call reads its buffer through
+# the user address, which must fault where the CPU can stop it: always on
+# RISC-V (sstatus.SUM stays 0), and on Arm CPUs with FEAT_PAN (Armv8.1 on).
+# QEMU's "max" has every feature QEMU implements; cortex-a53 and cortex-a72
+# (the default of scripts/qemu.sh) are Armv8.0 cores, without PAN.
+USERACCESS_FAULT = {"riscv64": "load page fault",
+                    "aarch64": "data abort (permission fault, level 3, read)"}
+ARM_CPU_HAS_PAN = {"max": True, "cortex-a53": False}
+USERACCESS_READING = re.compile(r"^weft: crash=useraccess: reading user address (0x[0-9a-f]+)$")
+USERACCESS_NOT_STOPPED = r"^weft: crash=useraccess: not stopped"
+
+
+def check_useraccess_faults(t):
+    """The read faults in sys_write, and the panic names the user address
+    the kernel said it would read."""
+    def same_address(out, headline, evidence):
+        said = [m.group(1) for m in map(USERACCESS_READING.match, out) if m]
+        if len(said) != 1:
+            raise Failure(f"{len(said)} 'reading user address' lines, expected 1", evidence)
+        if not headline.endswith(f", address {said[0]}"):
+            raise Failure(f"the fault is not at the user address {said[0]}", evidence)
+    return check_panic_report(t, "crash=useraccess panic=poweroff",
+                              f"PANIC: cpu 0: kernel trap: {USERACCESS_FAULT[t.arch]}",
+                              same_address, caller="sys_write")
+
+
+def check_useraccess_not_stopped(t):
+    """A CPU without PAN lets the read through: the kernel says so and
+    boots on."""
+    with t.session("crash=useraccess panic=poweroff") as s:
+        m = s.expect(f"{USERACCESS_NOT_STOPPED}|PANIC", BOOT_TIMEOUT_S)
+        if m and m.group(0) != "PANIC":
+            s.expect(r"PANIC", AFTER_BOOT_S)
+    if any("PANIC" in line for line in s.text()):
+        raise panic_failure(t, s)
+    if not m:
+        raise Failure("no 'not stopped' line after the read", failure_evidence(s))
+    return "the read went through"
 
 
 def check_early_panic(t, headline):
@@ -442,6 +485,15 @@ def boot_tests(arch):
 def panic_tests(arch):
     yield QemuTest(f"panic/{arch}/crash-null", arch, check_crash_null)
     yield QemuTest(f"panic/{arch}/crash-panic", arch, check_crash_panic)
+    # One CPU: the write, and so the panic, is on cpu 0.
+    if arch == "riscv64":
+        yield QemuTest(f"panic/{arch}/crash-useraccess", arch, check_useraccess_faults,
+                       cpus=1)
+    else:
+        for cpu, pan in ARM_CPU_HAS_PAN.items():
+            yield QemuTest(f"panic/{arch}/crash-useraccess-{cpu}", arch,
+                           check_useraccess_faults if pan else check_useraccess_not_stopped,
+                           cpus=1, cpu=cpu)
 
 
 # ---- usertests ------------------------------------------------------------

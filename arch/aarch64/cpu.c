@@ -21,6 +21,9 @@
 #define TIMER_VIRT_PPI_DEFAULT 11 /* virtual timer, if the FDT does not say */
 #define TIMER_VIRT_INDEX 2        /* order: secure, non-secure, virtual, hyp */
 #define CNTV_CTL_ENABLE 1
+#define ID_MMFR1_PAN_SHIFT 20  /* ID_AA64MMFR1_EL1.PAN, bits [23:20]: 0 = none */
+#define SCTLR_SPAN (1ul << 23) /* 0: taking an exception to EL1 sets PAN */
+#define PSTATE_PAN (1ul << 22) /* in the PAN register, as in SPSR_EL1 */
 /* QEMU's ELF loader puts the devicetree at the start of RAM. */
 #define QEMU_VIRT_FDT_PA 0x40000000
 
@@ -80,8 +83,31 @@ void arch_cpu_set_self(struct cpu *cpu)
 	sysreg_write(tpidr_el1, cpu);
 }
 
+/*
+ * PAN (Privileged Access Never, Armv8.1): while PSTATE.PAN is set, an EL1
+ * load or store to a page that EL0 may access is a permission fault. Weft
+ * reaches user memory only through the direct map, after checking the
+ * user page table (kernel/vm.c), so PAN stays set for good: a kernel bug
+ * that dereferences a user pointer faults instead of using what the
+ * process put there. With SCTLR_EL1.SPAN = 0 every exception taken to EL1
+ * sets PAN; an eret to EL1 restores it from the SPSR saved at that entry,
+ * where it was set. (An eret to EL0 clears it, harmlessly there.) So no
+ * EL1 code runs with PAN clear. Armv8.0 CPUs (cortex-a53, cortex-a72) have
+ * no PAN; SPAN is RES1 on them and stays as entry.S set it.
+ */
+static void pan_enable(void)
+{
+	if ((sysreg_read(id_aa64mmfr1_el1) >> ID_MMFR1_PAN_SHIFT & 0xf) == 0)
+		return;
+	sysreg_write(sctlr_el1, sysreg_read(sctlr_el1) & ~SCTLR_SPAN);
+	/* msr pan, x: by encoding, which an Armv8.0 assembler accepts */
+	asm volatile("msr s3_0_c4_c2_3, %0" ::"r"(PSTATE_PAN) : "memory");
+	isb();
+}
+
 void arch_cpu_init(struct cpu *cpu)
 {
+	pan_enable();
 	sysreg_write(cpacr_el1, CPACR_FPEN_TRAP_EL0); /* until a thread uses FP/SIMD */
 	isb();
 	gic_init_cpu(cpu, timer_intid);

@@ -69,6 +69,15 @@ void arch_cpu_init(struct cpu *cpu)
 {
 	const char *isa = fdt_getprop_str(platform_fdt, cpu->fdt_node, "riscv,isa");
 
+	/* sstatus.SUM stays 0 on every hart, always: then an S-mode load or
+	 * store to a user page is a page fault. Weft reaches user memory only
+	 * through the direct map, after checking the user page table
+	 * (kernel/vm.c), so it never needs SUM, and a kernel bug that
+	 * dereferences a user pointer faults instead of using what the
+	 * process put there. The firmware may leave SUM set: clear it. Every
+	 * later sstatus is this one, saved by a trap, or a new thread's built
+	 * by arch_trap_frame_init_user, which clears SUM too. */
+	csr_clear(sstatus, SSTATUS_SUM);
 	cpu->arch.sstc = isa && isa_has(isa, "sstc") && probe_stimecmp(cpu);
 	plic_init_cpu(cpu, platform_fdt);
 	csr_write(sie, (1ul << IRQ_S_SOFT) | (1ul << IRQ_S_TIMER) | (1ul << IRQ_S_EXT));

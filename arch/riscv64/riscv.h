@@ -27,6 +27,7 @@
 #define SSTATUS_FS_INITIAL (1ul << 13)
 #define SSTATUS_FS_CLEAN (2ul << 13)
 #define SSTATUS_FS_DIRTY (3ul << 13)
+#define SSTATUS_SUM (1ul << 18) /* S-mode may access user pages: never set */
 
 /* Interrupt numbers (bits of sie/sip, and scause with the top bit set). */
 #define IRQ_S_SOFT 1

@@ -83,8 +83,9 @@ void arch_trap_frame_init_user(struct trap_frame *tf, uintptr_t pc, uintptr_t sp
 	tf->sp = sp;
 	tf->a0 = arg0;
 	tf->a1 = arg1;
-	/* User mode, interrupts on after sret, clean FP state. */
-	sstatus &= ~(SSTATUS_SPP | SSTATUS_SIE | SSTATUS_FS);
+	/* User mode, interrupts on after sret, clean FP state; SUM stays 0
+	 * (arch_cpu_init). */
+	sstatus &= ~(SSTATUS_SPP | SSTATUS_SIE | SSTATUS_FS | SSTATUS_SUM);
 	tf->sstatus = sstatus | SSTATUS_SPIE | SSTATUS_FS_INITIAL;
 }
 

@@ -54,7 +54,10 @@ struct fdt;
 void arch_platform_init(const struct fdt *fdt);
 
 /* Set up the calling CPU: per-CPU pointer, trap vector, timer, interrupt
- * controller. Called once on every CPU, boot CPU first. */
+ * controller. Called once on every CPU, boot CPU first. Where the CPU can,
+ * it also makes any kernel load or store at a user address fault, for
+ * good (Arm PAN, RISC-V sstatus.SUM = 0): the kernel reaches user memory
+ * only through the direct map (kernel/vm.c). */
 void arch_cpu_init(struct cpu *cpu);
 
 /* Ask the firmware to start a stopped CPU at the secondary entry point; it

@@ -22,6 +22,10 @@ extern bool panic_poweroff;
 /* Set once a CPU panics; every other CPU stops at its next chance. */
 extern volatile int panic_in_progress;
 
+/* With the kernel option crash=useraccess, the first call reads user
+ * address va directly, which must fault (kernel/main.c); else nothing. */
+void crash_user_access(uintptr_t va);
+
 /* 1 in a kernel built with SANITIZE=ubsan (the Makefile sets it), whose
  * checks for undefined behaviour report like a panic (kernel/ubsan.c). */
 #ifndef KERNEL_UBSAN
