@@ -2025,6 +2025,31 @@ static void case_exec_failure_siblings_run(void)
 	expect_pages_back(before, "it ended");
 }
 
+/* -- a successful exec forgets the old program's threads -- */
+
+static void exec_after_threads(void)
+{
+	char tids[2][16];
+	char *argv[] = { "threadtests", HELPER_ARG, "join", tids[0], tids[1], NULL };
+	int ended = spawn(return_value, NULL);
+
+	snprintf(tids[0], sizeof(tids[0]), "%d", ended);
+	snprintf(tids[1], sizeof(tids[1]), "%d", spawn(sleep_on_futex, NULL));
+	while (my_thread_count() != 2)
+		sleep_ms(1);
+	int err = exec(argv[0], argv);
+	test_fail("exec returned %s", test_result_text(err));
+}
+
+/* The program an exec starts has only its own threads: neither a thread
+ * that ended unjoined nor one that exec ended can be joined from it (the
+ * helper "join" exits with how many of them it could join). */
+static void case_exec_forgets_old_threads(void)
+{
+	expect_status(in_process(exec_after_threads, NULL), WAIT_STATUS(WAIT_EXITED, 0),
+		      "exec'd program (exit code: old threads it joined)");
+}
+
 /* -- kill against thread_create and exec -- */
 
 static void exec_sleeper_among_creators(void)
@@ -2175,13 +2200,23 @@ static void case_kill_races_fork(void)
 
 /* ---- helper modes: threadtests exec'd by a case -------------------------- */
 
-/*   threadtests --helper sleep          sleeps until killed */
-static int helper(char **argv)
+/*
+ *   threadtests --helper sleep          sleeps until killed
+ *   threadtests --helper join TID...    exits with how many of the TIDs
+ *                                       thread_join did not refuse
+ */
+static int helper(int argc, char **argv)
 {
+	int joined = 0;
+
 	if (strcmp(argv[2], "sleep") == 0)
 		for (;;)
 			sleep_ms(GATE_SLEEP_MS);
-	return 127;
+	if (strcmp(argv[2], "join") != 0)
+		return 127;
+	for (int i = 3; i < argc; i++)
+		joined += sys_thread_join(atoi(argv[i]), NULL) != -ESRCH;
+	return joined;
 }
 
 /* ---- the cases, in the order they run ---------------------------------- */
@@ -2226,6 +2261,7 @@ static const struct test_case cases[] = {
 	{ "exec_failure_keeps_threads", case_exec_failure_keeps_threads },
 	{ "exec_races_thread_create", case_exec_races_thread_create },
 	{ "exec_failure_siblings_run", case_exec_failure_siblings_run },
+	{ "exec_forgets_old_threads", case_exec_forgets_old_threads },
 	{ "kill_races_exec", case_kill_races_exec },
 	{ "kill_races_syscalls", case_kill_races_syscalls },
 	{ "kill_races_fork", case_kill_races_fork },
@@ -2266,6 +2302,6 @@ int main(int argc, char **argv)
 	};
 
 	if (argc >= 3 && strcmp(argv[1], HELPER_ARG) == 0)
-		return helper(argv);
+		return helper(argc, argv);
 	return test_main(&suite, argc, argv);
 }
