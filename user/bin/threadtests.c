@@ -1851,8 +1851,8 @@ static int busy_thread_start(void *arg)
 	return i;
 }
 
-/* Waits (as a child) for racer `pid` to end, PROMPT_END_MS at the most,
- * and returns its wait status. */
+/* Waits for racer `pid`, a child, to end (PROMPT_END_MS at the most) and
+ * returns its wait status. */
 static int reap_promptly(int pid, int round)
 {
 	unsigned long t0 = clock_ns();
