@@ -32,7 +32,7 @@
  * itself goes with the stack (keep_after_exit false: the last thread of a
  * process, or one already joined), or later: a thread that left while its
  * process lives on (keep_after_exit true) waits on p->exited until
- * thread_join() or proc_finish() frees it.
+ * thread_join(), a successful exec or proc_finish() frees it.
  */
 #include "proc.h"
 
@@ -307,6 +307,19 @@ void proc_start_init(const char *bootargs)
 	sched_make_runnable(t);
 }
 
+/* Free the threads that left p and wait on p->exited. Their stacks are
+ * gone already: the CPU a thread left on freed its stack before it let
+ * go of the lock (see the top of this file). */
+static void free_exited_threads(struct process *p)
+{
+	while (p->exited) {
+		struct thread *t = p->exited;
+		p->exited = t->proc_next;
+		pmm_free(t);
+	}
+	p->nexited = 0;
+}
+
 /* Before exec replaces the program: every other thread must go. */
 static int end_other_threads(struct process *p)
 {
@@ -372,6 +385,9 @@ int proc_exec(const char *upath, char *const *uargv)
 		vm_as_destroy(img.as);
 		return err;
 	}
+	/* The new program knows none of the old one's threads: those that
+	 * left, now or earlier and never joined, cannot be joined from it. */
+	free_exited_threads(process_current());
 	exec_commit(process_current(), thread_current(), path, &img);
 	return 0;
 }
@@ -422,12 +438,7 @@ static void proc_finish(struct process *p)
 {
 	if (p == init_process)
 		panic("init ended (status 0x%x)", p->exit_status);
-	while (p->exited) {
-		struct thread *t = p->exited;
-		p->exited = t->proc_next;
-		pmm_free(t);
-	}
-	p->nexited = 0;
+	free_exited_threads(p);
 	ipc_process_exit(p);
 	vm_switch(NULL);
 	vm_as_destroy(p->as);

@@ -4,6 +4,7 @@
  *
  *   threadtests            run every case
  *   threadtests name...    run only the named cases
+ *   threadtests --helper   what some cases exec (see helper())
  *
  * The same shape as usertests, under the same runner (weft_test.h): each
  * case runs in its own forked child with a watchdog beside it, so a case
@@ -112,6 +113,18 @@ static long join(int tid)
 	return value;
 }
 
+/* Waits for child `pid` and returns its wait status. If it reported a
+ * failure itself, the case ends here with it. */
+static int reap(int pid)
+{
+	int status;
+
+	test_expect(wait(pid, &status), pid, "wait for the test process");
+	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
+		exit(CASE_REPORTED);
+	return status;
+}
+
 /*
  * Runs fn in a new process and returns its wait status, with the time it
  * took in *took_ms (if not NULL). If that process reported a failure
@@ -130,11 +143,9 @@ static int in_process(void (*fn)(void), unsigned long *took_ms)
 		exit(0);
 	}
 	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
-	test_expect(wait(pid, &status), pid, "wait for the test process");
+	status = reap(pid);
 	if (took_ms)
 		*took_ms = ms_since(t0);
-	if (status == WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
-		exit(CASE_REPORTED);
 	return status;
 }
 
@@ -759,22 +770,29 @@ static void crowd_member(int gate, int threads)
 		test_expect(join(spawn_tids[i]), i, "a thread's value");
 }
 
+/* Forks a gate: a process that sleeps until killed. Its end is a signal
+ * to processes that cannot see the caller's memory. */
+static int fork_gate(void)
+{
+	fflush(stdout);
+	int gate = fork();
+	if (gate == 0)
+		for (;;)
+			sleep_ms(GATE_SLEEP_MS);
+	CHECK(gate > 0, "fork returned %s", test_result_text(gate));
+	return gate;
+}
+
 /* Starts CROWD_PROCESSES processes of `threads` threads each, waits until
- * all of them live at once, then lets them end. The gate is a process
- * whose end is the signal: the crowd cannot see this process's memory. */
+ * all of them live at once, then lets them end (a gate's end is their
+ * signal). */
 static void crowd_round(int threads)
 {
 	int members[CROWD_PROCESSES];
 	unsigned long t0 = clock_ns();
 	int status;
-	int gate;
+	int gate = fork_gate();
 
-	fflush(stdout);
-	gate = fork();
-	if (gate == 0)
-		for (;;)
-			sleep_ms(GATE_SLEEP_MS);
-	CHECK(gate > 0, "fork returned %s", test_result_text(gate));
 	for (int m = 0; m < CROWD_PROCESSES; m++) {
 		members[m] = fork();
 		if (members[m] == 0) {
@@ -1723,16 +1741,23 @@ static long exec_sibling(void *arg)
 	return EXEC_SIBLING_VALUE;
 }
 
+/* The name of a malformed program in the initrd (a bad-* file). */
+static void find_bad_program(char *name, size_t len)
+{
+	name[0] = '\0';
+	for (int i = 0; progname(i, name, len) >= 0; i++)
+		if (strncmp(name, "bad-", 4) == 0)
+			return;
+	test_fail("no bad-* program in the initrd");
+}
+
 static void case_exec_failure_keeps_threads(void)
 {
-	char bad[64] = "";
+	char bad[64];
 	char *argv[] = { NULL, NULL };
 	int tid = spawn(exec_sibling, NULL);
 
-	for (int i = 0; progname(i, bad, sizeof(bad)) >= 0; i++)
-		if (strncmp(bad, "bad-", 4) == 0)
-			break;
-	CHECK(strncmp(bad, "bad-", 4) == 0, "no bad-* program in the initrd");
+	find_bad_program(bad, sizeof(bad));
 	argv[0] = "no-such-program";
 	test_expect(exec("no-such-program", argv), -ENOENT, "exec of a missing program");
 	test_expect(my_thread_count(), 2, "threads after the failed exec");
@@ -1741,6 +1766,457 @@ static void case_exec_failure_keeps_threads(void)
 	test_expect(my_thread_count(), 2, "threads after the refused exec");
 	release(&exec_release);
 	test_expect(join(tid), EXEC_SIBLING_VALUE, "the sibling's value");
+}
+
+/* ---- races with exec, kill and fork ------------------------------------- */
+
+/*
+ * exec is all or nothing and nothing races it; a killed process leaves
+ * nothing behind (docs/robustness.md). Each case below runs its race in a
+ * process of its own, a "racer", for RACE_ROUNDS rounds, with threads
+ * busy on every CPU, and holds each round to an exact end: how the racer
+ * ended, within PROMPT_END_MS (a racer that hangs is killed and the case
+ * fails), and, after the last round, every page back. The moment of the
+ * exec or the kill varies from round to round, pseudo-randomly.
+ */
+#define RACE_ROUNDS 100
+#define FORK_RACE_ROUNDS 50  /* each copies a megabyte */
+#define RACE_MADE_MAX 8      /* threads each busy thread makes */
+#define RACE_SPIN_MAX 100000 /* an exec comes after fewer spins than this */
+#define RACE_SPIN_STEP 1000
+/* A kill comes sooner than this after the racer is forked (or, if the
+ * case waits for the racer's threads, after they are there). */
+#define KILL_EXEC_MAX_US 20000
+#define KILL_SYSCALLS_MAX_US 2000
+#define KILL_FORK_MAX_US 10000
+#define MINIMAL_EXIT_CODE 42   /* the initrd's minimal (scripts/mkbadelf.py) */
+#define FORK_BALLAST_PAGES 256 /* so that a fork takes breaks for the lock */
+#define HELPER_ARG "--helper"
+
+static unsigned int race_seed;
+
+/* A pseudo-random number below `below` (xorshift32). */
+static unsigned int race_random(unsigned int below)
+{
+	if (!race_seed)
+		race_seed = (unsigned int)clock_ns() | 1;
+	race_seed ^= race_seed << 13;
+	race_seed ^= race_seed >> 17;
+	race_seed ^= race_seed << 5;
+	return race_seed % below;
+}
+
+static void spin(unsigned int loops)
+{
+	for (unsigned int i = 0; i < loops; i++)
+		cpu_relax();
+}
+
+/* Waits a pseudo-random time below max_us, spinning. */
+static void race_pause(unsigned int max_us)
+{
+	unsigned long until = clock_ns() + race_random(max_us) * 1000ul;
+
+	while (clock_ns() < until)
+		spin(RACE_SPIN_STEP);
+}
+
+/* A racer's busy threads: one on each CPU but the first, where its main
+ * thread stays; with one CPU, two, unpinned. */
+static int busy_threads(void)
+{
+	return online_cpus() > 1 ? online_cpus() - 1 : 2;
+}
+
+/* Starts the busy threads, each running fn(i) with i its number, which it
+ * first hands to busy_thread_start. Returns how many there are. */
+static int start_busy_threads(long (*fn)(void *))
+{
+	int n = busy_threads();
+
+	if (online_cpus() > 1)
+		cpu_pin(0);
+	for (int i = 0; i < n; i++)
+		spawn(fn, (void *)(long)i);
+	return n;
+}
+
+/* Pins busy thread i (as an argument) to its CPU; returns i. */
+static int busy_thread_start(void *arg)
+{
+	int i = (int)(long)arg;
+
+	if (online_cpus() > 1)
+		cpu_pin(i + 1);
+	return i;
+}
+
+/* Waits for racer `pid`, a child, to end (PROMPT_END_MS at the most) and
+ * returns its wait status. */
+static int reap_promptly(int pid, int round)
+{
+	unsigned long t0 = clock_ns();
+
+	while (!process_ended(pid)) {
+		if (ms_since(t0) > PROMPT_END_MS) {
+			kill(pid);
+			test_fail("round %d: the racer did not end within %d ms", round,
+				  PROMPT_END_MS);
+		}
+		sleep_ms(1);
+	}
+	return reap(pid);
+}
+
+static int fork_racer(void (*fn)(void))
+{
+	fflush(stdout);
+	int pid = fork();
+	if (pid == 0) {
+		fn();
+		test_fail("the racer returned");
+	}
+	CHECK(pid > 0, "fork returned %s", test_result_text(pid));
+	return pid;
+}
+
+/* Forks a racer running fn and kills it a random time below max_us
+ * later (later than it has `threads` threads, if that is not 0). Returns
+ * its pid. */
+static int kill_racer(void (*fn)(void), int threads, unsigned int max_us)
+{
+	struct proc_info info;
+	int pid = fork_racer(fn);
+
+	while (threads && ps_find(pid, &info) && info.threads < threads)
+		sleep_ms(1);
+	race_pause(max_us);
+	test_expect(kill(pid), 0, "kill(racer)");
+	return pid;
+}
+
+static void expect_round_status(int status, int want, int round, const char *what)
+{
+	char text[80];
+
+	snprintf(text, sizeof(text), "round %d: %s", round, what);
+	expect_status(status, want, text);
+}
+
+static void expect_pages_back(unsigned long before, const char *after_what)
+{
+	unsigned long after = test_free_pages_settle(before);
+
+	CHECK(after == before, "%lu free pages before, %lu after %s", before, after, after_what);
+}
+
+/* -- exec against thread_create -- */
+
+static int racer_made; /* threads the busy threads made */
+/* When the racer execs: set before each fork. */
+static int racer_moment;
+static unsigned int racer_spins;
+
+/* Makes RACE_MADE_MAX threads that sleep until the process ends: a
+ * thread made too late to be told to leave would keep exec waiting. */
+static long make_threads(void *arg)
+{
+	busy_thread_start(arg);
+	for (int i = 0; i < RACE_MADE_MAX; i++) {
+		spawn(sleep_on_futex, NULL);
+		atomic_add(&racer_made, 1);
+	}
+	return sleep_on_futex(NULL);
+}
+
+/* Once the busy threads have made racer_moment threads, and racer_spins
+ * spins later, execs argv. */
+static void exec_among_creators(char *const argv[])
+{
+	start_busy_threads(make_threads);
+	while (atomic_read(&racer_made) < racer_moment)
+		cpu_relax();
+	spin(racer_spins);
+	int err = exec(argv[0], argv);
+	test_fail("exec(\"%s\") among thread creators returned %s", argv[0], test_result_text(err));
+}
+
+/* Runs RACE_ROUNDS racers that run fn, which execs among thread
+ * creators; with kill_max_us, kills each racer sooner than that after its
+ * fork. Each racer must end with `want`. */
+static void race_exec(void (*fn)(void), unsigned int kill_max_us, int want, const char *what)
+{
+	unsigned long before = test_free_pages();
+
+	for (int round = 1; round <= RACE_ROUNDS; round++) {
+		racer_moment = (int)race_random(RACE_MADE_MAX);
+		racer_spins = race_random(RACE_SPIN_MAX);
+		int pid = kill_max_us ? kill_racer(fn, 0, kill_max_us) : fork_racer(fn);
+		expect_round_status(reap_promptly(pid, round), want, round, what);
+	}
+	expect_pages_back(before, "the racers");
+}
+
+static void exec_minimal_among_creators(void)
+{
+	char *argv[] = { "minimal", NULL };
+
+	exec_among_creators(argv);
+}
+
+/*
+ * While its other threads make threads on every CPU, a thread execs: the
+ * exec ends them all, and those they made, and the new program runs. A
+ * thread made while exec waits for the others to go, and so never told
+ * to, would keep it waiting: the racer would not end.
+ */
+static void case_exec_races_thread_create(void)
+{
+	race_exec(exec_minimal_among_creators, 0, WAIT_STATUS(WAIT_EXITED, MINIMAL_EXIT_CODE),
+		  "racer that exec'd minimal");
+}
+
+/* -- a failed exec among running siblings -- */
+
+#define EXEC_FAILURES 20
+#define BUSY_MAX 8
+
+static int busy_counts[BUSY_MAX];
+
+static long count_forever(void *arg)
+{
+	int i = busy_thread_start(arg);
+
+	for (;;)
+		atomic_add(&busy_counts[i], 1);
+	return 0;
+}
+
+static void fail_execs_among_counters(void)
+{
+	char bad[64];
+	char *missing[] = { "no-such-program", NULL };
+	char *malformed[] = { bad, NULL };
+
+	find_bad_program(bad, sizeof(bad));
+	int n = start_busy_threads(count_forever);
+	CHECK(n <= BUSY_MAX, "%d busy threads, room for %d", n, BUSY_MAX);
+	for (int round = 1; round <= EXEC_FAILURES; round++) {
+		if (round % 2)
+			test_expect(exec(missing[0], missing), -ENOENT,
+				    "exec of a missing program");
+		else
+			test_expect(exec(bad, malformed), -ENOEXEC, "exec of a malformed program");
+		test_expect(my_thread_count(), n + 1, "threads after a failed exec");
+		for (int i = 0; i < n; i++)
+			wait_until_count(&busy_counts[i], atomic_read(&busy_counts[i]) + 1,
+					 "a sibling's count after a failed exec");
+	}
+}
+
+/* exec after exec fails among siblings that count on every CPU: each
+ * fails with its error, and every sibling is still there and counting. */
+static void case_exec_failure_siblings_run(void)
+{
+	unsigned long before = test_free_pages();
+
+	expect_status(in_process(fail_execs_among_counters, NULL), WAIT_STATUS(WAIT_EXITED, 0),
+		      "process whose execs failed");
+	expect_pages_back(before, "it ended");
+}
+
+/* -- a successful exec forgets the old program's threads -- */
+
+static void exec_after_threads(void)
+{
+	char tids[2][16];
+	char *argv[] = { "threadtests", HELPER_ARG, "join", tids[0], tids[1], NULL };
+	int ended = spawn(return_value, NULL);
+
+	snprintf(tids[0], sizeof(tids[0]), "%d", ended);
+	snprintf(tids[1], sizeof(tids[1]), "%d", spawn(sleep_on_futex, NULL));
+	while (my_thread_count() != 2)
+		sleep_ms(1);
+	int err = exec(argv[0], argv);
+	test_fail("exec returned %s", test_result_text(err));
+}
+
+/* The program an exec starts has only its own threads: neither a thread
+ * that ended unjoined nor one that exec ended can be joined from it (the
+ * helper "join" exits with how many of them it could join). */
+static void case_exec_forgets_old_threads(void)
+{
+	expect_status(in_process(exec_after_threads, NULL), WAIT_STATUS(WAIT_EXITED, 0),
+		      "exec'd program (exit code: old threads it joined)");
+}
+
+/* -- kill against thread_create and exec -- */
+
+static void exec_sleeper_among_creators(void)
+{
+	char *argv[] = { "threadtests", HELPER_ARG, "sleep", NULL };
+
+	exec_among_creators(argv);
+}
+
+/*
+ * A racer is killed while its threads make threads and one of them execs
+ * a program that sleeps: whether the kill comes before, during or after
+ * the exec, the racer ends as killed.
+ */
+static void case_kill_races_exec(void)
+{
+	race_exec(exec_sleeper_among_creators, KILL_EXEC_MAX_US, WAIT_STATUS(WAIT_KILLED, 0),
+		  "killed racer");
+}
+
+/* -- kill against system calls -- */
+
+static long make_syscalls(void *arg)
+{
+	char none = 0;
+
+	for (unsigned int i = busy_thread_start(arg);; i++) {
+		if (i % 3 == 0)
+			getpid();
+		else if (i % 3 == 1)
+			yield();
+		else
+			write(1, &none, 0);
+	}
+	return 0;
+}
+
+static void syscalls_forever(void)
+{
+	start_busy_threads(make_syscalls);
+	make_syscalls((void *)-1l); /* busy thread -1: CPU 0 */
+}
+
+/* A racer whose threads make system calls without pause on every CPU
+ * ends at once when killed. */
+static void case_kill_races_syscalls(void)
+{
+	int threads = busy_threads() + 1;
+
+	for (int round = 1; round <= RACE_ROUNDS; round++) {
+		int pid = kill_racer(syscalls_forever, threads, KILL_SYSCALLS_MAX_US);
+		expect_round_status(reap_promptly(pid, round), WAIT_STATUS(WAIT_KILLED, 0), round,
+				    "killed racer");
+	}
+}
+
+/* -- kill against fork -- */
+
+static int race_gate; /* a process whose end lets the racers' children go */
+
+static void fork_child(void)
+{
+	while (!process_ended(race_gate))
+		sleep_ms(GATE_POLL_MS);
+	_exit(0);
+}
+
+/* Forks, and kills and reaps each child, for ever. */
+static long fork_children(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		int pid = fork();
+		if (pid == 0)
+			fork_child();
+		CHECK(pid > 0, "fork returned %s", test_result_text(pid));
+		kill(pid);
+		wait(pid, NULL);
+	}
+	return 0;
+}
+
+/* The heap's pages are mapped at once, so every fork copies them. */
+static void fork_with_ballast(void)
+{
+	long heap_end = sbrk_raw(FORK_BALLAST_PAGES * PAGE_BYTES);
+
+	CHECK(heap_end > 0, "sbrk returned %s", test_result_text(heap_end));
+	start_busy_threads(fork_children);
+	fork_children(NULL);
+}
+
+/* The processes made after `pid` (higher pids: no wrap this early), into
+ * pids; returns how many. */
+static int processes_after(int pid, int *pids, int max)
+{
+	struct proc_info procs[PS_MAX];
+	int n = ps(procs, PS_MAX), found = 0;
+
+	for (int i = 0; i < n && found < max; i++)
+		if (procs[i].pid > pid)
+			pids[found++] = procs[i].pid;
+	return found;
+}
+
+/* Fails if a process made after racer `racer` (by the racer: nothing else
+ * forks meanwhile) was not there when the kill returned (`known`). */
+static void expect_no_late_child(int racer, const int *known, int nknown, int round)
+{
+	int now[PS_MAX];
+	int n = processes_after(racer, now, PS_MAX);
+
+	for (int i = 0; i < n; i++) {
+		bool was_known = false;
+		for (int k = 0; k < nknown; k++)
+			was_known |= now[i] == known[k];
+		CHECK(was_known,
+		      "round %d: process %d, forked by the racer after it was killed, lives on",
+		      round, now[i]);
+	}
+}
+
+/*
+ * A racer whose threads fork in a loop (each fork copying a megabyte,
+ * with breaks for the lock, during which the kill can come) is killed:
+ * a fork the kill interrupts makes no child. Its children wait for a
+ * gate process, so one made after the kill would still be there, an
+ * orphan, when the racer has been reaped.
+ */
+static void case_kill_races_fork(void)
+{
+	unsigned long before = test_free_pages();
+	int threads = busy_threads() + 1;
+	int known[PS_MAX];
+
+	race_gate = fork_gate();
+	for (int round = 1; round <= FORK_RACE_ROUNDS; round++) {
+		int pid = kill_racer(fork_with_ballast, threads, KILL_FORK_MAX_US);
+		int nknown = processes_after(pid, known, PS_MAX);
+		expect_round_status(reap_promptly(pid, round), WAIT_STATUS(WAIT_KILLED, 0), round,
+				    "killed racer");
+		expect_no_late_child(pid, known, nknown, round);
+	}
+	kill(race_gate);
+	reap(race_gate);
+	expect_pages_back(before, "the racers and their children");
+}
+
+/* ---- helper modes: threadtests exec'd by a case -------------------------- */
+
+/*
+ *   threadtests --helper sleep          sleeps until killed
+ *   threadtests --helper join TID...    exits with how many of the TIDs
+ *                                       thread_join did not refuse
+ */
+static int helper(int argc, char **argv)
+{
+	int joined = 0;
+
+	if (strcmp(argv[2], "sleep") == 0)
+		for (;;)
+			sleep_ms(GATE_SLEEP_MS);
+	if (strcmp(argv[2], "join") != 0)
+		return 127;
+	for (int i = 3; i < argc; i++)
+		joined += sys_thread_join(atoi(argv[i]), NULL) != -ESRCH;
+	return joined;
 }
 
 /* ---- the cases, in the order they run ---------------------------------- */
@@ -1783,6 +2259,12 @@ static const struct test_case cases[] = {
 	{ "mmap_first_touch_race", case_mmap_first_touch_race },
 	{ "fork_one_thread", case_fork_one_thread },
 	{ "exec_failure_keeps_threads", case_exec_failure_keeps_threads },
+	{ "exec_races_thread_create", case_exec_races_thread_create },
+	{ "exec_failure_siblings_run", case_exec_failure_siblings_run },
+	{ "exec_forgets_old_threads", case_exec_forgets_old_threads },
+	{ "kill_races_exec", case_kill_races_exec },
+	{ "kill_races_syscalls", case_kill_races_syscalls },
+	{ "kill_races_fork", case_kill_races_fork },
 };
 
 /*
@@ -1819,5 +2301,7 @@ int main(int argc, char **argv)
 		.warm_up = warm_up_kernel_stacks,
 	};
 
+	if (argc >= 3 && strcmp(argv[1], HELPER_ARG) == 0)
+		return helper(argc, argv);
 	return test_main(&suite, argc, argv);
 }
