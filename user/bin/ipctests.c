@@ -309,7 +309,9 @@ static void expect_all_ebadf(long h, const char *what)
 	snprintf(w, sizeof(w), "handle_close(%s)", what);
 	test_expect(handle_close((int)h), -EBADF, w);
 	snprintf(w, sizeof(w), "handle_mint(%s)", what);
-	test_expect(handle_mint((int)h, 1), -EBADF, w);
+	test_expect(handle_mint((int)h, 1, RIGHT_SEND), -EBADF, w);
+	snprintf(w, sizeof(w), "handle_dup(%s)", what);
+	test_expect(handle_dup((int)h, RIGHT_SEND), -EBADF, w);
 	snprintf(w, sizeof(w), "notify_signal(%s)", what);
 	test_expect(notify_signal((int)h, 1), -EBADF, w);
 	snprintf(w, sizeof(w), "notify_wait(%s)", what);
@@ -317,7 +319,7 @@ static void expect_all_ebadf(long h, const char *what)
 	snprintf(w, sizeof(w), "notify_wait(%s, NONBLOCK)", what);
 	test_expect(notify_wait((int)h, NOTIFY_NONBLOCK), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_register(%s)", what);
-	test_expect(ipc_register(unique_name("bad"), (int)h), -EBADF, w);
+	test_expect(ipc_register(unique_name("bad"), (int)h, RIGHT_SEND), -EBADF, w);
 }
 
 static void case_bad_handle_ebadf(void)
@@ -356,8 +358,9 @@ static void case_wrong_type_ebadf(void)
 	test_expect(ipc_try_recv(n, &m, NULL), -EBADF, "ipc_try_recv(notification)");
 	test_expect(ipc_call(n, &m, NULL), -EBADF, "ipc_call(notification)");
 	test_expect(ipc_reply_recv(n, &m, NULL), -EBADF, "ipc_reply_recv(notification)");
-	test_expect(handle_mint(n, 7), -EBADF, "handle_mint(notification)");
-	test_expect(ipc_register(unique_name("type"), n), -EBADF, "ipc_register(notification)");
+	test_expect(handle_mint(n, 7, RIGHT_SEND), -EBADF, "handle_mint(notification)");
+	test_expect(ipc_register(unique_name("type"), n, RIGHT_SEND), -EBADF,
+		    "ipc_register(notification)");
 	test_expect(notify_signal(e, 1), -EBADF, "notify_signal(endpoint)");
 	test_expect(notify_wait(e, 0), -EBADF, "notify_wait(endpoint)");
 	test_expect(notify_wait(e, NOTIFY_NONBLOCK), -EBADF, "notify_wait(endpoint, NONBLOCK)");
@@ -544,20 +547,41 @@ static void case_registry_errors(void)
 	char name[IPC_NAME_MAX], too_long[IPC_NAME_MAX + 8];
 
 	snprintf(name, sizeof(name), "%s", unique_name("reg"));
-	test_expect(ipc_register(name, e), 0, "ipc_register");
-	test_expect(ipc_register(name, e2), -EEXIST, "ipc_register of a taken name");
-	test_expect(ipc_register(name, e), -EEXIST, "ipc_register of the same name twice");
+	test_expect(ipc_register(name, e, RIGHT_SEND), 0, "ipc_register");
+	test_expect(ipc_register(name, e2, RIGHT_SEND), -EEXIST, "ipc_register of a taken name");
+	test_expect(ipc_register(name, e, RIGHT_SEND), -EEXIST,
+		    "ipc_register of the same name twice");
 	test_expect(ipc_lookup(unique_name("nobody")), -ENOENT, "ipc_lookup of an unknown name");
-	test_expect(ipc_register("", e2), -EINVAL, "ipc_register of an empty name");
+	test_expect(ipc_register("", e2, RIGHT_SEND), -EINVAL, "ipc_register of an empty name");
 	memset(too_long, 'x', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
-	test_expect(ipc_register(too_long, e2), -EINVAL, "ipc_register of a name too long");
+	test_expect(ipc_register(too_long, e2, RIGHT_SEND), -EINVAL,
+		    "ipc_register of a name too long");
 	test_expect(ipc_lookup(too_long), -EINVAL, "ipc_lookup of a name too long");
-	test_expect(ipc_register((const char *)unmapped_page(), e2), -EFAULT,
+	test_expect(ipc_register((const char *)unmapped_page(), e2, RIGHT_SEND), -EFAULT,
 		    "ipc_register with an unmapped name");
 	test_expect(ipc_lookup((const char *)TOP_PAGE), -EFAULT,
 		    "ipc_lookup with a kernel address");
-	test_expect(ipc_register(unique_name("regn"), n), -EBADF, "ipc_register(notification)");
+	test_expect(ipc_register(unique_name("regn"), n, RIGHT_SEND), -EBADF,
+		    "ipc_register(notification)");
+	/* What a lookup gives is send, perhaps with grant: never more. */
+	static const unsigned bad_rights[] = {
+		0, RIGHT_GRANT, RIGHT_RECV, RIGHT_MINT, RIGHT_SEND | RIGHT_RECV, RIGHTS_ALL, 1u << 4
+	};
+	for (size_t i = 0; i < sizeof(bad_rights) / sizeof(bad_rights[0]); i++)
+		CHECK(ipc_register(unique_name("rights"), e2, bad_rights[i]) == -EINVAL,
+		      "ipc_register giving lookups rights 0x%x: not -EINVAL", bad_rights[i]);
+	/* Unregistering and reserving take names the same way. */
+	test_expect(ipc_unregister(unique_name("nobody")), -ENOENT, "ipc_unregister of no name");
+	test_expect(ipc_unregister(""), -EINVAL, "ipc_unregister of an empty name");
+	test_expect(ipc_unregister(too_long), -EINVAL, "ipc_unregister of a name too long");
+	test_expect(ipc_unregister((const char *)TOP_PAGE), -EFAULT,
+		    "ipc_unregister with a kernel address");
+	test_expect(ipc_reserve(name), -EEXIST, "ipc_reserve of a registered name");
+	test_expect(ipc_reserve(""), -EINVAL, "ipc_reserve of an empty name");
+	test_expect(ipc_reserve(too_long), -EINVAL, "ipc_reserve of a name too long");
+	test_expect(ipc_reserve((const char *)unmapped_page()), -EFAULT,
+		    "ipc_reserve with an unmapped name");
 
 	/* The name works, and holds the endpoint without our handles. */
 	int h = (int)ok(ipc_lookup(name), "ipc_lookup");
@@ -698,10 +722,8 @@ static void case_badges_from_minted_handles(void)
 
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	h[0] = shared_ep;
-	for (size_t i = 1; i < BADGE_COUNT - 1; i++)
-		h[i] = (int)ok(handle_mint(shared_ep, badges[i]), "handle_mint");
-	/* Minting from a minted handle gives the new badge, not the old. */
-	h[BADGE_COUNT - 1] = (int)ok(handle_mint(h[2], badges[BADGE_COUNT - 1]), "re-mint");
+	for (size_t i = 1; i < BADGE_COUNT; i++)
+		h[i] = (int)ok(handle_mint(shared_ep, badges[i], RIGHT_SEND), "handle_mint");
 	int server = spawn("server", badge_server, 0);
 	for (size_t i = 0; i < BADGE_COUNT; i++) {
 		struct ipc_msg m = msg_of(i, 0, 0, 0, 0);
@@ -870,7 +892,7 @@ static void case_handle_transfer(void)
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	int n = (int)ok(notify_create(), "notify_create");
 	int back = (int)ok(endpoint_create(), "endpoint_create");
-	int back_badged = (int)ok(handle_mint(back, TRANSFER_BADGE), "handle_mint");
+	int back_badged = (int)ok(handle_mint(back, TRANSFER_BADGE, RIGHT_SEND), "handle_mint");
 	unsigned long objects = mem_now().ipc_objects;
 	int server = spawn("server", transfer_server, 0);
 	struct ipc_msg m = msg_of(0, 0, 0, 0, 0);
@@ -950,7 +972,8 @@ static void case_handle_table_full(void)
 	for (int i = 0; i < count; i++)
 		CHECK(h[i] >= 0 && h[i] < HANDLE_MAX, "handle %d out of range", h[i]);
 	test_expect(endpoint_create(), -ENOSPC, "endpoint_create with a full table");
-	test_expect(handle_mint(e, 1), -ENOSPC, "handle_mint with a full table");
+	test_expect(handle_mint(e, 1, RIGHT_SEND), -ENOSPC, "handle_mint with a full table");
+	test_expect(handle_dup(e, RIGHT_SEND), -ENOSPC, "handle_dup with a full table");
 	CHECK(mem_now().ipc_objects == objects + HANDLE_MAX, "objects %lu, expected %lu",
 	      mem_now().ipc_objects, objects + HANDLE_MAX);
 	for (int i = 0; i < count; i++)
@@ -968,7 +991,7 @@ static void case_last_close_frees(void)
 
 	CHECK(mem_now().ipc_objects == objects + 2, "two objects made, %lu counted",
 	      mem_now().ipc_objects - objects);
-	int minted = (int)ok(handle_mint(e, 9), "handle_mint");
+	int minted = (int)ok(handle_mint(e, 9, RIGHT_SEND), "handle_mint");
 	CHECK(mem_now().ipc_objects == objects + 2, "minting made an object");
 	test_expect(handle_close(e), 0, "handle_close(endpoint)");
 	CHECK(mem_now().ipc_objects == objects + 2, "the endpoint died with a minted handle open");
@@ -1115,30 +1138,62 @@ static char death_name[IPC_NAME_MAX];
 
 #define BIT_READY 1
 #define BIT_HOLDING 2
+#define BIT_HANDED 0x100
+
+/* What a dying server does once its endpoint is named. */
+enum dying_mode {
+	DIE_IDLE,         /* nothing: it never receives */
+	DIE_HOLDING_CALL, /* receives one call and sits on it */
+	DIE_SHARING_RECV, /* sends a handle that can send and receive on it
+			     through shared_ep, to each process that asks */
+};
 
 /* Creates the endpoint (so that it dies with this process), names it, and
- * then either never receives or receives one call and sits on it. */
-static void dying_server(long hold_a_call)
+ * does what `mode` says. */
+static void dying_server(long mode)
 {
 	int e = (int)ok(endpoint_create(), "endpoint_create");
-	struct ipc_msg m;
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
 
-	test_expect(ipc_register(death_name, e), 0, "ipc_register");
+	test_expect(ipc_register(death_name, e, RIGHT_SEND), 0, "ipc_register");
 	test_expect(notify_signal(shared_notification, BIT_READY), 0, "notify_signal");
-	if (hold_a_call) {
+	if (mode == DIE_HOLDING_CALL) {
 		test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
 		test_expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+	}
+	if (mode == DIE_SHARING_RECV) {
+		x.send_handle = (int)ok(handle_dup(e, RIGHT_SEND | RIGHT_RECV), "handle_dup");
+		for (;;)
+			test_expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send of a receive handle");
 	}
 	block_forever();
 }
 
+/* The handle a receiver gets from a DIE_SHARING_RECV server; says so. */
+static int handle_from_dying_server(void)
+{
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv of a handle");
+	CHECK(x.recv_handle >= 0, "recv_handle %d from the server", x.recv_handle);
+	test_expect(notify_signal(shared_notification, BIT_HANDED), 0, "notify_signal");
+	return x.recv_handle;
+}
+
 /* Blocks on the server's endpoint in one of three ways; every one must
- * end with -EPIPE when the server dies, and so must everything after. */
+ * end with -EPIPE when the server dies, and so must everything after.
+ * A looked-up handle cannot receive, so a receiver asks the server for a
+ * handle that can; a sender's attempts to receive fail for want of the
+ * right, which is checked before anything else. */
 enum doomed_op { DOOMED_CALL, DOOMED_SEND, DOOMED_RECV };
 
 static void doomed_client(long op)
 {
-	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup");
+	int h = op == DOOMED_RECV ? handle_from_dying_server()
+				  : (int)ok(ipc_lookup(death_name), "ipc_lookup");
+	long recv_err = op == DOOMED_RECV ? -EPIPE : -EPERM;
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
 
 	if (op == DOOMED_CALL)
@@ -1149,9 +1204,9 @@ static void doomed_client(long op)
 		test_expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv");
 	test_expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call on a dead endpoint");
 	test_expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send on a dead endpoint");
-	test_expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv on a dead endpoint");
+	test_expect(ipc_recv(h, &m, NULL), recv_err, "ipc_recv on a dead endpoint");
 	test_expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on a dead endpoint");
-	test_expect(ipc_try_recv(h, &m, NULL), -EPIPE, "ipc_try_recv on a dead endpoint");
+	test_expect(ipc_try_recv(h, &m, NULL), recv_err, "ipc_try_recv on a dead endpoint");
 	test_expect(handle_close(h), 0, "handle_close of a dead endpoint");
 }
 
@@ -1163,11 +1218,13 @@ static void kill_server_under(const long *ops, int count, const char *const *rol
 	const char *who[3];
 
 	snprintf(death_name, sizeof(death_name), "%s", unique_name("death"));
-	int server = spawn("server", dying_server, 0);
+	int server = spawn("server", dying_server, DIE_SHARING_RECV);
 	await_bits(shared_notification, BIT_READY, &seen, "server ready");
 	for (int i = 0; i < count; i++) {
 		who[i] = roles[ops[i]];
 		clients[i] = spawn(who[i], doomed_client, ops[i]);
+		if (ops[i] == DOOMED_RECV) /* then its next block is on the server's endpoint */
+			await_bits(shared_notification, BIT_HANDED, &seen, "handle handed over");
 	}
 	for (int i = 0; i < count; i++)
 		wait_blocked(clients[i], roles[ops[i]]);
@@ -1193,6 +1250,7 @@ static void case_server_death_wakes_blocked(void)
 	static const long receivers[] = { DOOMED_RECV, DOOMED_RECV };
 
 	shared_notification = (int)ok(notify_create(), "notify_create");
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	kill_server_under(senders, 3, roles);
 	kill_server_under(receivers, 2, roles);
 }
@@ -1203,7 +1261,7 @@ static void case_server_death_during_call(void)
 
 	snprintf(death_name, sizeof(death_name), "%s", unique_name("held"));
 	shared_notification = (int)ok(notify_create(), "notify_create");
-	int server = spawn("server", dying_server, 1);
+	int server = spawn("server", dying_server, DIE_HOLDING_CALL);
 	await_bits(shared_notification, BIT_READY, &seen, "server ready");
 	int client = spawn("caller", doomed_client, DOOMED_CALL);
 	await_bits(shared_notification, BIT_HOLDING, &seen, "server holding the call");
@@ -1490,8 +1548,8 @@ static void case_many_clients_in_order(void)
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	shared_notification = (int)ok(notify_create(), "notify_create");
 	for (int i = 1; i <= STRESS_CLIENTS; i++)
-		stress_handles[i] =
-			(int)ok(handle_mint(shared_ep, (unsigned long)i), "handle_mint");
+		stress_handles[i] = (int)ok(handle_mint(shared_ep, (unsigned long)i, RIGHT_SEND),
+					    "handle_mint");
 	int server = spawn("server", stress_server, 0);
 	unsigned long start = clock_ns();
 	for (int i = 0; i < STRESS_CLIENTS; i++) {
@@ -1600,7 +1658,7 @@ static void named_service(long unused)
 	int e = (int)ok(endpoint_create(), "endpoint_create");
 
 	(void)unused;
-	test_expect(ipc_register(service_name, e), 0, "ipc_register");
+	test_expect(ipc_register(service_name, e, RIGHT_SEND), 0, "ipc_register");
 	test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
 	CHECK(m.label == 0x600d, "label 0x%lx", m.label);
 	m.w[0] *= 2;
@@ -1629,19 +1687,23 @@ static void case_register_dead_endpoint_refused(void)
 	snprintf(name, sizeof(name), "%s", unique_name("dead"));
 	snprintf(death_name, sizeof(death_name), "%s", unique_name("owner"));
 	shared_notification = (int)ok(notify_create(), "notify_create");
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	struct mem_info before = mem_now();
 
 	int closed = (int)ok(endpoint_create(), "endpoint_create");
 	test_expect(handle_close(closed), 0, "handle_close");
-	test_expect(ipc_register(name, closed), -EBADF, "ipc_register of a closed handle");
+	test_expect(ipc_register(name, closed, RIGHT_SEND), -EBADF,
+		    "ipc_register of a closed handle");
 	test_expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
 
-	int owner = spawn("owner", dying_server, 0);
+	/* Registering takes a handle that can receive: the owner hands us one. */
+	int owner = spawn("owner", dying_server, DIE_SHARING_RECV);
 	await_bits(shared_notification, BIT_READY, &seen, "owner ready");
-	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup of the owner's endpoint");
+	int h = handle_from_dying_server();
 	test_expect(kill(owner), 0, "kill(owner)");
 	expect_killed(owner, "owner");
-	test_expect(ipc_register(name, h), -EPIPE, "ipc_register of an endpoint whose owner died");
+	test_expect(ipc_register(name, h, RIGHT_SEND), -EPIPE,
+		    "ipc_register of an endpoint whose owner died");
 	test_expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
 	/* Our handle was the last reference: nothing is left of either. */
 	test_expect(handle_close(h), 0, "handle_close of the dead endpoint");
@@ -1649,7 +1711,7 @@ static void case_register_dead_endpoint_refused(void)
 
 	/* The name is still free for a live endpoint. */
 	int live = (int)ok(endpoint_create(), "endpoint_create");
-	test_expect(ipc_register(name, live), 0, "ipc_register of a live endpoint");
+	test_expect(ipc_register(name, live, RIGHT_SEND), 0, "ipc_register of a live endpoint");
 	test_expect(handle_close((int)ok(ipc_lookup(name), "ipc_lookup")), 0,
 		    "handle_close(looked up)");
 }
