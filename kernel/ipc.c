@@ -73,8 +73,8 @@ static unsigned long nobjects;
 
 /* The name registry. An entry belongs to the process that registered (or
  * reserved) it, which alone may unregister it; it goes when that process
- * ends or its endpoint dies. A reserved entry has no endpoint yet: a
- * child of its owner may claim it with ipc_register. */
+ * ends or its endpoint dies. A reserved entry has no endpoint yet: its
+ * owner or a child of its owner may claim it with ipc_register. */
 static struct {
 	char name[IPC_NAME_MAX];
 	struct process *owner; /* NULL: a free slot */
@@ -521,7 +521,7 @@ static int registry_slot(const struct process *p, int claimed)
 	int held = 0, slot = claimed;
 
 	for (int i = 0; i < IPC_REGISTRY_SIZE; i++) {
-		if (registry[i].owner == p)
+		if (registry[i].owner == p && i != claimed)
 			held++;
 		else if (!registry[i].owner && slot < 0)
 			slot = i;
@@ -533,7 +533,7 @@ static int registry_slot(const struct process *p, int claimed)
  * Name the endpoint behind h, which must hold receive: only a server can
  * register, so a name always leads to whoever receives on it. Lookups get
  * `rights`, never more than send and grant. A name reserved by the
- * caller's parent is claimed; any other name taken is -EEXIST.
+ * caller or its parent is claimed; any other name taken is -EEXIST.
  */
 static long ipc_register(uintptr_t uname, long h, unsigned long rights)
 {
@@ -553,9 +553,11 @@ static long ipc_register(uintptr_t uname, long h, unsigned long rights)
 	if (((struct endpoint *)hd->obj)->dead)
 		return -EPIPE;
 	int i = registry_find(name);
-	if (i >= 0 && (registry[i].ep || registry[i].owner != p->parent))
+	bool claim = i >= 0 && !registry[i].ep &&
+		     (registry[i].owner == p || registry[i].owner == p->parent);
+	if (i >= 0 && !claim)
 		return -EEXIST;
-	int slot = registry_slot(p, i); /* i >= 0: the parent's reservation */
+	int slot = registry_slot(p, i); /* i >= 0: a reservation, ours or our parent's */
 	if (slot < 0)
 		return slot;
 	memcpy(registry[slot].name, name, sizeof(name));

@@ -858,6 +858,18 @@ static void case_buffer_truncated_to_recv_cap(void)
 #define TRANSFER_BIT 0x10
 
 static int shared_notification;
+static int shared_notification_back; /* the other way, when a case needs both */
+
+/* Receives a message on shared_ep that must pass a handle: that handle. */
+static int receive_handle(void)
+{
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv of a handle");
+	CHECK(x.recv_handle >= 0, "no handle received: %d", x.recv_handle);
+	return x.recv_handle;
+}
 
 /* Receives a notification handle and a badged endpoint handle, proves it
  * can use both, and sends on the endpoint. */
@@ -1173,13 +1185,10 @@ static void dying_server(long mode)
 /* The handle a receiver gets from a DIE_SHARING_RECV server; says so. */
 static int handle_from_dying_server(void)
 {
-	struct ipc_msg m;
-	struct ipc_ext x = ext_empty();
+	int h = receive_handle();
 
-	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv of a handle");
-	CHECK(x.recv_handle >= 0, "recv_handle %d from the server", x.recv_handle);
 	test_expect(notify_signal(shared_notification, BIT_HANDED), 0, "notify_signal");
-	return x.recv_handle;
+	return h;
 }
 
 /* Blocks on the server's endpoint in one of three ways; every one must
@@ -1716,6 +1725,408 @@ static void case_register_dead_endpoint_refused(void)
 		    "handle_close(looked up)");
 }
 
+/* ---- rights -------------------------------------------------------------- */
+
+#define LABEL_RIGHTS 0x219
+#define RIGHTS_BADGE 42
+
+/* Calls shared_ep and expects the answer LABEL_RIGHTS with a handle that
+ * can signal and nothing else. */
+static void rights_caller(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_RIGHTS, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	test_expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call");
+	CHECK(m.label == LABEL_RIGHTS + 1, "answer 0x%lx", m.label);
+	CHECK(x.recv_handle >= 0, "the reply passed no handle: %d", x.recv_handle);
+	test_expect(notify_signal(x.recv_handle, 1), 0, "notify_signal(replied handle)");
+	test_expect(notify_wait(x.recv_handle, NOTIFY_NONBLOCK), -EPERM,
+		    "notify_wait(replied handle, which has send only)");
+}
+
+/* Each right, missing and present. A try operation that passes the check
+ * finds nobody there (-EAGAIN); one that fails it gets -EPERM. */
+static void case_each_right_denied_and_allowed(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	int send = (int)ok(handle_dup(e, RIGHT_SEND), "handle_dup(send)");
+	int recv = (int)ok(handle_dup(e, RIGHT_RECV), "handle_dup(recv)");
+	int send_grant =
+		(int)ok(handle_dup(e, RIGHT_SEND | RIGHT_GRANT), "handle_dup(send, grant)");
+	int send_mint = (int)ok(handle_dup(e, RIGHT_SEND | RIGHT_MINT), "handle_dup(send, mint)");
+	int none = (int)ok(handle_dup(e, 0), "handle_dup(no rights)");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	struct ipc_ext pass = ext_empty();
+
+	pass.send_handle = n;
+	test_expect(ipc_try_send(recv, &m, NULL), -EPERM, "ipc_try_send without send");
+	test_expect(ipc_send(recv, &m, NULL), -EPERM, "ipc_send without send");
+	test_expect(ipc_call(recv, &m, NULL), -EPERM, "ipc_call without send");
+	test_expect(ipc_try_send(send, &m, NULL), -EAGAIN, "ipc_try_send with send");
+	test_expect(ipc_try_recv(send, &m, NULL), -EPERM, "ipc_try_recv without receive");
+	test_expect(ipc_recv(send, &m, NULL), -EPERM, "ipc_recv without receive");
+	test_expect(ipc_reply_recv(send, &m, NULL), -EPERM, "ipc_reply_recv without receive");
+	test_expect(ipc_try_recv(recv, &m, NULL), -EAGAIN, "ipc_try_recv with receive");
+	test_expect(ipc_try_send(send, &m, &pass), -EPERM, "passing a handle without grant");
+	test_expect(ipc_call(send, &m, &pass), -EPERM, "ipc_call passing a handle without grant");
+	test_expect(ipc_try_send(send_grant, &m, &pass), -EAGAIN, "passing a handle with grant");
+	/* A receive sends nothing: the send_handle of its ext needs no grant. */
+	test_expect(ipc_try_recv(recv, &m, &pass), -EAGAIN, "ipc_try_recv with a send_handle");
+	test_expect(handle_mint(send, 5, RIGHT_SEND), -EPERM, "handle_mint without mint");
+	test_expect(handle_close((int)ok(handle_mint(send_mint, 5, RIGHT_SEND), "handle_mint")), 0,
+		    "handle_close(minted)");
+	test_expect(ipc_try_send(none, &m, NULL), -EPERM, "ipc_try_send with no rights");
+	test_expect(ipc_try_recv(none, &m, NULL), -EPERM, "ipc_try_recv with no rights");
+
+	int signal_only = (int)ok(handle_dup(n, RIGHT_SEND), "handle_dup(notification, send)");
+	int wait_only = (int)ok(handle_dup(n, RIGHT_RECV), "handle_dup(notification, recv)");
+	test_expect(notify_signal(wait_only, 1), -EPERM, "notify_signal without send");
+	test_expect(notify_wait(signal_only, NOTIFY_NONBLOCK), -EPERM,
+		    "notify_wait without receive");
+	test_expect(notify_wait(signal_only, 0), -EPERM, "a blocking notify_wait without receive");
+	test_expect(notify_signal(signal_only, 4), 0, "notify_signal with send");
+	test_expect(notify_wait(wait_only, NOTIFY_NONBLOCK), 4, "notify_wait with receive");
+
+	/* A reply needs no right, and may pass a handle. A refused
+	 * reply_recv leaves the reply owed. */
+	shared_ep = e;
+	int caller = spawn("caller", rights_caller, 0);
+	test_expect(ipc_recv(recv, &m, NULL), 0, "ipc_recv of the call");
+	CHECK(m.label == LABEL_RIGHTS, "received label 0x%lx", m.label);
+	m.label = LABEL_RIGHTS + 1;
+	struct ipc_ext x = ext_empty();
+	x.send_handle = signal_only;
+	test_expect(ipc_reply_recv(send, &m, &x), -EPERM, "ipc_reply_recv without receive");
+	test_expect(ipc_reply(&m, &x), 0, "ipc_reply passing a handle, holding only receive");
+	expect_helper_ok(caller, "caller");
+}
+
+/* Receives a handle on shared_ep and checks that it kept exactly the
+ * rights it was sent with (send, and the badge RIGHTS_BADGE). */
+static void rights_receiver(long unused)
+{
+	struct ipc_msg m = msg_of(4, 0, 0, 0, 0);
+	int h = receive_handle();
+
+	(void)unused;
+	test_expect(ipc_try_recv(h, &m, NULL), -EPERM, "ipc_try_recv(received send-only handle)");
+	test_expect(handle_dup(h, RIGHT_SEND | RIGHT_RECV), -EPERM,
+		    "handle_dup adding receive to a received handle");
+	test_expect(handle_mint(h, 1, RIGHT_SEND), -EPERM, "handle_mint(received handle)");
+	test_expect(ipc_send(h, &m, NULL), 0, "ipc_send through the received handle");
+}
+
+/* Keeping some rights and dropping others works every way a handle is
+ * copied; adding one works in none. */
+static void case_rights_only_shrink(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int send = (int)ok(handle_dup(e, RIGHT_SEND), "handle_dup(send)");
+
+	test_expect(handle_close((int)ok(handle_dup(e, RIGHTS_ALL), "handle_dup(all)")), 0,
+		    "handle_close");
+	test_expect(handle_dup(e, 1u << 4), -EINVAL, "handle_dup with an unknown right");
+	test_expect(handle_dup(send, RIGHT_SEND | RIGHT_RECV), -EPERM, "handle_dup adding receive");
+	test_expect(handle_dup(send, RIGHT_SEND | RIGHT_GRANT), -EPERM, "handle_dup adding grant");
+	test_expect(handle_dup(send, RIGHT_MINT), -EPERM, "handle_dup adding mint");
+	test_expect(handle_close((int)ok(handle_dup(send, RIGHT_SEND), "handle_dup(same)")), 0,
+		    "handle_close");
+	test_expect(handle_close((int)ok(handle_dup(send, 0), "handle_dup(none)")), 0,
+		    "handle_close");
+
+	int mint_send = (int)ok(handle_dup(e, RIGHT_SEND | RIGHT_MINT), "handle_dup(send, mint)");
+	test_expect(handle_mint(mint_send, 7, RIGHT_SEND | RIGHT_RECV), -EPERM,
+		    "handle_mint adding receive");
+	test_expect(handle_mint(e, 7, 1u << 5), -EINVAL, "handle_mint with an unknown right");
+	int badged = (int)ok(handle_mint(e, 7, RIGHT_SEND | RIGHT_RECV), "handle_mint(send, recv)");
+	test_expect(ipc_try_recv(badged, &(struct ipc_msg){ 0 }, NULL), -EAGAIN,
+		    "ipc_try_recv through a minted handle that kept receive");
+
+	/* Passed in a message: the receiver gets what was passed, no more. */
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	int other = (int)ok(endpoint_create(), "endpoint_create");
+	struct ipc_msg m = msg_of(3, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
+	x.send_handle = (int)ok(handle_mint(other, RIGHTS_BADGE, RIGHT_SEND), "handle_mint");
+	int r = spawn("receiver", rights_receiver, 0);
+	test_expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send passing a send-only handle");
+	test_expect(ipc_recv(other, &m, NULL), 0, "ipc_recv of the receiver's send");
+	CHECK(m.badge == RIGHTS_BADGE, "badge %lu through the passed handle", m.badge);
+	expect_helper_ok(r, "receiver");
+
+	/* Inherited by fork: the child's handle has the parent's rights. */
+	fflush(stdout);
+	int child = fork();
+	if (child == 0) {
+		test_helper_role = "child";
+		test_expect(ipc_try_recv(send, &m, NULL), -EPERM, "ipc_try_recv(inherited send)");
+		test_expect(ipc_try_send(send, &m, NULL), -EAGAIN, "ipc_try_send(inherited send)");
+		_exit(0);
+	}
+	CHECK(child > 0, "fork failed");
+	expect_helper_ok(child, "child");
+}
+
+/* Receives one message on shared_ep and checks its badge. */
+static void badge_checker(long badge)
+{
+	struct ipc_msg m;
+
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	CHECK(m.badge == (unsigned long)badge, "badge %lu, expected %ld", m.badge, badge);
+}
+
+/* A badge, once given, is final: a badged handle holds no mint right and
+ * cannot get one; a copy keeps the badge. */
+static void case_badged_handle_cannot_mint(void)
+{
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	int b = (int)ok(handle_mint(shared_ep, RIGHTS_BADGE, RIGHT_SEND | RIGHT_RECV | RIGHT_GRANT),
+			"handle_mint");
+
+	test_expect(handle_mint(b, RIGHTS_BADGE + 1, RIGHT_SEND), -EPERM, "handle_mint(badged)");
+	test_expect(handle_mint(shared_ep, 9, RIGHT_SEND | RIGHT_MINT), -EPERM,
+		    "handle_mint keeping mint");
+	test_expect(handle_dup(b, RIGHT_SEND | RIGHT_MINT), -EPERM, "handle_dup(badged) with mint");
+	test_expect(handle_mint(shared_ep, 0, RIGHT_SEND), -EINVAL, "handle_mint of badge 0");
+	int copy = (int)ok(handle_dup(b, RIGHT_SEND), "handle_dup(badged)");
+	test_expect(handle_mint(copy, RIGHTS_BADGE + 2, RIGHT_SEND), -EPERM,
+		    "handle_mint(copy of badged)");
+	int r = spawn("receiver", badge_checker, RIGHTS_BADGE);
+	wait_blocked(r, "receiver");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	test_expect(ipc_try_send(copy, &m, NULL), 0, "ipc_try_send through the copy");
+	expect_helper_ok(r, "receiver");
+}
+
+/* What a name gives: send, and grant only if the server said so; never
+ * receive or mint. Registering takes receive. */
+static void case_lookup_gives_send_only(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int e2 = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	char plain[IPC_NAME_MAX], granting[IPC_NAME_MAX];
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	struct ipc_ext pass = ext_empty();
+
+	pass.send_handle = n;
+	snprintf(plain, sizeof(plain), "%s", unique_name("plain"));
+	snprintf(granting, sizeof(granting), "%s", unique_name("grant"));
+	test_expect(ipc_register(plain, e, RIGHT_SEND), 0, "ipc_register(send)");
+	test_expect(ipc_register(granting, e2, RIGHT_SEND | RIGHT_GRANT), 0,
+		    "ipc_register(send, grant)");
+	int h = (int)ok(ipc_lookup(plain), "ipc_lookup");
+	test_expect(ipc_try_recv(h, &m, NULL), -EPERM, "ipc_try_recv(looked up)");
+	test_expect(ipc_recv(h, &m, NULL), -EPERM, "ipc_recv(looked up)");
+	test_expect(ipc_reply_recv(h, &m, NULL), -EPERM, "ipc_reply_recv(looked up)");
+	test_expect(handle_mint(h, 1, RIGHT_SEND), -EPERM, "handle_mint(looked up)");
+	test_expect(handle_dup(h, RIGHT_SEND | RIGHT_RECV), -EPERM, "handle_dup(looked up, +recv)");
+	test_expect(handle_dup(h, RIGHT_SEND | RIGHT_GRANT), -EPERM,
+		    "handle_dup(looked up, +grant)");
+	test_expect(ipc_try_send(h, &m, &pass), -EPERM, "passing a handle through it");
+	test_expect(ipc_try_send(h, &m, NULL), -EAGAIN, "ipc_try_send(looked up)");
+	int g = (int)ok(ipc_lookup(granting), "ipc_lookup(granting)");
+	test_expect(ipc_try_send(g, &m, &pass), -EAGAIN, "passing a handle where grant was given");
+	test_expect(ipc_try_recv(g, &m, NULL), -EPERM, "ipc_try_recv(looked up with grant)");
+
+	/* Only a handle that can receive registers, and only rights it has. */
+	int send = (int)ok(handle_dup(e, RIGHT_SEND), "handle_dup(send)");
+	int recv_send = (int)ok(handle_dup(e, RIGHT_RECV | RIGHT_SEND), "handle_dup(recv, send)");
+	test_expect(ipc_register(unique_name("s"), send, RIGHT_SEND), -EPERM,
+		    "ipc_register without receive");
+	test_expect(ipc_register(unique_name("s"), h, RIGHT_SEND), -EPERM,
+		    "ipc_register of a looked-up handle");
+	test_expect(ipc_register(unique_name("s"), recv_send, RIGHT_SEND | RIGHT_GRANT), -EPERM,
+		    "ipc_register giving grant it lacks");
+	test_expect(ipc_register(unique_name("s"), recv_send, RIGHT_SEND), 0,
+		    "ipc_register with receive");
+}
+
+/* ---- the registry's owners ----------------------------------------------- */
+
+#define BIT_NAMED 0x200
+#define BIT_DONE_WITH_NAME 0x400
+#define LABEL_NAMED 0x4e
+
+static char owned_name[IPC_NAME_MAX];
+
+/* Registers owned_name (claiming a reservation of its parent if there is
+ * one), answers one call, then unregisters it, which only it may do. */
+static void name_holder(long unused)
+{
+	struct ipc_msg m;
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+
+	(void)unused;
+	test_expect(ipc_register(owned_name, e, RIGHT_SEND), 0, "ipc_register");
+	test_expect(notify_signal(shared_notification, BIT_NAMED), 0, "notify_signal");
+	test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
+	CHECK(m.label == LABEL_NAMED, "label 0x%lx", m.label);
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	test_expect(notify_wait(shared_notification_back, 0), BIT_DONE_WITH_NAME, "notify_wait");
+	test_expect(ipc_unregister(owned_name), 0, "ipc_unregister of its own name");
+	test_expect(ipc_unregister(owned_name), -ENOENT, "a second ipc_unregister");
+}
+
+/* Reserves owned_name and keeps it until killed. */
+static void name_reserver(long unused)
+{
+	(void)unused;
+	test_expect(ipc_reserve(owned_name), 0, "ipc_reserve");
+	test_expect(notify_signal(shared_notification, BIT_NAMED), 0, "notify_signal");
+	block_forever();
+}
+
+/* Registers shared_ep (which it inherited, with every right) as
+ * owned_name, then ends: the name must go with it. */
+static void brief_registrant(long unused)
+{
+	(void)unused;
+	test_expect(ipc_register(owned_name, shared_ep, RIGHT_SEND), 0, "ipc_register");
+}
+
+/* Nobody takes a name away from the process that holds it; a reserved
+ * name goes only to the reserver or its children; a name goes when the
+ * process that registered it ends, even if its endpoint lives on. */
+static void case_registry_squatting_refused(void)
+{
+	unsigned long seen = 0;
+	int mine = (int)ok(endpoint_create(), "endpoint_create");
+	struct ipc_msg m = msg_of(LABEL_NAMED, 0, 0, 0, 0);
+
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	shared_notification_back = (int)ok(notify_create(), "notify_create");
+
+	/* Reserved by us, then registered by our child. */
+	snprintf(owned_name, sizeof(owned_name), "%s", unique_name("resv"));
+	test_expect(ipc_reserve(owned_name), 0, "ipc_reserve");
+	test_expect(ipc_reserve(owned_name), -EEXIST, "ipc_reserve of a reserved name");
+	test_expect(ipc_lookup(owned_name), -ENOENT, "ipc_lookup of a name not yet served");
+	int holder = spawn("holder", name_holder, 0);
+	await_bits(shared_notification, BIT_NAMED, &seen, "name registered");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), -EEXIST,
+		    "ipc_register of a name our child holds");
+	test_expect(ipc_unregister(owned_name), -EPERM, "ipc_unregister of our child's name");
+	int h = (int)ok(ipc_lookup(owned_name), "ipc_lookup");
+	test_expect(ipc_call(h, &m, NULL), 0, "ipc_call to the child's name");
+	test_expect(notify_signal(shared_notification_back, BIT_DONE_WITH_NAME), 0,
+		    "notify_signal");
+	expect_helper_ok(holder, "holder");
+	test_expect(ipc_lookup(owned_name), -ENOENT, "ipc_lookup after its holder unregistered");
+	test_expect(handle_close(h), 0, "handle_close");
+
+	/* Reserved by our child: we are not its child, so it is not ours. */
+	snprintf(owned_name, sizeof(owned_name), "%s", unique_name("theirs"));
+	int reserver = spawn("reserver", name_reserver, 0);
+	await_bits(shared_notification, BIT_NAMED, &seen, "name reserved");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), -EEXIST,
+		    "ipc_register of a name our child reserved");
+	test_expect(ipc_unregister(owned_name), -EPERM,
+		    "ipc_unregister of our child's reservation");
+	test_expect(kill(reserver), 0, "kill(reserver)");
+	expect_killed(reserver, "reserver");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), 0,
+		    "ipc_register once the reserver is gone");
+	test_expect(ipc_unregister(owned_name), 0, "ipc_unregister of our own name");
+
+	/* Our own reservation, claimed by ourselves. */
+	test_expect(ipc_reserve(owned_name), 0, "ipc_reserve");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), 0,
+		    "ipc_register of our reservation");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), -EEXIST, "ipc_register twice");
+
+	/* A registrant's name ends with it, though the endpoint lives. */
+	shared_ep = mine;
+	snprintf(owned_name, sizeof(owned_name), "%s", unique_name("brief"));
+	expect_helper_ok(spawn("registrant", brief_registrant, 0), "registrant");
+	test_expect(ipc_lookup(owned_name), -ENOENT, "ipc_lookup after its registrant ended");
+	test_expect(ipc_try_recv(mine, &m, NULL), -EAGAIN, "the endpoint lives on");
+}
+
+/* Registers IPC_NAMES_MAX names of its own while its parent holds as many. */
+static void names_of_own(long unused)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	char name[IPC_NAME_MAX];
+
+	(void)unused;
+	for (int i = 0; i < IPC_NAMES_MAX; i++) {
+		snprintf(name, sizeof(name), "ipct.child%d.%d", i, getpid());
+		test_expect(ipc_register(name, e, RIGHT_SEND), 0, "ipc_register");
+	}
+}
+
+/* Names and endpoints per process: the last one over the limit is
+ * -ENOSPC, and one given back makes room for another. */
+static void case_name_and_endpoint_limits(void)
+{
+	struct mem_info before = mem_now();
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	char names[IPC_NAMES_MAX][IPC_NAME_MAX];
+
+	for (int i = 0; i < IPC_NAMES_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "ipct.limit%d.%d", i, getpid());
+		test_expect(i % 2 ? ipc_reserve(names[i]) : ipc_register(names[i], e, RIGHT_SEND),
+			    0, i % 2 ? "ipc_reserve" : "ipc_register");
+	}
+	test_expect(ipc_register(unique_name("over"), e, RIGHT_SEND), -ENOSPC,
+		    "ipc_register past IPC_NAMES_MAX");
+	test_expect(ipc_reserve(unique_name("over")), -ENOSPC, "ipc_reserve past IPC_NAMES_MAX");
+	/* A reservation of ours still becomes our name: no new entry. */
+	test_expect(ipc_register(names[1], e, RIGHT_SEND), 0, "claiming our own reservation");
+	expect_helper_ok(spawn("child", names_of_own, 0), "child with names of its own");
+	test_expect(ipc_unregister(names[0]), 0, "ipc_unregister");
+	test_expect(ipc_register(unique_name("over"), e, RIGHT_SEND), 0,
+		    "ipc_register after giving one back");
+	for (int i = 1; i < IPC_NAMES_MAX; i++)
+		test_expect(ipc_unregister(names[i]), 0, "ipc_unregister");
+	test_expect(ipc_unregister(unique_name("over")), 0, "ipc_unregister");
+
+	int made[IPC_ENDPOINTS_MAX];
+	made[0] = e;
+	for (int i = 1; i < IPC_ENDPOINTS_MAX; i++)
+		made[i] = (int)ok(endpoint_create(), "endpoint_create");
+	test_expect(endpoint_create(), -ENOSPC, "endpoint_create past IPC_ENDPOINTS_MAX");
+	test_expect(handle_close((int)ok(notify_create(), "notify_create")), 0,
+		    "a notification is not an endpoint");
+	/* An endpoint counts as long as it lives, whoever holds it. */
+	int extra = (int)ok(handle_dup(made[0], RIGHT_SEND), "handle_dup");
+	test_expect(handle_close(made[0]), 0, "handle_close of one handle of it");
+	test_expect(endpoint_create(), -ENOSPC, "endpoint_create with it still alive");
+	test_expect(handle_close(extra), 0, "handle_close of its last handle");
+	made[0] = (int)ok(endpoint_create(), "endpoint_create after one died");
+	for (int i = 0; i < IPC_ENDPOINTS_MAX; i++)
+		test_expect(handle_close(made[i]), 0, "handle_close");
+	expect_mem_back(&before, "after the limits");
+}
+
+/* ---- kv under attack ----------------------------------------------------- */
+
+/* ipcattack (user/bin/ipcattack.c) runs each attack on a kv server of its
+ * own and exits with 0 only if the kernel (or kv) refused every one and
+ * the victim's session was left alone. */
+static void case_kv_sessions_private(void)
+{
+	char name[IPC_NAME_MAX];
+	char *argv[] = { "ipcattack", name, NULL };
+
+	snprintf(name, sizeof(name), "%s", unique_name("kv"));
+	fflush(stdout);
+	int pid = fork();
+	if (pid == 0) {
+		exec("ipcattack", argv);
+		_exit(HELPER_FAILED);
+	}
+	CHECK(pid > 0, "fork failed");
+	int status = status_of(pid, "ipcattack");
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "ipcattack %s (its lines are above)",
+	      test_status_text(status));
+}
+
 /* ---- the cases, in the order they run ------------------------------------ */
 
 static const struct test_case cases[] = {
@@ -1749,6 +2160,13 @@ static const struct test_case cases[] = {
 	{ "cross_cpu_wake", case_cross_cpu_wake },
 	{ "registry_lookup_unrelated", case_registry_lookup_unrelated },
 	{ "register_dead_endpoint_refused", case_register_dead_endpoint_refused },
+	{ "each_right_denied_and_allowed", case_each_right_denied_and_allowed },
+	{ "rights_only_shrink", case_rights_only_shrink },
+	{ "badged_handle_cannot_mint", case_badged_handle_cannot_mint },
+	{ "lookup_gives_send_only", case_lookup_gives_send_only },
+	{ "registry_squatting_refused", case_registry_squatting_refused },
+	{ "name_and_endpoint_limits", case_name_and_endpoint_limits },
+	{ "kv_sessions_private", case_kv_sessions_private },
 };
 
 int main(int argc, char **argv)
