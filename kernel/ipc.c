@@ -361,9 +361,10 @@ static long do_reply_recv(struct endpoint *ep, unsigned int rights)
 {
 	struct thread *c = NULL;
 
+	/* Checked before the reply goes: a refused call changes nothing. */
 	if (!(rights & RIGHT_RECV))
-		return -EPERM; /* before the reply: a refused call changes nothing */
-	(void)do_reply(&c);    /* a failed reply (the caller died) must not stop the server */
+		return -EPERM;
+	(void)do_reply(&c); /* a failed reply (the caller died) must not stop the server */
 	if (c && !ep->dead && !waitq_first(&ep->senders))
 		return sched_block_and_run(&ep->receivers, c, 0);
 	if (c)
@@ -692,7 +693,7 @@ long sys_handle_dup(const unsigned long *a)
 
 	if (!hd)
 		return -EBADF;
-	if (rights & ~RIGHTS_ALL)
+	if (rights & ~(unsigned long)RIGHTS_ALL)
 		return -EINVAL;
 	if (rights & ~hd->rights)
 		return -EPERM;
@@ -709,7 +710,7 @@ long sys_handle_mint(const unsigned long *a)
 
 	if (!hd)
 		return -EBADF;
-	if (badge == 0 || (rights & ~RIGHTS_ALL))
+	if (badge == 0 || (rights & ~(unsigned long)RIGHTS_ALL))
 		return -EINVAL;
 	if (!(hd->rights & RIGHT_MINT) || (rights & RIGHT_MINT) || (rights & ~hd->rights))
 		return -EPERM;

@@ -1829,6 +1829,11 @@ static void case_rights_only_shrink(void)
 	test_expect(handle_close((int)ok(handle_dup(e, RIGHTS_ALL), "handle_dup(all)")), 0,
 		    "handle_close");
 	test_expect(handle_dup(e, 1u << 4), -EINVAL, "handle_dup with an unknown right");
+	/* The system calls take a whole register: no bit of it goes unchecked. */
+	test_expect(syscall6(SYS_handle_dup, e, 1l << 40 | RIGHT_SEND, 0, 0, 0, 0), -EINVAL,
+		    "handle_dup with rights bit 40");
+	test_expect(syscall6(SYS_handle_mint, e, 7, 1l << 40 | RIGHT_SEND, 0, 0, 0), -EINVAL,
+		    "handle_mint with rights bit 40");
 	test_expect(handle_dup(send, RIGHT_SEND | RIGHT_RECV), -EPERM, "handle_dup adding receive");
 	test_expect(handle_dup(send, RIGHT_SEND | RIGHT_GRANT), -EPERM, "handle_dup adding grant");
 	test_expect(handle_dup(send, RIGHT_MINT), -EPERM, "handle_dup adding mint");
