@@ -200,13 +200,13 @@ static void exhaust(int ep)
 	long err = 0;
 
 	for (names = 0; names <= IPC_NAMES_MAX && !err; names += !err) {
-		snprintf(name, sizeof(name), "ipcattack.%d", names);
+		snprintf(name, sizeof(name), "ipcattack.%d.%d", getpid(), names);
 		err = ipc_register(name, ep, RIGHT_SEND);
 	}
 	snprintf(what, sizeof(what), "fill the registry: name %d", names + 1);
 	attack(what, err, -ENOSPC);
 	while (names-- > 0) {
-		snprintf(name, sizeof(name), "ipcattack.%d", names);
+		snprintf(name, sizeof(name), "ipcattack.%d.%d", getpid(), names);
 		ipc_unregister(name);
 	}
 	err = 0;
