@@ -17,6 +17,12 @@
  * that dies, wakes with -EPIPE. Objects are reference counted (handles,
  * the registry and threads blocked on them hold references), and the last
  * reference frees the object. Runs under the big kernel lock.
+ *
+ * Rights: every handle says what its holder may do (RIGHT_SEND, _RECV,
+ * _GRANT, _MINT), each operation checks the one it needs first thing
+ * (-EPERM), and every way a handle is copied keeps or drops rights, never
+ * adds one. A reply needs no right: receiving a call gives the receiver
+ * the one reply it owes, and nothing else can answer that caller.
  */
 #include "ipc.h"
 
@@ -29,7 +35,6 @@
 #include "uapi/syscall.h"
 #include "vm.h"
 
-#define REGISTRY_SIZE 32
 #define ARG_HANDLE 0
 #define ARG_EXT 6
 #define BADGE_REG 6
@@ -66,10 +71,16 @@ struct notification {
 static struct endpoint *endpoints;
 static unsigned long nobjects;
 
+/* The name registry. An entry belongs to the process that registered (or
+ * reserved) it, which alone may unregister it; it goes when that process
+ * ends or its endpoint dies. A reserved entry has no endpoint yet: its
+ * owner or a child of its owner may claim it with ipc_register. */
 static struct {
 	char name[IPC_NAME_MAX];
-	struct endpoint *ep;
-} registry[REGISTRY_SIZE];
+	struct process *owner; /* NULL: a free slot */
+	struct endpoint *ep;   /* NULL: reserved */
+	unsigned int rights;   /* what ipc_lookup gives */
+} registry[IPC_REGISTRY_SIZE];
 
 /* ---- Objects and handles ---------------------------------------------- */
 
@@ -77,6 +88,8 @@ static void kobject_free(struct kobject *obj)
 {
 	if (obj->type == KOBJ_ENDPOINT) {
 		struct endpoint *ep = (struct endpoint *)obj;
+		if (!ep->dead) /* its creator lives: it may make another */
+			ep->owner->endpoints--;
 		for (struct endpoint **e = &endpoints; *e; e = &(*e)->next) {
 			if (*e == ep) {
 				*e = ep->next;
@@ -112,11 +125,12 @@ unsigned long ipc_object_count(void)
 }
 
 /* Put obj in p's handle table (taking a reference): the handle, or -ENOSPC. */
-static int handle_install(struct process *p, struct kobject *obj, unsigned long badge)
+static int handle_install(struct process *p, struct kobject *obj, unsigned long badge,
+			  unsigned int rights)
 {
 	for (int h = 0; h < HANDLE_MAX; h++) {
 		if (!p->handles[h].obj) {
-			p->handles[h] = (struct handle){ obj, badge };
+			p->handles[h] = (struct handle){ obj, badge, rights };
 			obj->refs++;
 			return h;
 		}
@@ -124,16 +138,24 @@ static int handle_install(struct process *p, struct kobject *obj, unsigned long 
 	return -ENOSPC;
 }
 
-static struct handle *handle_lookup(struct process *p, long h, enum kobject_type type)
+/* Handle h of p, naming an object of any type, or NULL. */
+static struct handle *handle_get(struct process *p, long h)
 {
-	if (h < 0 || h >= HANDLE_MAX || !p->handles[h].obj || p->handles[h].obj->type != type)
+	if (h < 0 || h >= HANDLE_MAX || !p->handles[h].obj)
 		return NULL;
 	return &p->handles[h];
 }
 
+static struct handle *handle_lookup(struct process *p, long h, enum kobject_type type)
+{
+	struct handle *hd = handle_get(p, h);
+
+	return hd && hd->obj->type == type ? hd : NULL;
+}
+
 static long handle_close(struct process *p, long h)
 {
-	if (h < 0 || h >= HANDLE_MAX || !p->handles[h].obj)
+	if (!handle_get(p, h))
 		return -EBADF;
 	struct kobject *obj = p->handles[h].obj;
 	p->handles[h].obj = NULL;
@@ -152,11 +174,12 @@ void ipc_fork(struct process *child, const struct process *parent)
 
 /* ---- Moving a message --------------------------------------------------- */
 
-/* Check the caller's own struct ipc_ext (at uext, not 0) and the buffers
- * it names. */
-static long check_ext(uintptr_t uext)
+/* Check the caller's own struct ipc_ext (at uext, not 0) for system call
+ * nr on handle h, the buffers it names, and the handle it passes: in a
+ * send or a call, passing one needs grant on h; in a reply, nothing. */
+static long check_ext(uintptr_t uext, long nr, long h)
 {
-	const struct process *p = process_current();
+	struct process *p = process_current();
 	struct ipc_ext ext;
 
 	if (copyin(&ext, uext, sizeof(ext)))
@@ -166,15 +189,20 @@ static long check_ext(uintptr_t uext)
 	if (!vm_user_access_ok(p->as, (uintptr_t)ext.send_buf, ext.send_len, false) ||
 	    !vm_user_access_ok(p->as, (uintptr_t)ext.recv_buf, ext.recv_cap, true))
 		return -EFAULT;
-	if (ext.send_handle != IPC_NO_HANDLE &&
-	    (ext.send_handle < 0 || ext.send_handle >= HANDLE_MAX ||
-	     !p->handles[ext.send_handle].obj))
+	if (ext.send_handle == IPC_NO_HANDLE)
+		return 0;
+	if (!handle_get(p, ext.send_handle))
 		return -EBADF;
-	return 0;
+	bool sends = nr == SYS_ipc_send || nr == SYS_ipc_try_send || nr == SYS_ipc_call;
+	const struct handle *hd = handle_get(p, h);
+	return sends && hd && !(hd->rights & RIGHT_GRANT) ? -EPERM : 0;
 }
 
-/* The slow part of a transfer: the buffer and the handle of struct ipc_ext. */
-static int transfer_ext(struct thread *from, uintptr_t sext, struct thread *to, uintptr_t rext)
+/* The slow part of a transfer: the buffer and the handle of struct ipc_ext.
+ * The sender's ext is read again here, so the right to pass a handle is
+ * checked again too (`grant`): a handle it may not pass is dropped. */
+static int transfer_ext(struct thread *from, uintptr_t sext, bool grant, struct thread *to,
+			uintptr_t rext)
 {
 	struct ipc_ext se = { .send_handle = IPC_NO_HANDLE }, re = { 0 };
 
@@ -187,10 +215,9 @@ static int transfer_ext(struct thread *from, uintptr_t sext, struct thread *to, 
 	if (n && vm_copy_between(to->proc->as, (uintptr_t)re.recv_buf, from->proc->as,
 				 (uintptr_t)se.send_buf, n))
 		return -EFAULT;
-	if (rext && se.send_handle >= 0 && se.send_handle < HANDLE_MAX &&
-	    from->proc->handles[se.send_handle].obj) {
-		const struct handle *h = &from->proc->handles[se.send_handle];
-		int nh = handle_install(to->proc, h->obj, h->badge);
+	const struct handle *h = grant ? handle_get(from->proc, se.send_handle) : NULL;
+	if (rext && h) {
+		int nh = handle_install(to->proc, h->obj, h->badge, h->rights);
 		re.recv_handle = nh >= 0 ? nh : IPC_NO_HANDLE; /* table full: dropped */
 	}
 	if (rext && vm_copy_to(to->proc->as, rext, &re, sizeof(re)))
@@ -201,11 +228,11 @@ static int transfer_ext(struct thread *from, uintptr_t sext, struct thread *to, 
 /*
  * Move the message in `from`'s registers (and its struct ipc_ext, if any)
  * to `to`: label and words into to's result registers, the badge into
- * register 6, the buffer and the handle through to's struct ipc_ext.
- * Without an ext on either side, that is all: registers copied from one
- * trap frame to the other.
+ * register 6, the buffer and the handle (if `grant` allows one) through
+ * to's struct ipc_ext. Without an ext on either side, that is all:
+ * registers copied from one trap frame to the other.
  */
-static int transfer(struct thread *from, unsigned long badge, struct thread *to)
+static int transfer(struct thread *from, unsigned long badge, bool grant, struct thread *to)
 {
 	const unsigned long *src = arch_syscall_args(from->tf);
 	unsigned long *dst = (unsigned long *)arch_syscall_args(to->tf);
@@ -214,7 +241,7 @@ static int transfer(struct thread *from, unsigned long badge, struct thread *to)
 
 	*(struct msg_regs *)&dst[1] = *(const struct msg_regs *)&src[1];
 	dst[BADGE_REG] = badge;
-	return sext || rext ? transfer_ext(from, sext, to, rext) : 0;
+	return sext || rext ? transfer_ext(from, sext, grant, to, rext) : 0;
 }
 
 /* Caller c waits for a reply that will never come: wake it with err. */
@@ -249,16 +276,21 @@ static long wait_reply(struct thread *self)
 	return self->reply_err;
 }
 
-static long do_send(struct endpoint *ep, unsigned long badge, bool call, bool block)
+/* Send (or call) to ep through a handle with this badge and these rights. */
+static long do_send(struct endpoint *ep, unsigned long badge, unsigned int rights, bool call,
+		    bool block)
 {
 	struct thread *self = thread_current();
 	struct thread *r = waitq_first(&ep->receivers);
+	bool grant = rights & RIGHT_GRANT;
 
+	if (!(rights & RIGHT_SEND))
+		return -EPERM;
 	if (ep->dead)
 		return -EPIPE;
 	self->reply_ready = false;
 	if (r) {
-		int err = transfer(self, badge, r);
+		int err = transfer(self, badge, grant, r);
 		if (err || !call) {
 			sched_wake_with(r, err);
 			return err;
@@ -272,21 +304,25 @@ static long do_send(struct endpoint *ep, unsigned long badge, bool call, bool bl
 		return -EAGAIN;
 	self->ipc_is_call = call;
 	self->ipc_badge = badge;
+	self->ipc_grant = grant;
 	int err = sched_block(&ep->senders, 0); /* a receiver takes it from us */
 	if (err || !call)
 		return err;
 	return wait_reply(self);
 }
 
-static long do_recv(struct endpoint *ep, bool block)
+/* Receive from ep through a handle with these rights. */
+static long do_recv(struct endpoint *ep, unsigned int rights, bool block)
 {
 	struct thread *self = thread_current();
 	struct thread *s = waitq_first(&ep->senders);
 
+	if (!(rights & RIGHT_RECV))
+		return -EPERM;
 	if (ep->dead)
 		return -EPIPE;
 	if (s) {
-		int err = transfer(s, s->ipc_badge, self);
+		int err = transfer(s, s->ipc_badge, s->ipc_grant, self);
 		if (!err && s->ipc_is_call)
 			start_call(self, s);
 		sched_wake_with(s, err);
@@ -311,7 +347,7 @@ static long do_reply(struct thread **waiting)
 	if (!c)
 		return -EPIPE; /* the caller died meanwhile */
 	c->served_by = NULL;
-	int err = transfer(self, 0, c);
+	int err = transfer(self, 0, true, c); /* the reply may pass a handle */
 	c->reply_ready = true;
 	c->reply_err = err;
 	if (c->waiting_on == &c->reply_wait)
@@ -321,19 +357,30 @@ static long do_reply(struct thread **waiting)
 
 /* A server's loop in one step: reply, then wait for the next message. When
  * no sender waits yet, the caller runs next, here (sched_block_and_run). */
-static long do_reply_recv(struct endpoint *ep)
+static long do_reply_recv(struct endpoint *ep, unsigned int rights)
 {
 	struct thread *c = NULL;
 
+	/* Checked before the reply goes: a refused call changes nothing. */
+	if (!(rights & RIGHT_RECV))
+		return -EPERM;
 	(void)do_reply(&c); /* a failed reply (the caller died) must not stop the server */
 	if (c && !ep->dead && !waitq_first(&ep->senders))
 		return sched_block_and_run(&ep->receivers, c, 0);
 	if (c)
 		sched_wake(c);
-	return do_recv(ep, true);
+	return do_recv(ep, rights, true);
 }
 
 /* ---- Death -------------------------------------------------------------- */
+
+static void registry_drop(int i)
+{
+	if (registry[i].ep)
+		kobject_put(&registry[i].ep->obj);
+	registry[i].ep = NULL;
+	registry[i].owner = NULL;
+}
 
 static void endpoint_kill(struct endpoint *ep)
 {
@@ -342,12 +389,9 @@ static void endpoint_kill(struct endpoint *ep)
 		sched_wake_with(waitq_first(&ep->senders), -EPIPE);
 	while (waitq_first(&ep->receivers))
 		sched_wake_with(waitq_first(&ep->receivers), -EPIPE);
-	for (int i = 0; i < REGISTRY_SIZE; i++) {
-		if (registry[i].ep == ep) {
-			registry[i].ep = NULL;
-			kobject_put(&ep->obj);
-		}
-	}
+	for (int i = 0; i < IPC_REGISTRY_SIZE; i++)
+		if (registry[i].ep == ep)
+			registry_drop(i);
 }
 
 void ipc_thread_exit(struct thread *t)
@@ -369,6 +413,9 @@ void ipc_process_exit(struct process *p)
 		if (ep->owner == p && !ep->dead)
 			endpoint_kill(ep);
 	}
+	for (int i = 0; i < IPC_REGISTRY_SIZE; i++)
+		if (registry[i].owner == p)
+			registry_drop(i);
 	for (int h = 0; h < HANDLE_MAX; h++)
 		if (p->handles[h].obj)
 			handle_close(p, h);
@@ -378,14 +425,18 @@ void ipc_process_exit(struct process *p)
 
 static long endpoint_create(void)
 {
-	struct endpoint *ep = (struct endpoint *)kobject_alloc(KOBJ_ENDPOINT);
+	struct process *p = process_current();
 
+	if (p->endpoints >= IPC_ENDPOINTS_MAX)
+		return -ENOSPC;
+	struct endpoint *ep = (struct endpoint *)kobject_alloc(KOBJ_ENDPOINT);
 	if (!ep)
 		return -ENOMEM;
-	ep->owner = process_current();
+	ep->owner = p;
+	p->endpoints++;
 	ep->next = endpoints;
 	endpoints = ep;
-	long h = handle_install(process_current(), &ep->obj, 0);
+	long h = handle_install(p, &ep->obj, 0, RIGHTS_ALL);
 	kobject_put(&ep->obj); /* the handle holds it now (or nobody) */
 	return h;
 }
@@ -396,18 +447,32 @@ static long notify_create(void)
 
 	if (!n)
 		return -ENOMEM;
-	long h = handle_install(process_current(), n, 0);
+	long h = handle_install(process_current(), n, 0, RIGHTS_ALL);
 	kobject_put(n);
 	return h;
 }
 
-static long notify_signal(long h, unsigned long bits)
+/* The notification behind handle h, if the handle holds `right`: 0, or
+ * -EBADF / -EPERM. */
+static long notification_get(long h, unsigned int right, struct notification **n)
 {
 	struct handle *hd = handle_lookup(process_current(), h, KOBJ_NOTIFICATION);
 
 	if (!hd)
 		return -EBADF;
-	struct notification *n = (struct notification *)hd->obj;
+	if (!(hd->rights & right))
+		return -EPERM;
+	*n = (struct notification *)hd->obj;
+	return 0;
+}
+
+static long notify_signal(long h, unsigned long bits)
+{
+	struct notification *n;
+	long err = notification_get(h, RIGHT_SEND, &n);
+
+	if (err)
+		return err;
 	n->bits |= bits & NOTIFY_BITS_MASK;
 	if (n->bits)
 		sched_wake_all(&n->waiters);
@@ -416,13 +481,12 @@ static long notify_signal(long h, unsigned long bits)
 
 static long notify_wait(long h, int flags)
 {
-	struct handle *hd = handle_lookup(process_current(), h, KOBJ_NOTIFICATION);
+	struct notification *n;
+	long result = notification_get(h, RIGHT_RECV, &n);
 
-	if (!hd)
-		return -EBADF;
-	struct notification *n = (struct notification *)hd->obj;
+	if (result)
+		return result;
 	n->obj.refs++; /* a sleeper keeps it alive */
-	long result = 0;
 	while (!n->bits && !result)
 		result = flags & NOTIFY_NONBLOCK ? -EAGAIN : sched_block(&n->waiters, 0);
 	if (!result) {
@@ -433,46 +497,130 @@ static long notify_wait(long h, int flags)
 	return result;
 }
 
-static long ipc_register(uintptr_t uname, long h)
+/* Copy a registry name in from user space: 0, -EFAULT, or -EINVAL if it
+ * is empty or too long. */
+static long name_copyin(char *name, uintptr_t uname)
 {
-	char name[IPC_NAME_MAX];
-	long n = copyinstr(name, uname, sizeof(name));
-	struct handle *hd = handle_lookup(process_current(), h, KOBJ_ENDPOINT);
-	int free_slot = -1;
+	long n = copyinstr(name, uname, IPC_NAME_MAX);
 
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return -EINVAL;
+	return n == 0 ? -EINVAL : n < 0 ? n : 0;
+}
+
+/* The registry entry called `name`, or -1. */
+static int registry_find(const char *name)
+{
+	for (int i = 0; i < IPC_REGISTRY_SIZE; i++)
+		if (registry[i].owner && strcmp(registry[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* The entry p may fill: `claimed` (a reservation it takes over) or a free
+ * one. -ENOSPC if p holds IPC_NAMES_MAX names already or none is free. */
+static int registry_slot(const struct process *p, int claimed)
+{
+	int held = 0, slot = claimed;
+
+	for (int i = 0; i < IPC_REGISTRY_SIZE; i++) {
+		if (registry[i].owner == p && i != claimed)
+			held++;
+		else if (!registry[i].owner && slot < 0)
+			slot = i;
+	}
+	return held < IPC_NAMES_MAX && slot >= 0 ? slot : -ENOSPC;
+}
+
+/*
+ * Name the endpoint behind h, which must hold receive: only a server can
+ * register, so a name always leads to whoever receives on it. Lookups get
+ * `rights`, never more than send and grant. A name reserved by the
+ * caller or its parent is claimed; any other name taken is -EEXIST.
+ */
+static long ipc_register(uintptr_t uname, long h, unsigned long rights)
+{
+	struct process *p = process_current();
+	char name[IPC_NAME_MAX] = "";
+	long err = name_copyin(name, uname);
+	struct handle *hd = handle_lookup(p, h, KOBJ_ENDPOINT);
+
+	if (err)
+		return err;
 	if (!hd)
 		return -EBADF;
+	if (rights != RIGHT_SEND && rights != (RIGHT_SEND | RIGHT_GRANT))
+		return -EINVAL;
+	if (!(hd->rights & RIGHT_RECV) || (rights & ~hd->rights))
+		return -EPERM;
 	if (((struct endpoint *)hd->obj)->dead)
 		return -EPIPE;
-	for (int i = REGISTRY_SIZE - 1; i >= 0; i--) {
-		if (registry[i].ep && strcmp(registry[i].name, name) == 0)
-			return -EEXIST;
-		if (!registry[i].ep)
-			free_slot = i;
-	}
-	if (free_slot < 0)
-		return -ENOSPC;
-	memcpy(registry[free_slot].name, name, (size_t)n + 1);
-	registry[free_slot].ep = (struct endpoint *)hd->obj;
+	int i = registry_find(name);
+	bool claim = i >= 0 && !registry[i].ep &&
+		     (registry[i].owner == p || registry[i].owner == p->parent);
+	if (i >= 0 && !claim)
+		return -EEXIST;
+	int slot = registry_slot(p, i); /* i >= 0: a reservation, ours or our parent's */
+	if (slot < 0)
+		return slot;
+	memcpy(registry[slot].name, name, sizeof(name));
+	registry[slot].owner = p;
+	registry[slot].ep = (struct endpoint *)hd->obj;
+	registry[slot].rights = (unsigned int)rights;
 	hd->obj->refs++;
+	return 0;
+}
+
+static long ipc_reserve(uintptr_t uname)
+{
+	struct process *p = process_current();
+	char name[IPC_NAME_MAX] = "";
+	long err = name_copyin(name, uname);
+
+	if (err)
+		return err;
+	if (registry_find(name) >= 0)
+		return -EEXIST;
+	int slot = registry_slot(p, -1);
+	if (slot < 0)
+		return slot;
+	memcpy(registry[slot].name, name, sizeof(name));
+	registry[slot].owner = p;
+	return 0;
+}
+
+/* The entry named by the string at uname: its index, or -EFAULT, -EINVAL
+ * (see name_copyin) or -ENOENT. */
+static long registry_find_user(uintptr_t uname)
+{
+	char name[IPC_NAME_MAX];
+	long err = name_copyin(name, uname);
+
+	if (err)
+		return err;
+	int i = registry_find(name);
+	return i >= 0 ? i : -ENOENT;
+}
+
+static long ipc_unregister(uintptr_t uname)
+{
+	long i = registry_find_user(uname);
+
+	if (i < 0)
+		return i;
+	if (registry[i].owner != process_current())
+		return -EPERM;
+	registry_drop((int)i);
 	return 0;
 }
 
 static long ipc_lookup(uintptr_t uname)
 {
-	char name[IPC_NAME_MAX];
-	long n = copyinstr(name, uname, sizeof(name));
+	long i = registry_find_user(uname);
 
-	if (n < 0)
-		return n;
-	for (int i = 0; i < REGISTRY_SIZE; i++)
-		if (registry[i].ep && strcmp(registry[i].name, name) == 0)
-			return handle_install(process_current(), &registry[i].ep->obj, 0);
-	return -ENOENT;
+	if (i < 0)
+		return i;
+	if (!registry[i].ep)
+		return -ENOENT; /* reserved, not served yet */
+	return handle_install(process_current(), &registry[i].ep->obj, 0, registry[i].rights);
 }
 
 /* send, recv, call, reply_recv and the try forms (the system call number
@@ -480,30 +628,32 @@ static long ipc_lookup(uintptr_t uname)
 long sys_ipc_endpoint(const unsigned long *a)
 {
 	long nr = arch_syscall_number(thread_current()->tf);
-	struct handle *hd = handle_lookup(process_current(), (long)a[ARG_HANDLE], KOBJ_ENDPOINT);
-	long err = a[ARG_EXT] ? check_ext(a[ARG_EXT]) : 0;
+	long err = a[ARG_EXT] ? check_ext(a[ARG_EXT], nr, (long)a[ARG_HANDLE]) : 0;
 
 	if (err)
 		return err;
+	struct handle *hd = handle_lookup(process_current(), (long)a[ARG_HANDLE], KOBJ_ENDPOINT);
 	if (!hd)
 		return -EBADF;
+	/* Each operation checks its right first thing: do_send, do_recv. */
 	struct endpoint *ep = (struct endpoint *)hd->obj;
 	unsigned long badge = hd->badge;
+	unsigned int rights = hd->rights;
 	ep->obj.refs++; /* while we may block on it */
 	switch (nr) {
 	case SYS_ipc_send:
 	case SYS_ipc_try_send:
-		err = do_send(ep, badge, false, nr == SYS_ipc_send);
+		err = do_send(ep, badge, rights, false, nr == SYS_ipc_send);
 		break;
 	case SYS_ipc_call:
-		err = do_send(ep, badge, true, true);
+		err = do_send(ep, badge, rights, true, true);
 		break;
 	case SYS_ipc_recv:
 	case SYS_ipc_try_recv:
-		err = do_recv(ep, nr == SYS_ipc_recv);
+		err = do_recv(ep, rights, nr == SYS_ipc_recv);
 		break;
 	case SYS_ipc_reply_recv:
-		err = do_reply_recv(ep);
+		err = do_reply_recv(ep, rights);
 		break;
 	}
 	kobject_put(&ep->obj);
@@ -513,7 +663,7 @@ long sys_ipc_endpoint(const unsigned long *a)
 long sys_ipc_reply(const unsigned long *a)
 {
 	struct thread *c = NULL;
-	long err = a[ARG_EXT] ? check_ext(a[ARG_EXT]) : 0;
+	long err = a[ARG_EXT] ? check_ext(a[ARG_EXT], SYS_ipc_reply, IPC_NO_HANDLE) : 0;
 
 	if (err)
 		return err;
@@ -534,11 +684,37 @@ long sys_handle_close(const unsigned long *a)
 	return handle_close(process_current(), (long)a[0]);
 }
 
+/* (handle, rights): a copy of the handle with fewer rights (or as many). */
+long sys_handle_dup(const unsigned long *a)
+{
+	struct process *p = process_current();
+	struct handle *hd = handle_get(p, (long)a[0]);
+	unsigned long rights = a[1];
+
+	if (!hd)
+		return -EBADF;
+	if (rights & ~(unsigned long)RIGHTS_ALL)
+		return -EINVAL;
+	if (rights & ~hd->rights)
+		return -EPERM;
+	return handle_install(p, hd->obj, hd->badge, (unsigned int)rights);
+}
+
+/* (handle, badge, rights): a badged copy. Only an unbadged handle holds
+ * mint, and the copy never does: a badge, once given, is final. */
 long sys_handle_mint(const unsigned long *a)
 {
-	struct handle *hd = handle_lookup(process_current(), (long)a[0], KOBJ_ENDPOINT);
+	struct process *p = process_current();
+	struct handle *hd = handle_lookup(p, (long)a[0], KOBJ_ENDPOINT);
+	unsigned long badge = a[1], rights = a[2];
 
-	return hd ? handle_install(process_current(), hd->obj, a[1]) : -EBADF;
+	if (!hd)
+		return -EBADF;
+	if (badge == 0 || (rights & ~(unsigned long)RIGHTS_ALL))
+		return -EINVAL;
+	if (!(hd->rights & RIGHT_MINT) || (rights & RIGHT_MINT) || (rights & ~hd->rights))
+		return -EPERM;
+	return handle_install(p, hd->obj, badge, (unsigned int)rights);
 }
 
 long sys_notify_create(const unsigned long *a)
@@ -559,10 +735,20 @@ long sys_notify_wait(const unsigned long *a)
 
 long sys_ipc_register(const unsigned long *a)
 {
-	return ipc_register(a[0], (long)a[1]);
+	return ipc_register(a[0], (long)a[1], a[2]);
 }
 
 long sys_ipc_lookup(const unsigned long *a)
 {
 	return ipc_lookup(a[0]);
+}
+
+long sys_ipc_unregister(const unsigned long *a)
+{
+	return ipc_unregister(a[0]);
+}
+
+long sys_ipc_reserve(const unsigned long *a)
+{
+	return ipc_reserve(a[0]);
 }

@@ -437,4 +437,7 @@ const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_notify_wait] = sys_notify_wait,
 	[SYS_ipc_register] = sys_ipc_register,
 	[SYS_ipc_lookup] = sys_ipc_lookup,
+	[SYS_handle_dup] = sys_handle_dup,
+	[SYS_ipc_unregister] = sys_ipc_unregister,
+	[SYS_ipc_reserve] = sys_ipc_reserve,
 };

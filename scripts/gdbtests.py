@@ -317,6 +317,10 @@ THREAD_ROW = re.compile(r"^\s*(\d+)\s+(\d+|-)\s+(\S+)\s+(\S+)\s+(\d+)\s+(?:cpu (
 # A row of weft ipc: endpoint, owner, refs, state, senders, receivers.
 ENDPOINT_ROW = re.compile(r"^(0x[0-9a-f]+)\s+(\d+ \(\S+\)|0x[0-9a-f]+)\s+(\d+)\s+(alive|dead)"
                           r"\s+(tid \S+|-)\s+(tid \S+|-)$", re.M)
+# A row of weft handles (and of weft ipc's handle list): pid, handle,
+# object, type, rights, badge.
+HANDLE_ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+(0x[0-9a-f]+)\s+(endpoint|notification)"
+                        r"\s+([s-][r-][g-][m-])\s+(\d+)$", re.M)
 # A row of weft cpus: cpu, hwid, GDB thread, online, current, mode, BKL, pc.
 CPU_ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+|\?)\s+(yes|no)\s+(idle|-|tid \d+ \(\S+\))"
                      r"\s+(user|kernel|\?)\s+(holds|spins|-)\s+(.*)$", re.M)
@@ -429,6 +433,7 @@ def commands_session(t, gdb, startup, arch, build, consts, tmp, port):
         parts.check("cpus", lambda: check_cpus(gdb, regs, facts))
         parts.check("lock", lambda: check_lock(gdb, facts))
         parts.check("ipc", lambda: check_ipc(gdb, facts))
+        parts.check("handles", lambda: check_handles(gdb, consts, facts))
         parts.check("bt", lambda: check_bt(gdb, facts))
         parts.check("pagewalk", lambda: check_pagewalk(gdb, arch, build, consts))
         parts.check("switchtrace", lambda: check_switchtrace(gdb, facts))
@@ -625,7 +630,49 @@ def check_ipc(gdb, facts):
         expect(receiving and not calling, "expected tid 3 among the receivers", gdb)
     else:
         expect(receiving or calling, "nobody waits on or for the endpoint", gdb)
+    handles = HANDLE_ROW.findall(out)
+    want = [("2", r[0], "s---"), ("3", r[0], "-r--")]
+    expect(sorted((h[0], h[2], h[4]) for h in handles) == want,
+           f"weft ipc lists the handles {handles}, expected pingpong's two: pid 2's can "
+           "only send, pid 3's only receive", gdb)
+    facts["endpoint"] = r[0]
     return "server receiving" if receiving else "call in progress"
+
+
+def process_expression(gdb, pid):
+    """A GDB expression for the struct process * of pid: processes, then
+    ->next until the pid matches."""
+    expr = "processes"
+    for _ in range(16):
+        if value_of(gdb.run(f"p {expr}->pid")) == pid:
+            return expr
+        expr += "->next"
+    expect(False, f"pid {pid} is not in the kernel's process list", gdb)
+    return None
+
+
+def check_handles(gdb, consts, facts):
+    """weft handles PID: pingpong's client (pid 2) holds one handle to its
+    endpoint that can only send, its server (pid 3) one that can only
+    receive (each dropped the rest after the fork); neither has a badge.
+    The kernel's own table agrees."""
+    kernel_rights = {2: consts.RIGHT_SEND, 3: consts.RIGHT_RECV}
+    for pid, rights in ((2, "s---"), (3, "-r--")):
+        out = gdb.run(f"weft handles {pid}")
+        expect(not ERROR_PATTERNS.search(out), "weft handles failed", gdb)
+        rows = HANDLE_ROW.findall(out)
+        expect(len(rows) == 1, f"pid {pid}: {len(rows)} handles, expected 1", gdb)
+        _, handle, obj, kind, got, badge = rows[0]
+        expect((obj, kind, got, badge) == (facts.get("endpoint", obj), "endpoint", rights, "0"),
+               f"pid {pid}: handle {rows[0]}, expected the endpoint with {rights}, badge 0",
+               gdb)
+        table = value_of(gdb.run(f"p {process_expression(gdb, pid)}->handles[{handle}].rights"))
+        expect(table == kernel_rights[pid],
+               f"pid {pid}: the kernel says rights {table}, weft handles {rights}", gdb)
+    every = HANDLE_ROW.findall(gdb.run("weft handles"))
+    expect({h[0] for h in every} >= {"2", "3"}, "weft handles without a pid misses pingpong",
+           gdb)
+    return "pid 2 s---, pid 3 -r--"
 
 
 def check_bt(gdb, facts):
@@ -781,8 +828,8 @@ def check_usersyms_manual(gdb, build):
     return "init replaces pingpong"
 
 
-SUBCOMMANDS = ("ps", "threads", "cpus", "lock", "ipc", "pagewalk", "bt", "switchtrace",
-               "touser", "usersyms")
+SUBCOMMANDS = ("ps", "threads", "cpus", "lock", "ipc", "handles", "pagewalk", "bt",
+               "switchtrace", "touser", "usersyms")
 
 
 def check_help(gdb):
@@ -812,6 +859,8 @@ def check_constants(gdb, build, consts):
          and c.KSTACK_AREA < 1 << 64),
         ("USER_VA_END is in the lower 2^39 bytes", 0 < c.USER_VA_END <= 1 << va_bits),
         ("FRAME_RECORD_OFFSET is -16 or 0", c.FRAME_RECORD_OFFSET in (-16, 0)),
+        ("the rights are four different bits",
+         sorted((c.RIGHT_SEND, c.RIGHT_RECV, c.RIGHT_GRANT, c.RIGHT_MINT)) == [1, 2, 4, 8]),
     ]
     bad = [what for what, ok in sane if not ok]
     expect(not bad, f"{build}/{constants.FILENAME}: not so: {'; '.join(bad)}", gdb)
@@ -1006,7 +1055,7 @@ def gdb_tests(arch, qemu_test, failure, build=None):
     yield qemu_test(f"gdb/{arch}/commands", arch, lambda t: check_commands(t, build),
                     cpus=CPUS, mem=MEM, needs=["pingpong"],
                     parts=["startup", "switch", "ps", "threads", "cpus", "lock", "ipc",
-                           "bt", "pagewalk", "switchtrace", "usersyms-auto",
+                           "handles", "bt", "pagewalk", "switchtrace", "usersyms-auto",
                            "usersyms-manual", "help", "constants"])
     yield qemu_test(f"gdb/{arch}/docs", arch, lambda t: check_docs(t, build),
                     cpus=CPUS, mem=MEM, needs=["pingpong"],

@@ -1,7 +1,8 @@
 /*
  * Message-passing IPC: endpoints, notifications, handles and the name
  * registry. Kernel objects are reference counted; a process names them
- * through its handle table. Runs under the big kernel lock.
+ * through its handle table, each handle with its rights. Runs under the
+ * big kernel lock.
  */
 #ifndef WEFT_IPC_H
 #define WEFT_IPC_H
@@ -13,6 +14,7 @@
 long sys_endpoint_create(const unsigned long *a);
 long sys_handle_close(const unsigned long *a);
 long sys_handle_mint(const unsigned long *a);
+long sys_handle_dup(const unsigned long *a);
 long sys_ipc_endpoint(const unsigned long *a); /* send, recv, call, reply_recv, try_* */
 long sys_ipc_reply(const unsigned long *a);
 long sys_notify_create(const unsigned long *a);
@@ -20,6 +22,8 @@ long sys_notify_signal(const unsigned long *a);
 long sys_notify_wait(const unsigned long *a);
 long sys_ipc_register(const unsigned long *a);
 long sys_ipc_lookup(const unsigned long *a);
+long sys_ipc_unregister(const unsigned long *a);
+long sys_ipc_reserve(const unsigned long *a);
 
 /* Process lifecycle: fork copies the handle table; the end of a process
  * kills the endpoints it created and closes its handles; the end of a

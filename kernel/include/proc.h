@@ -24,11 +24,14 @@ struct address_space;
 struct thread;
 struct kobject;
 
-/* An entry of a process's handle table: an object and the badge a
- * message sent through this handle carries. */
+/* An entry of a process's handle table: an object, the badge a message
+ * sent through this handle carries, and what the holder may do with it
+ * (RIGHT_*, uapi/ipc.h). Rights are only ever dropped when a handle is
+ * copied; a handle with a badge other than 0 never holds RIGHT_MINT. */
 struct handle {
 	struct kobject *obj;
 	unsigned long badge;
+	unsigned int rights;
 };
 
 /* A FIFO of blocked threads. */
@@ -73,6 +76,7 @@ struct thread {
 	 * a dead caller leaves the server a reply that goes nowhere. */
 	bool ipc_is_call;         /* blocked sending: a call, not a send */
 	unsigned long ipc_badge;  /* ... through a handle with this badge */
+	bool ipc_grant;           /* ... and RIGHT_GRANT: it may pass a handle */
 	struct thread *reply_to;  /* server: the caller owed a reply */
 	bool reply_owed;          /* server: a call was received (reply_to may
 				     be gone if the caller died) */
@@ -111,6 +115,7 @@ struct process {
 	bool vm_busy;                      /* a thread is changing as (proc_vm_begin) */
 	struct waitq vm_wait;              /* the others that would, meanwhile */
 	struct handle handles[HANDLE_MAX]; /* IPC objects it can name */
+	int endpoints;                     /* live endpoints it created (ipc.c) */
 };
 
 /* thread_current() and process_current(), the running thread and its

@@ -10,7 +10,7 @@ from kernel import (Kernel, Process, Thread, bkl_napping, bkl_spinning, frame_wa
                     threads_on_cpu, ticket_summary, user_pc_of, waitq_threads)
 from memory import Memory, char_array
 from pagetable import level_name, level_size, size_name, walk
-from target import lookup_type, port, source_line, symbolize, u64
+from target import kernel_constants, lookup_type, port, source_line, symbolize, u64
 
 
 class WeftPrefix(gdb.Command):
@@ -170,16 +170,71 @@ base, e.g. 10 MHz on QEMU's RISC-V virt board, 62.5 MHz on Arm)."""
                       f"{int(s['max_hold']):>10}")
 
 
+def rights_text(rights):
+    """A handle's rights as the letters s(end) r(eceive) g(rant) m(int),
+    '-' for each one missing: "sr--" can send and receive."""
+    c = kernel_constants()
+    bits = ((c.RIGHT_SEND, "s"), (c.RIGHT_RECV, "r"), (c.RIGHT_GRANT, "g"), (c.RIGHT_MINT, "m"))
+    return "".join(letter if rights & bit else "-" for bit, letter in bits)
+
+
+def process_label(k, addr):
+    p = next((p for p in k.processes if p.addr == addr), None)
+    return f"{p.pid} ({p.name})" if p else f"{addr:#x}"
+
+
+def handle_rows(mem, k, processes):
+    """The handle tables of `processes`: one line per handle in use, with
+    its object (an endpoint or a notification), rights and badge."""
+    kobj_type = lookup_type("struct kobject")
+    lines = [f"{'PID':>5} {'HANDLE':>6}  {'OBJECT':<18} {'TYPE':<12} {'RIGHTS':<6} BADGE"]
+    for p in processes:
+        table = p.v["handles"]
+        lo, hi = table.type.strip_typedefs().range()
+        for h in range(lo, hi + 1):
+            obj = u64(table[h]["obj"])
+            if not obj:
+                continue
+            kind = str(mem.at(obj, kobj_type)["type"]).replace("KOBJ_", "").lower()
+            lines.append(f"{p.pid:>5} {h:>6}  {obj:#018x} {kind:<12} "
+                         f"{rights_text(int(table[h]['rights'])):<6} {u64(table[h]['badge'])}")
+    return lines
+
+
+class WeftHandles(gdb.Command):
+    """List handle tables: each handle's object, rights and badge.
+
+Usage: weft handles [PID]       (no PID: every process)
+
+One line per handle in use (struct process, handles[]): the process, the
+handle number, the kernel object it names and its type, its rights as
+four letters, s(end) r(eceive) g(rant) m(int) with '-' for each one it
+lacks, and the badge messages sent through it carry (0: none)."""
+
+    def __init__(self):
+        super().__init__("weft handles", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        argv = gdb.string_to_argv(arg)
+        with Memory() as mem:
+            k = Kernel(mem)
+            procs = ([k.process_by_pid(parse_int(argv[0], "pid"))] if argv
+                     else sorted(k.processes, key=lambda p: p.pid))
+            print("\n".join(handle_rows(mem, k, procs)))
+
+
 class WeftIpc(gdb.Command):
-    """List the IPC endpoints, who waits on them, and calls in progress.
+    """List the IPC endpoints, who waits on them, calls in progress, handles.
 
 Usage: weft ipc
 
 One line per endpoint in the kernel's list (kernel/ipc.c `endpoints`):
 its address, the process that created it (it dies with that process),
 references, whether it is dead, the threads blocked sending (a call or a
-send, message parked) and receiving. Then the name registry, and every
-caller waiting for a reply, with the server thread that owes it."""
+send, message parked) and receiving. Then the name registry (each name's
+endpoint, or "reserved", the process that holds the name, and the rights
+a lookup gives), every caller waiting for a reply with the server thread
+that owes it, and every process's handles as "weft handles" shows them."""
 
     def __init__(self):
         super().__init__("weft ipc", gdb.COMMAND_USER)
@@ -194,9 +249,7 @@ caller waiting for a reply, with the server thread that owes it."""
             while addr and addr not in seen and len(seen) < 4096:
                 seen.add(addr)
                 ep = mem.at(addr, ep_type)
-                owner_addr = u64(ep["owner"])
-                owner = next((p for p in k.processes if p.addr == owner_addr), None)
-                owner_text = f"{owner.pid} ({owner.name})" if owner else f"{owner_addr:#x}"
+                owner_text = process_label(k, u64(ep["owner"]))
                 senders = [f"{t.tid}({'call' if bool(t.v['ipc_is_call']) else 'send'})"
                            for t in waitq_threads(k, ep["senders"])]
                 receivers = [str(t.tid) for t in waitq_threads(k, ep["receivers"])]
@@ -211,14 +264,20 @@ caller waiting for a reply, with the server thread that owes it."""
             registry = mem.var("registry")
             lo, hi = registry.type.strip_typedefs().range()
             for i in range(lo, hi + 1):
+                holder = u64(registry[i]["owner"])
+                if not holder:
+                    continue
                 ep = u64(registry[i]["ep"])
-                if ep:
-                    print(f"registry: {char_array(registry[i]['name'])!r} -> endpoint {ep:#x}")
+                what = (f"endpoint {ep:#x}, lookup gives "
+                        f"{rights_text(int(registry[i]['rights']))}" if ep else "reserved")
+                print(f"registry: {char_array(registry[i]['name'])!r} -> {what}, "
+                      f"held by {process_label(k, holder)}")
             for t in k.threads:
                 server = u64(t.v["served_by"])
                 if server and not bool(t.v["reply_ready"]):
                     print(f"call: {t.label()} waits for the reply of "
                           f"{k.thread(server).label()}")
+            print("\n".join(handle_rows(mem, k, sorted(k.processes, key=lambda p: p.pid))))
 
 
 class WeftPagewalk(gdb.Command):

@@ -9,6 +9,7 @@ sees one thread per CPU; these commands add what the kernel knows:
     weft cpus                    what every CPU runs, and the big kernel lock
     weft lock                    the big kernel lock: holder, waiters, statistics
     weft ipc                     IPC endpoints and who waits on them
+    weft handles [PID]           handle tables: objects, rights, badges
     weft pagewalk PID VA         walk a process's page table by hand
     weft bt TID                  backtrace of a thread that is not running
     weft switchtrace [N|off]     print every context switch
@@ -40,8 +41,8 @@ import gdb
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from commands import (WeftBt, WeftCpus, WeftIpc, WeftLock, WeftPagewalk,  # noqa: E402
-                      WeftPrefix, WeftPs, WeftSwitchtrace, WeftThreads)
+from commands import (WeftBt, WeftCpus, WeftHandles, WeftIpc, WeftLock,  # noqa: E402
+                      WeftPagewalk, WeftPrefix, WeftPs, WeftSwitchtrace, WeftThreads)
 from usermode import WeftTouser, WeftUsersyms, on_stop  # noqa: E402
 
 
@@ -52,6 +53,7 @@ def register():
     WeftCpus()
     WeftLock()
     WeftIpc()
+    WeftHandles()
     WeftPagewalk()
     WeftBt()
     WeftSwitchtrace()

@@ -309,7 +309,9 @@ static void expect_all_ebadf(long h, const char *what)
 	snprintf(w, sizeof(w), "handle_close(%s)", what);
 	test_expect(handle_close((int)h), -EBADF, w);
 	snprintf(w, sizeof(w), "handle_mint(%s)", what);
-	test_expect(handle_mint((int)h, 1), -EBADF, w);
+	test_expect(handle_mint((int)h, 1, RIGHT_SEND), -EBADF, w);
+	snprintf(w, sizeof(w), "handle_dup(%s)", what);
+	test_expect(handle_dup((int)h, RIGHT_SEND), -EBADF, w);
 	snprintf(w, sizeof(w), "notify_signal(%s)", what);
 	test_expect(notify_signal((int)h, 1), -EBADF, w);
 	snprintf(w, sizeof(w), "notify_wait(%s)", what);
@@ -317,7 +319,7 @@ static void expect_all_ebadf(long h, const char *what)
 	snprintf(w, sizeof(w), "notify_wait(%s, NONBLOCK)", what);
 	test_expect(notify_wait((int)h, NOTIFY_NONBLOCK), -EBADF, w);
 	snprintf(w, sizeof(w), "ipc_register(%s)", what);
-	test_expect(ipc_register(unique_name("bad"), (int)h), -EBADF, w);
+	test_expect(ipc_register(unique_name("bad"), (int)h, RIGHT_SEND), -EBADF, w);
 }
 
 static void case_bad_handle_ebadf(void)
@@ -356,8 +358,9 @@ static void case_wrong_type_ebadf(void)
 	test_expect(ipc_try_recv(n, &m, NULL), -EBADF, "ipc_try_recv(notification)");
 	test_expect(ipc_call(n, &m, NULL), -EBADF, "ipc_call(notification)");
 	test_expect(ipc_reply_recv(n, &m, NULL), -EBADF, "ipc_reply_recv(notification)");
-	test_expect(handle_mint(n, 7), -EBADF, "handle_mint(notification)");
-	test_expect(ipc_register(unique_name("type"), n), -EBADF, "ipc_register(notification)");
+	test_expect(handle_mint(n, 7, RIGHT_SEND), -EBADF, "handle_mint(notification)");
+	test_expect(ipc_register(unique_name("type"), n, RIGHT_SEND), -EBADF,
+		    "ipc_register(notification)");
 	test_expect(notify_signal(e, 1), -EBADF, "notify_signal(endpoint)");
 	test_expect(notify_wait(e, 0), -EBADF, "notify_wait(endpoint)");
 	test_expect(notify_wait(e, NOTIFY_NONBLOCK), -EBADF, "notify_wait(endpoint, NONBLOCK)");
@@ -544,20 +547,41 @@ static void case_registry_errors(void)
 	char name[IPC_NAME_MAX], too_long[IPC_NAME_MAX + 8];
 
 	snprintf(name, sizeof(name), "%s", unique_name("reg"));
-	test_expect(ipc_register(name, e), 0, "ipc_register");
-	test_expect(ipc_register(name, e2), -EEXIST, "ipc_register of a taken name");
-	test_expect(ipc_register(name, e), -EEXIST, "ipc_register of the same name twice");
+	test_expect(ipc_register(name, e, RIGHT_SEND), 0, "ipc_register");
+	test_expect(ipc_register(name, e2, RIGHT_SEND), -EEXIST, "ipc_register of a taken name");
+	test_expect(ipc_register(name, e, RIGHT_SEND), -EEXIST,
+		    "ipc_register of the same name twice");
 	test_expect(ipc_lookup(unique_name("nobody")), -ENOENT, "ipc_lookup of an unknown name");
-	test_expect(ipc_register("", e2), -EINVAL, "ipc_register of an empty name");
+	test_expect(ipc_register("", e2, RIGHT_SEND), -EINVAL, "ipc_register of an empty name");
 	memset(too_long, 'x', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
-	test_expect(ipc_register(too_long, e2), -EINVAL, "ipc_register of a name too long");
+	test_expect(ipc_register(too_long, e2, RIGHT_SEND), -EINVAL,
+		    "ipc_register of a name too long");
 	test_expect(ipc_lookup(too_long), -EINVAL, "ipc_lookup of a name too long");
-	test_expect(ipc_register((const char *)unmapped_page(), e2), -EFAULT,
+	test_expect(ipc_register((const char *)unmapped_page(), e2, RIGHT_SEND), -EFAULT,
 		    "ipc_register with an unmapped name");
 	test_expect(ipc_lookup((const char *)TOP_PAGE), -EFAULT,
 		    "ipc_lookup with a kernel address");
-	test_expect(ipc_register(unique_name("regn"), n), -EBADF, "ipc_register(notification)");
+	test_expect(ipc_register(unique_name("regn"), n, RIGHT_SEND), -EBADF,
+		    "ipc_register(notification)");
+	/* What a lookup gives is send, perhaps with grant: never more. */
+	static const unsigned bad_rights[] = {
+		0, RIGHT_GRANT, RIGHT_RECV, RIGHT_MINT, RIGHT_SEND | RIGHT_RECV, RIGHTS_ALL, 1u << 4
+	};
+	for (size_t i = 0; i < sizeof(bad_rights) / sizeof(bad_rights[0]); i++)
+		CHECK(ipc_register(unique_name("rights"), e2, bad_rights[i]) == -EINVAL,
+		      "ipc_register giving lookups rights 0x%x: not -EINVAL", bad_rights[i]);
+	/* Unregistering and reserving take names the same way. */
+	test_expect(ipc_unregister(unique_name("nobody")), -ENOENT, "ipc_unregister of no name");
+	test_expect(ipc_unregister(""), -EINVAL, "ipc_unregister of an empty name");
+	test_expect(ipc_unregister(too_long), -EINVAL, "ipc_unregister of a name too long");
+	test_expect(ipc_unregister((const char *)TOP_PAGE), -EFAULT,
+		    "ipc_unregister with a kernel address");
+	test_expect(ipc_reserve(name), -EEXIST, "ipc_reserve of a registered name");
+	test_expect(ipc_reserve(""), -EINVAL, "ipc_reserve of an empty name");
+	test_expect(ipc_reserve(too_long), -EINVAL, "ipc_reserve of a name too long");
+	test_expect(ipc_reserve((const char *)unmapped_page()), -EFAULT,
+		    "ipc_reserve with an unmapped name");
 
 	/* The name works, and holds the endpoint without our handles. */
 	int h = (int)ok(ipc_lookup(name), "ipc_lookup");
@@ -698,10 +722,8 @@ static void case_badges_from_minted_handles(void)
 
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	h[0] = shared_ep;
-	for (size_t i = 1; i < BADGE_COUNT - 1; i++)
-		h[i] = (int)ok(handle_mint(shared_ep, badges[i]), "handle_mint");
-	/* Minting from a minted handle gives the new badge, not the old. */
-	h[BADGE_COUNT - 1] = (int)ok(handle_mint(h[2], badges[BADGE_COUNT - 1]), "re-mint");
+	for (size_t i = 1; i < BADGE_COUNT; i++)
+		h[i] = (int)ok(handle_mint(shared_ep, badges[i], RIGHT_SEND), "handle_mint");
 	int server = spawn("server", badge_server, 0);
 	for (size_t i = 0; i < BADGE_COUNT; i++) {
 		struct ipc_msg m = msg_of(i, 0, 0, 0, 0);
@@ -836,6 +858,18 @@ static void case_buffer_truncated_to_recv_cap(void)
 #define TRANSFER_BIT 0x10
 
 static int shared_notification;
+static int shared_notification_back; /* the other way, when a case needs both */
+
+/* Receives a message on shared_ep that must pass a handle: that handle. */
+static int receive_handle(void)
+{
+	struct ipc_msg m;
+	struct ipc_ext x = ext_empty();
+
+	test_expect(ipc_recv(shared_ep, &m, &x), 0, "ipc_recv of a handle");
+	CHECK(x.recv_handle >= 0, "no handle received: %d", x.recv_handle);
+	return x.recv_handle;
+}
 
 /* Receives a notification handle and a badged endpoint handle, proves it
  * can use both, and sends on the endpoint. */
@@ -870,7 +904,7 @@ static void case_handle_transfer(void)
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	int n = (int)ok(notify_create(), "notify_create");
 	int back = (int)ok(endpoint_create(), "endpoint_create");
-	int back_badged = (int)ok(handle_mint(back, TRANSFER_BADGE), "handle_mint");
+	int back_badged = (int)ok(handle_mint(back, TRANSFER_BADGE, RIGHT_SEND), "handle_mint");
 	unsigned long objects = mem_now().ipc_objects;
 	int server = spawn("server", transfer_server, 0);
 	struct ipc_msg m = msg_of(0, 0, 0, 0, 0);
@@ -950,7 +984,8 @@ static void case_handle_table_full(void)
 	for (int i = 0; i < count; i++)
 		CHECK(h[i] >= 0 && h[i] < HANDLE_MAX, "handle %d out of range", h[i]);
 	test_expect(endpoint_create(), -ENOSPC, "endpoint_create with a full table");
-	test_expect(handle_mint(e, 1), -ENOSPC, "handle_mint with a full table");
+	test_expect(handle_mint(e, 1, RIGHT_SEND), -ENOSPC, "handle_mint with a full table");
+	test_expect(handle_dup(e, RIGHT_SEND), -ENOSPC, "handle_dup with a full table");
 	CHECK(mem_now().ipc_objects == objects + HANDLE_MAX, "objects %lu, expected %lu",
 	      mem_now().ipc_objects, objects + HANDLE_MAX);
 	for (int i = 0; i < count; i++)
@@ -968,7 +1003,7 @@ static void case_last_close_frees(void)
 
 	CHECK(mem_now().ipc_objects == objects + 2, "two objects made, %lu counted",
 	      mem_now().ipc_objects - objects);
-	int minted = (int)ok(handle_mint(e, 9), "handle_mint");
+	int minted = (int)ok(handle_mint(e, 9, RIGHT_SEND), "handle_mint");
 	CHECK(mem_now().ipc_objects == objects + 2, "minting made an object");
 	test_expect(handle_close(e), 0, "handle_close(endpoint)");
 	CHECK(mem_now().ipc_objects == objects + 2, "the endpoint died with a minted handle open");
@@ -1115,30 +1150,59 @@ static char death_name[IPC_NAME_MAX];
 
 #define BIT_READY 1
 #define BIT_HOLDING 2
+#define BIT_HANDED 0x100
+
+/* What a dying server does once its endpoint is named. */
+enum dying_mode {
+	DIE_IDLE,         /* nothing: it never receives */
+	DIE_HOLDING_CALL, /* receives one call and sits on it */
+	DIE_SHARING_RECV, /* sends a handle that can send and receive on it
+			     through shared_ep, to each process that asks */
+};
 
 /* Creates the endpoint (so that it dies with this process), names it, and
- * then either never receives or receives one call and sits on it. */
-static void dying_server(long hold_a_call)
+ * does what `mode` says. */
+static void dying_server(long mode)
 {
 	int e = (int)ok(endpoint_create(), "endpoint_create");
-	struct ipc_msg m;
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
 
-	test_expect(ipc_register(death_name, e), 0, "ipc_register");
+	test_expect(ipc_register(death_name, e, RIGHT_SEND), 0, "ipc_register");
 	test_expect(notify_signal(shared_notification, BIT_READY), 0, "notify_signal");
-	if (hold_a_call) {
+	if (mode == DIE_HOLDING_CALL) {
 		test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
 		test_expect(notify_signal(shared_notification, BIT_HOLDING), 0, "notify_signal");
+	}
+	if (mode == DIE_SHARING_RECV) {
+		x.send_handle = (int)ok(handle_dup(e, RIGHT_SEND | RIGHT_RECV), "handle_dup");
+		for (;;)
+			test_expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send of a receive handle");
 	}
 	block_forever();
 }
 
+/* The handle a receiver gets from a DIE_SHARING_RECV server; says so. */
+static int handle_from_dying_server(void)
+{
+	int h = receive_handle();
+
+	test_expect(notify_signal(shared_notification, BIT_HANDED), 0, "notify_signal");
+	return h;
+}
+
 /* Blocks on the server's endpoint in one of three ways; every one must
- * end with -EPIPE when the server dies, and so must everything after. */
+ * end with -EPIPE when the server dies, and so must everything after.
+ * A looked-up handle cannot receive, so a receiver asks the server for a
+ * handle that can; a sender's attempts to receive fail for want of the
+ * right, which is checked before anything else. */
 enum doomed_op { DOOMED_CALL, DOOMED_SEND, DOOMED_RECV };
 
 static void doomed_client(long op)
 {
-	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup");
+	int h = op == DOOMED_RECV ? handle_from_dying_server()
+				  : (int)ok(ipc_lookup(death_name), "ipc_lookup");
+	long recv_err = op == DOOMED_RECV ? -EPIPE : -EPERM;
 	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
 
 	if (op == DOOMED_CALL)
@@ -1149,9 +1213,9 @@ static void doomed_client(long op)
 		test_expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv");
 	test_expect(ipc_call(h, &m, NULL), -EPIPE, "ipc_call on a dead endpoint");
 	test_expect(ipc_send(h, &m, NULL), -EPIPE, "ipc_send on a dead endpoint");
-	test_expect(ipc_recv(h, &m, NULL), -EPIPE, "ipc_recv on a dead endpoint");
+	test_expect(ipc_recv(h, &m, NULL), recv_err, "ipc_recv on a dead endpoint");
 	test_expect(ipc_try_send(h, &m, NULL), -EPIPE, "ipc_try_send on a dead endpoint");
-	test_expect(ipc_try_recv(h, &m, NULL), -EPIPE, "ipc_try_recv on a dead endpoint");
+	test_expect(ipc_try_recv(h, &m, NULL), recv_err, "ipc_try_recv on a dead endpoint");
 	test_expect(handle_close(h), 0, "handle_close of a dead endpoint");
 }
 
@@ -1163,11 +1227,13 @@ static void kill_server_under(const long *ops, int count, const char *const *rol
 	const char *who[3];
 
 	snprintf(death_name, sizeof(death_name), "%s", unique_name("death"));
-	int server = spawn("server", dying_server, 0);
+	int server = spawn("server", dying_server, DIE_SHARING_RECV);
 	await_bits(shared_notification, BIT_READY, &seen, "server ready");
 	for (int i = 0; i < count; i++) {
 		who[i] = roles[ops[i]];
 		clients[i] = spawn(who[i], doomed_client, ops[i]);
+		if (ops[i] == DOOMED_RECV) /* then its next block is on the server's endpoint */
+			await_bits(shared_notification, BIT_HANDED, &seen, "handle handed over");
 	}
 	for (int i = 0; i < count; i++)
 		wait_blocked(clients[i], roles[ops[i]]);
@@ -1193,6 +1259,7 @@ static void case_server_death_wakes_blocked(void)
 	static const long receivers[] = { DOOMED_RECV, DOOMED_RECV };
 
 	shared_notification = (int)ok(notify_create(), "notify_create");
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	kill_server_under(senders, 3, roles);
 	kill_server_under(receivers, 2, roles);
 }
@@ -1203,7 +1270,7 @@ static void case_server_death_during_call(void)
 
 	snprintf(death_name, sizeof(death_name), "%s", unique_name("held"));
 	shared_notification = (int)ok(notify_create(), "notify_create");
-	int server = spawn("server", dying_server, 1);
+	int server = spawn("server", dying_server, DIE_HOLDING_CALL);
 	await_bits(shared_notification, BIT_READY, &seen, "server ready");
 	int client = spawn("caller", doomed_client, DOOMED_CALL);
 	await_bits(shared_notification, BIT_HOLDING, &seen, "server holding the call");
@@ -1490,8 +1557,8 @@ static void case_many_clients_in_order(void)
 	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	shared_notification = (int)ok(notify_create(), "notify_create");
 	for (int i = 1; i <= STRESS_CLIENTS; i++)
-		stress_handles[i] =
-			(int)ok(handle_mint(shared_ep, (unsigned long)i), "handle_mint");
+		stress_handles[i] = (int)ok(handle_mint(shared_ep, (unsigned long)i, RIGHT_SEND),
+					    "handle_mint");
 	int server = spawn("server", stress_server, 0);
 	unsigned long start = clock_ns();
 	for (int i = 0; i < STRESS_CLIENTS; i++) {
@@ -1600,7 +1667,7 @@ static void named_service(long unused)
 	int e = (int)ok(endpoint_create(), "endpoint_create");
 
 	(void)unused;
-	test_expect(ipc_register(service_name, e), 0, "ipc_register");
+	test_expect(ipc_register(service_name, e, RIGHT_SEND), 0, "ipc_register");
 	test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
 	CHECK(m.label == 0x600d, "label 0x%lx", m.label);
 	m.w[0] *= 2;
@@ -1629,19 +1696,23 @@ static void case_register_dead_endpoint_refused(void)
 	snprintf(name, sizeof(name), "%s", unique_name("dead"));
 	snprintf(death_name, sizeof(death_name), "%s", unique_name("owner"));
 	shared_notification = (int)ok(notify_create(), "notify_create");
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
 	struct mem_info before = mem_now();
 
 	int closed = (int)ok(endpoint_create(), "endpoint_create");
 	test_expect(handle_close(closed), 0, "handle_close");
-	test_expect(ipc_register(name, closed), -EBADF, "ipc_register of a closed handle");
+	test_expect(ipc_register(name, closed, RIGHT_SEND), -EBADF,
+		    "ipc_register of a closed handle");
 	test_expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
 
-	int owner = spawn("owner", dying_server, 0);
+	/* Registering takes a handle that can receive: the owner hands us one. */
+	int owner = spawn("owner", dying_server, DIE_SHARING_RECV);
 	await_bits(shared_notification, BIT_READY, &seen, "owner ready");
-	int h = (int)ok(ipc_lookup(death_name), "ipc_lookup of the owner's endpoint");
+	int h = handle_from_dying_server();
 	test_expect(kill(owner), 0, "kill(owner)");
 	expect_killed(owner, "owner");
-	test_expect(ipc_register(name, h), -EPIPE, "ipc_register of an endpoint whose owner died");
+	test_expect(ipc_register(name, h, RIGHT_SEND), -EPIPE,
+		    "ipc_register of an endpoint whose owner died");
 	test_expect(ipc_lookup(name), -ENOENT, "ipc_lookup after a refused ipc_register");
 	/* Our handle was the last reference: nothing is left of either. */
 	test_expect(handle_close(h), 0, "handle_close of the dead endpoint");
@@ -1649,9 +1720,416 @@ static void case_register_dead_endpoint_refused(void)
 
 	/* The name is still free for a live endpoint. */
 	int live = (int)ok(endpoint_create(), "endpoint_create");
-	test_expect(ipc_register(name, live), 0, "ipc_register of a live endpoint");
+	test_expect(ipc_register(name, live, RIGHT_SEND), 0, "ipc_register of a live endpoint");
 	test_expect(handle_close((int)ok(ipc_lookup(name), "ipc_lookup")), 0,
 		    "handle_close(looked up)");
+}
+
+/* ---- rights -------------------------------------------------------------- */
+
+#define LABEL_RIGHTS 0x219
+#define RIGHTS_BADGE 42
+
+/* Calls shared_ep and expects the answer LABEL_RIGHTS with a handle that
+ * can signal and nothing else. */
+static void rights_caller(long unused)
+{
+	struct ipc_msg m = msg_of(LABEL_RIGHTS, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
+
+	(void)unused;
+	test_expect(ipc_call(shared_ep, &m, &x), 0, "ipc_call");
+	CHECK(m.label == LABEL_RIGHTS + 1, "answer 0x%lx", m.label);
+	CHECK(x.recv_handle >= 0, "the reply passed no handle: %d", x.recv_handle);
+	test_expect(notify_signal(x.recv_handle, 1), 0, "notify_signal(replied handle)");
+	test_expect(notify_wait(x.recv_handle, NOTIFY_NONBLOCK), -EPERM,
+		    "notify_wait(replied handle, which has send only)");
+}
+
+/* Each right, missing and present. A try operation that passes the check
+ * finds nobody there (-EAGAIN); one that fails it gets -EPERM. */
+static void case_each_right_denied_and_allowed(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	int send = (int)ok(handle_dup(e, RIGHT_SEND), "handle_dup(send)");
+	int recv = (int)ok(handle_dup(e, RIGHT_RECV), "handle_dup(recv)");
+	int send_grant =
+		(int)ok(handle_dup(e, RIGHT_SEND | RIGHT_GRANT), "handle_dup(send, grant)");
+	int send_mint = (int)ok(handle_dup(e, RIGHT_SEND | RIGHT_MINT), "handle_dup(send, mint)");
+	int none = (int)ok(handle_dup(e, 0), "handle_dup(no rights)");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	struct ipc_ext pass = ext_empty();
+
+	pass.send_handle = n;
+	test_expect(ipc_try_send(recv, &m, NULL), -EPERM, "ipc_try_send without send");
+	test_expect(ipc_send(recv, &m, NULL), -EPERM, "ipc_send without send");
+	test_expect(ipc_call(recv, &m, NULL), -EPERM, "ipc_call without send");
+	test_expect(ipc_try_send(send, &m, NULL), -EAGAIN, "ipc_try_send with send");
+	test_expect(ipc_try_recv(send, &m, NULL), -EPERM, "ipc_try_recv without receive");
+	test_expect(ipc_recv(send, &m, NULL), -EPERM, "ipc_recv without receive");
+	test_expect(ipc_reply_recv(send, &m, NULL), -EPERM, "ipc_reply_recv without receive");
+	test_expect(ipc_try_recv(recv, &m, NULL), -EAGAIN, "ipc_try_recv with receive");
+	test_expect(ipc_try_send(send, &m, &pass), -EPERM, "passing a handle without grant");
+	test_expect(ipc_call(send, &m, &pass), -EPERM, "ipc_call passing a handle without grant");
+	test_expect(ipc_try_send(send_grant, &m, &pass), -EAGAIN, "passing a handle with grant");
+	/* A receive sends nothing: the send_handle of its ext needs no grant. */
+	test_expect(ipc_try_recv(recv, &m, &pass), -EAGAIN, "ipc_try_recv with a send_handle");
+	test_expect(handle_mint(send, 5, RIGHT_SEND), -EPERM, "handle_mint without mint");
+	test_expect(handle_close((int)ok(handle_mint(send_mint, 5, RIGHT_SEND), "handle_mint")), 0,
+		    "handle_close(minted)");
+	test_expect(ipc_try_send(none, &m, NULL), -EPERM, "ipc_try_send with no rights");
+	test_expect(ipc_try_recv(none, &m, NULL), -EPERM, "ipc_try_recv with no rights");
+
+	int signal_only = (int)ok(handle_dup(n, RIGHT_SEND), "handle_dup(notification, send)");
+	int wait_only = (int)ok(handle_dup(n, RIGHT_RECV), "handle_dup(notification, recv)");
+	test_expect(notify_signal(wait_only, 1), -EPERM, "notify_signal without send");
+	test_expect(notify_wait(signal_only, NOTIFY_NONBLOCK), -EPERM,
+		    "notify_wait without receive");
+	test_expect(notify_wait(signal_only, 0), -EPERM, "a blocking notify_wait without receive");
+	test_expect(notify_signal(signal_only, 4), 0, "notify_signal with send");
+	test_expect(notify_wait(wait_only, NOTIFY_NONBLOCK), 4, "notify_wait with receive");
+
+	/* A reply needs no right, and may pass a handle. A refused
+	 * reply_recv leaves the reply owed. */
+	shared_ep = e;
+	int caller = spawn("caller", rights_caller, 0);
+	test_expect(ipc_recv(recv, &m, NULL), 0, "ipc_recv of the call");
+	CHECK(m.label == LABEL_RIGHTS, "received label 0x%lx", m.label);
+	m.label = LABEL_RIGHTS + 1;
+	struct ipc_ext x = ext_empty();
+	x.send_handle = signal_only;
+	test_expect(ipc_reply_recv(send, &m, &x), -EPERM, "ipc_reply_recv without receive");
+	test_expect(ipc_reply(&m, &x), 0, "ipc_reply passing a handle, holding only receive");
+	expect_helper_ok(caller, "caller");
+}
+
+/* Receives a handle on shared_ep and checks that it kept exactly the
+ * rights it was sent with (send, and the badge RIGHTS_BADGE). */
+static void rights_receiver(long unused)
+{
+	struct ipc_msg m = msg_of(4, 0, 0, 0, 0);
+	int h = receive_handle();
+
+	(void)unused;
+	test_expect(ipc_try_recv(h, &m, NULL), -EPERM, "ipc_try_recv(received send-only handle)");
+	test_expect(handle_dup(h, RIGHT_SEND | RIGHT_RECV), -EPERM,
+		    "handle_dup adding receive to a received handle");
+	test_expect(handle_mint(h, 1, RIGHT_SEND), -EPERM, "handle_mint(received handle)");
+	test_expect(ipc_send(h, &m, NULL), 0, "ipc_send through the received handle");
+}
+
+/* Keeping some rights and dropping others works every way a handle is
+ * copied; adding one works in none. */
+static void case_rights_only_shrink(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int send = (int)ok(handle_dup(e, RIGHT_SEND), "handle_dup(send)");
+
+	test_expect(handle_close((int)ok(handle_dup(e, RIGHTS_ALL), "handle_dup(all)")), 0,
+		    "handle_close");
+	test_expect(handle_dup(e, 1u << 4), -EINVAL, "handle_dup with an unknown right");
+	/* The system calls take a whole register: no bit of it goes unchecked. */
+	test_expect(syscall6(SYS_handle_dup, e, 1l << 40 | RIGHT_SEND, 0, 0, 0, 0), -EINVAL,
+		    "handle_dup with rights bit 40");
+	test_expect(syscall6(SYS_handle_mint, e, 7, 1l << 40 | RIGHT_SEND, 0, 0, 0), -EINVAL,
+		    "handle_mint with rights bit 40");
+	test_expect(handle_dup(send, RIGHT_SEND | RIGHT_RECV), -EPERM, "handle_dup adding receive");
+	test_expect(handle_dup(send, RIGHT_SEND | RIGHT_GRANT), -EPERM, "handle_dup adding grant");
+	test_expect(handle_dup(send, RIGHT_MINT), -EPERM, "handle_dup adding mint");
+	test_expect(handle_close((int)ok(handle_dup(send, RIGHT_SEND), "handle_dup(same)")), 0,
+		    "handle_close");
+	test_expect(handle_close((int)ok(handle_dup(send, 0), "handle_dup(none)")), 0,
+		    "handle_close");
+
+	int mint_send = (int)ok(handle_dup(e, RIGHT_SEND | RIGHT_MINT), "handle_dup(send, mint)");
+	test_expect(handle_mint(mint_send, 7, RIGHT_SEND | RIGHT_RECV), -EPERM,
+		    "handle_mint adding receive");
+	test_expect(handle_mint(e, 7, 1u << 5), -EINVAL, "handle_mint with an unknown right");
+	int badged = (int)ok(handle_mint(e, 7, RIGHT_SEND | RIGHT_RECV), "handle_mint(send, recv)");
+	test_expect(ipc_try_recv(badged, &(struct ipc_msg){ 0 }, NULL), -EAGAIN,
+		    "ipc_try_recv through a minted handle that kept receive");
+
+	/* Passed in a message: the receiver gets what was passed, no more. */
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	int other = (int)ok(endpoint_create(), "endpoint_create");
+	struct ipc_msg m = msg_of(3, 0, 0, 0, 0);
+	struct ipc_ext x = ext_empty();
+	x.send_handle = (int)ok(handle_mint(other, RIGHTS_BADGE, RIGHT_SEND), "handle_mint");
+	int r = spawn("receiver", rights_receiver, 0);
+	test_expect(ipc_send(shared_ep, &m, &x), 0, "ipc_send passing a send-only handle");
+	test_expect(ipc_recv(other, &m, NULL), 0, "ipc_recv of the receiver's send");
+	CHECK(m.badge == RIGHTS_BADGE, "badge %lu through the passed handle", m.badge);
+	expect_helper_ok(r, "receiver");
+
+	/* Inherited by fork: the child's handle has the parent's rights. */
+	fflush(stdout);
+	int child = fork();
+	if (child == 0) {
+		test_helper_role = "child";
+		test_expect(ipc_try_recv(send, &m, NULL), -EPERM, "ipc_try_recv(inherited send)");
+		test_expect(ipc_try_send(send, &m, NULL), -EAGAIN, "ipc_try_send(inherited send)");
+		_exit(0);
+	}
+	CHECK(child > 0, "fork failed");
+	expect_helper_ok(child, "child");
+}
+
+/* Receives one message on shared_ep and checks its badge. */
+static void badge_checker(long badge)
+{
+	struct ipc_msg m;
+
+	test_expect(ipc_recv(shared_ep, &m, NULL), 0, "ipc_recv");
+	CHECK(m.badge == (unsigned long)badge, "badge %lu, expected %ld", m.badge, badge);
+}
+
+/* A badge, once given, is final: a badged handle holds no mint right and
+ * cannot get one; a copy keeps the badge. */
+static void case_badged_handle_cannot_mint(void)
+{
+	shared_ep = (int)ok(endpoint_create(), "endpoint_create");
+	int b = (int)ok(handle_mint(shared_ep, RIGHTS_BADGE, RIGHT_SEND | RIGHT_RECV | RIGHT_GRANT),
+			"handle_mint");
+
+	test_expect(handle_mint(b, RIGHTS_BADGE + 1, RIGHT_SEND), -EPERM, "handle_mint(badged)");
+	test_expect(handle_mint(shared_ep, 9, RIGHT_SEND | RIGHT_MINT), -EPERM,
+		    "handle_mint keeping mint");
+	test_expect(handle_dup(b, RIGHT_SEND | RIGHT_MINT), -EPERM, "handle_dup(badged) with mint");
+	test_expect(handle_mint(shared_ep, 0, RIGHT_SEND), -EINVAL, "handle_mint of badge 0");
+	int copy = (int)ok(handle_dup(b, RIGHT_SEND), "handle_dup(badged)");
+	test_expect(handle_mint(copy, RIGHTS_BADGE + 2, RIGHT_SEND), -EPERM,
+		    "handle_mint(copy of badged)");
+	int r = spawn("receiver", badge_checker, RIGHTS_BADGE);
+	wait_blocked(r, "receiver");
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	test_expect(ipc_try_send(copy, &m, NULL), 0, "ipc_try_send through the copy");
+	expect_helper_ok(r, "receiver");
+}
+
+/* What a name gives: send, and grant only if the server said so; never
+ * receive or mint. Registering takes receive. */
+static void case_lookup_gives_send_only(void)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	int e2 = (int)ok(endpoint_create(), "endpoint_create");
+	int n = (int)ok(notify_create(), "notify_create");
+	char plain[IPC_NAME_MAX], granting[IPC_NAME_MAX];
+	struct ipc_msg m = msg_of(1, 0, 0, 0, 0);
+	struct ipc_ext pass = ext_empty();
+
+	pass.send_handle = n;
+	snprintf(plain, sizeof(plain), "%s", unique_name("plain"));
+	snprintf(granting, sizeof(granting), "%s", unique_name("grant"));
+	test_expect(ipc_register(plain, e, RIGHT_SEND), 0, "ipc_register(send)");
+	test_expect(ipc_register(granting, e2, RIGHT_SEND | RIGHT_GRANT), 0,
+		    "ipc_register(send, grant)");
+	int h = (int)ok(ipc_lookup(plain), "ipc_lookup");
+	test_expect(ipc_try_recv(h, &m, NULL), -EPERM, "ipc_try_recv(looked up)");
+	test_expect(ipc_recv(h, &m, NULL), -EPERM, "ipc_recv(looked up)");
+	test_expect(ipc_reply_recv(h, &m, NULL), -EPERM, "ipc_reply_recv(looked up)");
+	test_expect(handle_mint(h, 1, RIGHT_SEND), -EPERM, "handle_mint(looked up)");
+	test_expect(handle_dup(h, RIGHT_SEND | RIGHT_RECV), -EPERM, "handle_dup(looked up, +recv)");
+	test_expect(handle_dup(h, RIGHT_SEND | RIGHT_GRANT), -EPERM,
+		    "handle_dup(looked up, +grant)");
+	test_expect(ipc_try_send(h, &m, &pass), -EPERM, "passing a handle through it");
+	test_expect(ipc_try_send(h, &m, NULL), -EAGAIN, "ipc_try_send(looked up)");
+	int g = (int)ok(ipc_lookup(granting), "ipc_lookup(granting)");
+	test_expect(ipc_try_send(g, &m, &pass), -EAGAIN, "passing a handle where grant was given");
+	test_expect(ipc_try_recv(g, &m, NULL), -EPERM, "ipc_try_recv(looked up with grant)");
+
+	/* Only a handle that can receive registers, and only rights it has. */
+	int send = (int)ok(handle_dup(e, RIGHT_SEND), "handle_dup(send)");
+	int recv_send = (int)ok(handle_dup(e, RIGHT_RECV | RIGHT_SEND), "handle_dup(recv, send)");
+	test_expect(ipc_register(unique_name("s"), send, RIGHT_SEND), -EPERM,
+		    "ipc_register without receive");
+	test_expect(ipc_register(unique_name("s"), h, RIGHT_SEND), -EPERM,
+		    "ipc_register of a looked-up handle");
+	test_expect(ipc_register(unique_name("s"), recv_send, RIGHT_SEND | RIGHT_GRANT), -EPERM,
+		    "ipc_register giving grant it lacks");
+	test_expect(ipc_register(unique_name("s"), recv_send, RIGHT_SEND), 0,
+		    "ipc_register with receive");
+}
+
+/* ---- the registry's owners ----------------------------------------------- */
+
+#define BIT_NAMED 0x200
+#define BIT_DONE_WITH_NAME 0x400
+#define LABEL_NAMED 0x4e
+
+static char owned_name[IPC_NAME_MAX];
+
+/* Registers owned_name (claiming a reservation of its parent if there is
+ * one), answers one call, then unregisters it, which only it may do. */
+static void name_holder(long unused)
+{
+	struct ipc_msg m;
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+
+	(void)unused;
+	test_expect(ipc_register(owned_name, e, RIGHT_SEND), 0, "ipc_register");
+	test_expect(notify_signal(shared_notification, BIT_NAMED), 0, "notify_signal");
+	test_expect(ipc_recv(e, &m, NULL), 0, "ipc_recv");
+	CHECK(m.label == LABEL_NAMED, "label 0x%lx", m.label);
+	test_expect(ipc_reply(&m, NULL), 0, "ipc_reply");
+	test_expect(notify_wait(shared_notification_back, 0), BIT_DONE_WITH_NAME, "notify_wait");
+	test_expect(ipc_unregister(owned_name), 0, "ipc_unregister of its own name");
+	test_expect(ipc_unregister(owned_name), -ENOENT, "a second ipc_unregister");
+}
+
+/* Reserves owned_name and keeps it until killed. */
+static void name_reserver(long unused)
+{
+	(void)unused;
+	test_expect(ipc_reserve(owned_name), 0, "ipc_reserve");
+	test_expect(notify_signal(shared_notification, BIT_NAMED), 0, "notify_signal");
+	block_forever();
+}
+
+/* Registers shared_ep (which it inherited, with every right) as
+ * owned_name, then ends: the name must go with it. */
+static void brief_registrant(long unused)
+{
+	(void)unused;
+	test_expect(ipc_register(owned_name, shared_ep, RIGHT_SEND), 0, "ipc_register");
+}
+
+/* Nobody takes a name away from the process that holds it; a reserved
+ * name goes only to the reserver or its children; a name goes when the
+ * process that registered it ends, even if its endpoint lives on. */
+static void case_registry_squatting_refused(void)
+{
+	unsigned long seen = 0;
+	int mine = (int)ok(endpoint_create(), "endpoint_create");
+	struct ipc_msg m = msg_of(LABEL_NAMED, 0, 0, 0, 0);
+
+	shared_notification = (int)ok(notify_create(), "notify_create");
+	shared_notification_back = (int)ok(notify_create(), "notify_create");
+
+	/* Reserved by us, then registered by our child. */
+	snprintf(owned_name, sizeof(owned_name), "%s", unique_name("resv"));
+	test_expect(ipc_reserve(owned_name), 0, "ipc_reserve");
+	test_expect(ipc_reserve(owned_name), -EEXIST, "ipc_reserve of a reserved name");
+	test_expect(ipc_lookup(owned_name), -ENOENT, "ipc_lookup of a name not yet served");
+	int holder = spawn("holder", name_holder, 0);
+	await_bits(shared_notification, BIT_NAMED, &seen, "name registered");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), -EEXIST,
+		    "ipc_register of a name our child holds");
+	test_expect(ipc_unregister(owned_name), -EPERM, "ipc_unregister of our child's name");
+	int h = (int)ok(ipc_lookup(owned_name), "ipc_lookup");
+	test_expect(ipc_call(h, &m, NULL), 0, "ipc_call to the child's name");
+	test_expect(notify_signal(shared_notification_back, BIT_DONE_WITH_NAME), 0,
+		    "notify_signal");
+	expect_helper_ok(holder, "holder");
+	test_expect(ipc_lookup(owned_name), -ENOENT, "ipc_lookup after its holder unregistered");
+	test_expect(handle_close(h), 0, "handle_close");
+
+	/* Reserved by our child: we are not its child, so it is not ours. */
+	snprintf(owned_name, sizeof(owned_name), "%s", unique_name("theirs"));
+	int reserver = spawn("reserver", name_reserver, 0);
+	await_bits(shared_notification, BIT_NAMED, &seen, "name reserved");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), -EEXIST,
+		    "ipc_register of a name our child reserved");
+	test_expect(ipc_unregister(owned_name), -EPERM,
+		    "ipc_unregister of our child's reservation");
+	test_expect(kill(reserver), 0, "kill(reserver)");
+	expect_killed(reserver, "reserver");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), 0,
+		    "ipc_register once the reserver is gone");
+	test_expect(ipc_unregister(owned_name), 0, "ipc_unregister of our own name");
+
+	/* Our own reservation, claimed by ourselves. */
+	test_expect(ipc_reserve(owned_name), 0, "ipc_reserve");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), 0,
+		    "ipc_register of our reservation");
+	test_expect(ipc_register(owned_name, mine, RIGHT_SEND), -EEXIST, "ipc_register twice");
+
+	/* A registrant's name ends with it, though the endpoint lives. */
+	shared_ep = mine;
+	snprintf(owned_name, sizeof(owned_name), "%s", unique_name("brief"));
+	expect_helper_ok(spawn("registrant", brief_registrant, 0), "registrant");
+	test_expect(ipc_lookup(owned_name), -ENOENT, "ipc_lookup after its registrant ended");
+	test_expect(ipc_try_recv(mine, &m, NULL), -EAGAIN, "the endpoint lives on");
+}
+
+/* Registers IPC_NAMES_MAX names of its own while its parent holds as many. */
+static void names_of_own(long unused)
+{
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	char name[IPC_NAME_MAX];
+
+	(void)unused;
+	for (int i = 0; i < IPC_NAMES_MAX; i++) {
+		snprintf(name, sizeof(name), "ipct.child%d.%d", i, getpid());
+		test_expect(ipc_register(name, e, RIGHT_SEND), 0, "ipc_register");
+	}
+}
+
+/* Names and endpoints per process: the last one over the limit is
+ * -ENOSPC, and one given back makes room for another. */
+static void case_name_and_endpoint_limits(void)
+{
+	struct mem_info before = mem_now();
+	int e = (int)ok(endpoint_create(), "endpoint_create");
+	char names[IPC_NAMES_MAX][IPC_NAME_MAX];
+
+	for (int i = 0; i < IPC_NAMES_MAX; i++) {
+		snprintf(names[i], sizeof(names[i]), "ipct.limit%d.%d", i, getpid());
+		test_expect(i % 2 ? ipc_reserve(names[i]) : ipc_register(names[i], e, RIGHT_SEND),
+			    0, i % 2 ? "ipc_reserve" : "ipc_register");
+	}
+	test_expect(ipc_register(unique_name("over"), e, RIGHT_SEND), -ENOSPC,
+		    "ipc_register past IPC_NAMES_MAX");
+	test_expect(ipc_reserve(unique_name("over")), -ENOSPC, "ipc_reserve past IPC_NAMES_MAX");
+	/* A reservation of ours still becomes our name: no new entry. */
+	test_expect(ipc_register(names[1], e, RIGHT_SEND), 0, "claiming our own reservation");
+	expect_helper_ok(spawn("child", names_of_own, 0), "child with names of its own");
+	test_expect(ipc_unregister(names[0]), 0, "ipc_unregister");
+	test_expect(ipc_register(unique_name("over"), e, RIGHT_SEND), 0,
+		    "ipc_register after giving one back");
+	for (int i = 1; i < IPC_NAMES_MAX; i++)
+		test_expect(ipc_unregister(names[i]), 0, "ipc_unregister");
+	test_expect(ipc_unregister(unique_name("over")), 0, "ipc_unregister");
+
+	int made[IPC_ENDPOINTS_MAX];
+	made[0] = e;
+	for (int i = 1; i < IPC_ENDPOINTS_MAX; i++)
+		made[i] = (int)ok(endpoint_create(), "endpoint_create");
+	test_expect(endpoint_create(), -ENOSPC, "endpoint_create past IPC_ENDPOINTS_MAX");
+	test_expect(handle_close((int)ok(notify_create(), "notify_create")), 0,
+		    "a notification is not an endpoint");
+	/* An endpoint counts as long as it lives, whoever holds it. */
+	int extra = (int)ok(handle_dup(made[0], RIGHT_SEND), "handle_dup");
+	test_expect(handle_close(made[0]), 0, "handle_close of one handle of it");
+	test_expect(endpoint_create(), -ENOSPC, "endpoint_create with it still alive");
+	test_expect(handle_close(extra), 0, "handle_close of its last handle");
+	made[0] = (int)ok(endpoint_create(), "endpoint_create after one died");
+	for (int i = 0; i < IPC_ENDPOINTS_MAX; i++)
+		test_expect(handle_close(made[i]), 0, "handle_close");
+	expect_mem_back(&before, "after the limits");
+}
+
+/* ---- kv under attack ----------------------------------------------------- */
+
+/* ipcattack (user/bin/ipcattack.c) runs each attack on a kv server of its
+ * own and exits with 0 only if the kernel (or kv) refused every one and
+ * the victim's session was left alone. */
+static void case_kv_sessions_private(void)
+{
+	char name[IPC_NAME_MAX];
+	char *argv[] = { "ipcattack", name, NULL };
+
+	snprintf(name, sizeof(name), "%s", unique_name("kv"));
+	fflush(stdout);
+	int pid = fork();
+	if (pid == 0) {
+		exec("ipcattack", argv);
+		_exit(HELPER_FAILED);
+	}
+	CHECK(pid > 0, "fork failed");
+	int status = status_of(pid, "ipcattack");
+	CHECK(status == WAIT_STATUS(WAIT_EXITED, 0), "ipcattack %s (its lines are above)",
+	      test_status_text(status));
 }
 
 /* ---- the cases, in the order they run ------------------------------------ */
@@ -1687,6 +2165,13 @@ static const struct test_case cases[] = {
 	{ "cross_cpu_wake", case_cross_cpu_wake },
 	{ "registry_lookup_unrelated", case_registry_lookup_unrelated },
 	{ "register_dead_endpoint_refused", case_register_dead_endpoint_refused },
+	{ "each_right_denied_and_allowed", case_each_right_denied_and_allowed },
+	{ "rights_only_shrink", case_rights_only_shrink },
+	{ "badged_handle_cannot_mint", case_badged_handle_cannot_mint },
+	{ "lookup_gives_send_only", case_lookup_gives_send_only },
+	{ "registry_squatting_refused", case_registry_squatting_refused },
+	{ "name_and_endpoint_limits", case_name_and_endpoint_limits },
+	{ "kv_sessions_private", case_kv_sessions_private },
 };
 
 int main(int argc, char **argv)

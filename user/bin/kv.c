@@ -2,16 +2,24 @@
  * kv: a key-value server and three clients that talk only through IPC,
  * told as a lesson.
  *
- *   kv
+ *   kv                 the whole story
+ *   kv serve [NAME]    only the server, registered as NAME ("kv"), until a
+ *                      KV_STOP request: ipcattack attacks it
  *
  * What it shows:
- *   - the registry: the server registers its endpoint as "kv"; clients
- *     find it by name, with no handle handed down to them;
+ *   - the registry: the parent reserves the name "kv" before it starts the
+ *     server, so nobody else can take it first; the server registers its
+ *     endpoint under it; clients find it by name, with no handle handed
+ *     down to them, and get a handle that can only send;
  *   - sessions as badges: asked to open a session, the server mints a new
  *     handle to its one endpoint with a badge of its own choosing and
  *     passes it back in the reply. Every later request through that handle
  *     arrives with that badge, so the server knows which session it
- *     belongs to, and a client cannot pretend to be another;
+ *     belongs to. Rights make that safe: a client's handles can send and
+ *     nothing else, so it can neither mint another session's badge, nor
+ *     receive other clients' requests, nor pass the server handles;
+ *   - least rights: every process keeps only the handles, and the rights,
+ *     its part needs;
  *   - buffers: keys and values travel in the message buffer;
  *   - ipc_reply_recv: the server's whole loop is one trap per request;
  *   - failure: one client is killed half way through its session. The
@@ -28,30 +36,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kv.h"
 #include "weft.h"
 #include "weft_ipc.h"
 
-#define SERVICE_NAME "kv"
 #define CLIENTS 3
 #define DOOMED_CLIENT 2 /* killed half way through its session */
-#define MAX_SESSIONS 8
 #define MAX_KEYS 8
-#define KEY_MAX 15
-#define VALUE_MAX 31
 #define TRANSCRIPT_MAX 1024
-
-/* Requests (the label of a call) ... */
-enum kv_request {
-	KV_OPEN = 1, /* through the public handle: a session handle comes back */
-	KV_PUT,      /* buffer: key then value; w[0], w[1]: their lengths */
-	KV_GET,      /* buffer: the key; reply buffer: the value */
-	KV_CLOSE,    /* ends the session and forgets its keys */
-	KV_VIEW,     /* public: the server's view of its sessions, as text */
-	KV_STOP,     /* public: the server ends */
-};
-
-/* ... and the answers (the label of the reply). */
-enum kv_answer { KV_OK, KV_NOT_FOUND, KV_FULL, KV_BAD_REQUEST, KV_NO_SESSION };
 
 /* The notification bits children use to tell the parent how far they got. */
 #define BIT_SERVER_READY 1ul
@@ -153,7 +145,7 @@ static int public_request(int ep, const struct ipc_msg *req, struct ipc_msg *m, 
 			return IPC_NO_HANDLE;
 		}
 		int id = nsessions + 1;
-		int session = handle_mint(ep, (unsigned long)id);
+		int session = handle_mint(ep, (unsigned long)id, RIGHT_SEND);
 		if (session < 0)
 			server_fail("handle_mint", session);
 		nsessions = id;
@@ -241,16 +233,25 @@ static _Noreturn void serve(int ep)
 	}
 }
 
-static _Noreturn void server_main(void)
+/* Registers the server as `name` (lookups get send only: no grant, so no
+ * client can pass the server a handle), tells `ready` (if not
+ * IPC_NO_HANDLE), and serves. It keeps receive, and mint and send to make
+ * session handles; the handles it passes go in replies, which need no
+ * grant. */
+static _Noreturn void server_main(const char *name, int ready)
 {
 	int ep = endpoint_create();
 
 	if (ep < 0)
 		server_fail("endpoint_create", ep);
-	long err = ipc_register(SERVICE_NAME, ep);
+	long err = ipc_register(name, ep, RIGHT_SEND);
 	if (err)
 		server_fail("ipc_register", err);
-	notify_signal(progress, BIT_SERVER_READY);
+	ep = handle_restrict(ep, RIGHT_RECV | RIGHT_MINT | RIGHT_SEND);
+	if (ep < 0)
+		server_fail("handle_restrict", ep);
+	if (ready != IPC_NO_HANDLE)
+		notify_signal(ready, BIT_SERVER_READY);
 	serve(ep);
 }
 
@@ -436,14 +437,26 @@ static void await(unsigned long want, unsigned long *seen)
 	}
 }
 
+/* A child starts with a copy of every handle its parent holds: it closes
+ * all but the progress notification, which it may only signal, and its
+ * report handle (IPC_NO_HANDLE for the server). */
+static void keep_only_own_handles(int report)
+{
+	progress = handle_restrict(progress, RIGHT_SEND);
+	for (int h = 0; h < HANDLE_MAX; h++)
+		if (h != progress && h != report)
+			handle_close(h);
+}
+
 static int start(int id, int report)
 {
 	fflush(stdout);
 	int pid = fork();
 	if (pid == 0) {
+		keep_only_own_handles(report);
 		if (id)
 			client_main(id, report);
-		server_main();
+		server_main(SERVICE_NAME, progress);
 	}
 	if (pid < 0) {
 		printf("kv: fork failed: %s\n", error_name(pid));
@@ -475,7 +488,7 @@ static const char *fate(int status)
 	return text;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static struct transcript reports[CLIENTS + 1];
 	static char view[IPC_BUF_MAX + 1];
@@ -483,6 +496,8 @@ int main(void)
 	int pids[CLIENTS + 1], status[CLIENTS + 1], report_handles[CLIENTS + 1];
 	unsigned long seen = 0;
 
+	if (argc > 1 && strcmp(argv[1], "serve") == 0)
+		server_main(argc > 2 ? argv[2] : SERVICE_NAME, IPC_NO_HANDLE);
 	meminfo(&before);
 	progress = notify_create();
 	int reports_ep = endpoint_create();
@@ -492,7 +507,15 @@ int main(void)
 	}
 	printf("kv: one server, %d clients, all separate processes; they share nothing but IPC\n",
 	       CLIENTS);
-	int server = start(0, 0);
+	long err = ipc_reserve(SERVICE_NAME);
+	if (err) {
+		printf("kv: cannot reserve the name \"%s\": %s\n", SERVICE_NAME,
+		       error_name((int)err));
+		return 1;
+	}
+	printf("kv: the parent reserved the name \"%s\": only a child of it may register it\n",
+	       SERVICE_NAME);
+	int server = start(0, IPC_NO_HANDLE);
 	await(BIT_SERVER_READY, &seen);
 	printf("kv: the server registered its endpoint as \"%s\" and waits for requests\n",
 	       SERVICE_NAME);
@@ -500,7 +523,7 @@ int main(void)
 	/* Each client reports through its own badged handle, so the parent
 	 * knows who is talking without taking the client's word for it. */
 	for (int id = 1; id <= CLIENTS; id++) {
-		report_handles[id] = handle_mint(reports_ep, (unsigned long)id);
+		report_handles[id] = handle_mint(reports_ep, (unsigned long)id, RIGHT_SEND);
 		pids[id] = start(id, report_handles[id]);
 		await(BIT_OPENED(id), &seen);
 		printf("kv: client %d looked \"%s\" up and opened a session\n", id, SERVICE_NAME);

@@ -9,6 +9,9 @@
  * single trap. The parent calls it `rounds` times, each call carrying a
  * counter the server must return plus one, and prints the average round
  * trip. Nothing but registers moves: no buffer, no handle.
+ *
+ * Each side keeps only the right it uses: after the fork the server's
+ * handle can receive and nothing else, the client's can send.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +25,12 @@
 static void serve(int ep)
 {
 	struct ipc_msg m;
-	long err = ipc_recv(ep, &m, NULL);
+	long err = handle_restrict(ep, RIGHT_RECV);
 
+	if (err >= 0) {
+		ep = (int)err;
+		err = ipc_recv(ep, &m, NULL);
+	}
 	while (err == 0) {
 		m.w[0] += 1; /* the answer: counter plus one */
 		err = ipc_reply_recv(ep, &m, NULL);
@@ -45,6 +52,7 @@ int main(int argc, char **argv)
 	int pid = fork();
 	if (pid == 0)
 		serve(ep);
+	ep = handle_restrict(ep, RIGHT_SEND);
 	unsigned long start = clock_ns();
 	for (long i = 0; i < rounds; i++) {
 		struct ipc_msg m = { .label = LABEL_PING, .w = { (unsigned long)i } };

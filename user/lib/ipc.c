@@ -61,27 +61,42 @@ static long ipc_trap(long nr, long handle, struct ipc_msg *m, struct ipc_ext *ex
 /* A receive sends nothing: its registers go in empty, whatever *m held. */
 static const struct ipc_msg no_message;
 
-/* The handle-only calls use the same trap with an empty message. */
-static long ipc_simple(long nr, long a0, unsigned long a1)
+/* The handle-only calls use the same trap with a message of their
+ * arguments: a0 in register 0, a1 and a2 in registers 1 and 2. */
+static long ipc_simple(long nr, long a0, unsigned long a1, unsigned long a2)
 {
-	struct ipc_msg m = { .label = a1 };
+	struct ipc_msg m = { .label = a1, .w = { a2 } };
 
 	return ipc_trap(nr, a0, &m, 0);
 }
 
 int endpoint_create(void)
 {
-	return (int)ipc_simple(SYS_endpoint_create, 0, 0);
+	return (int)ipc_simple(SYS_endpoint_create, 0, 0, 0);
 }
 
 int handle_close(int handle)
 {
-	return (int)ipc_simple(SYS_handle_close, handle, 0);
+	return (int)ipc_simple(SYS_handle_close, handle, 0, 0);
 }
 
-int handle_mint(int handle, unsigned long badge)
+int handle_dup(int handle, unsigned rights)
 {
-	return (int)ipc_simple(SYS_handle_mint, handle, badge);
+	return (int)ipc_simple(SYS_handle_dup, handle, rights, 0);
+}
+
+int handle_restrict(int handle, unsigned rights)
+{
+	int h = handle_dup(handle, rights);
+
+	if (h >= 0)
+		handle_close(handle);
+	return h;
+}
+
+int handle_mint(int handle, unsigned long badge, unsigned rights)
+{
+	return (int)ipc_simple(SYS_handle_mint, handle, badge, rights);
 }
 
 long ipc_send(int handle, struct ipc_msg *m, struct ipc_ext *ext)
@@ -121,25 +136,35 @@ long ipc_reply_recv(int handle, struct ipc_msg *m, struct ipc_ext *ext)
 
 int notify_create(void)
 {
-	return (int)ipc_simple(SYS_notify_create, 0, 0);
+	return (int)ipc_simple(SYS_notify_create, 0, 0, 0);
 }
 
 int notify_signal(int handle, unsigned long bits)
 {
-	return (int)ipc_simple(SYS_notify_signal, handle, bits);
+	return (int)ipc_simple(SYS_notify_signal, handle, bits, 0);
 }
 
 long notify_wait(int handle, int flags)
 {
-	return ipc_simple(SYS_notify_wait, handle, (unsigned long)flags);
+	return ipc_simple(SYS_notify_wait, handle, (unsigned long)flags, 0);
 }
 
-int ipc_register(const char *name, int handle)
+int ipc_register(const char *name, int handle, unsigned rights)
 {
-	return (int)ipc_simple(SYS_ipc_register, (long)name, (unsigned long)handle);
+	return (int)ipc_simple(SYS_ipc_register, (long)name, (unsigned long)handle, rights);
 }
 
 int ipc_lookup(const char *name)
 {
-	return (int)ipc_simple(SYS_ipc_lookup, (long)name, 0);
+	return (int)ipc_simple(SYS_ipc_lookup, (long)name, 0, 0);
+}
+
+int ipc_unregister(const char *name)
+{
+	return (int)ipc_simple(SYS_ipc_unregister, (long)name, 0, 0);
+}
+
+int ipc_reserve(const char *name)
+{
+	return (int)ipc_simple(SYS_ipc_reserve, (long)name, 0, 0);
 }

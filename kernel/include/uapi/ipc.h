@@ -11,6 +11,11 @@
  *   in:  [0] handle  [1] label  [2..5] words  [6] struct ipc_ext * or 0
  *   out: [0] 0 or -error  [1] label  [2..5] words  [6] badge
  * ipc_reply takes no handle: its [0] is unused.
+ *
+ * Every handle carries rights (RIGHT_*): what its holder may do with the
+ * object. They can be kept or dropped when a handle is copied (passed in
+ * a message, duplicated, minted, inherited by fork), never added. An
+ * operation without the right it needs fails with -EPERM.
  */
 #ifndef WEFT_UAPI_IPC_H
 #define WEFT_UAPI_IPC_H
@@ -19,7 +24,22 @@
 #define IPC_BUF_MAX 4096 /* longest buffer a message may carry */
 #define IPC_NAME_MAX 32  /* registry names, with the NUL */
 #define IPC_NO_HANDLE (-1)
-#define HANDLE_MAX 64 /* handles per process */
+
+/* Rights of a handle. On an endpoint: */
+#define RIGHT_SEND 1u  /* ipc_send, ipc_call, ipc_try_send */
+#define RIGHT_RECV 2u  /* ipc_recv, ipc_try_recv, ipc_reply_recv; ipc_register */
+#define RIGHT_GRANT 4u /* a message sent through it may pass a handle along */
+#define RIGHT_MINT 8u  /* handle_mint: badged handles; a badged handle never has it */
+/* On a notification, SEND lets a holder signal and RECV wait. */
+#define RIGHTS_ALL 15u /* what endpoint_create and notify_create give */
+
+/* Limits, each with its error when reached: -ENOSPC for every table that
+ * is full (-EAGAIN already means "no partner waiting" here), -ENOMEM when
+ * the kernel is out of pages. */
+#define HANDLE_MAX 64        /* handles per process */
+#define IPC_ENDPOINTS_MAX 16 /* live endpoints a process created */
+#define IPC_NAMES_MAX 4      /* registry names a process holds (or reserves) */
+#define IPC_REGISTRY_SIZE 32 /* names in the whole registry */
 
 /* The optional part of a message: pass its address in register [6]. */
 struct ipc_ext {

@@ -70,8 +70,9 @@
 /* IPC (uapi/ipc.h has the register convention of the ipc_* calls) */
 #define SYS_endpoint_create 31 /* (): handle to a new endpoint */
 #define SYS_handle_close 32    /* (int handle) */
-/* (int handle, unsigned long badge): a new handle to the same endpoint
- * with that badge */
+/* (int handle, unsigned long badge, unsigned rights): a new handle to the
+ * same endpoint with that badge (not 0) and those rights, which the handle
+ * must hold, mint excepted; the handle needs RIGHT_MINT */
 #define SYS_handle_mint 33
 #define SYS_ipc_send 34       /* blocks until a receiver takes the message */
 #define SYS_ipc_recv 35       /* blocks until a message arrives */
@@ -85,13 +86,24 @@
 /* (int handle, int flags): the bits, cleared; NOTIFY_NONBLOCK: -EAGAIN
  * if none */
 #define SYS_notify_wait 43
-#define SYS_ipc_register 44 /* (const char *name, int handle) */
-#define SYS_ipc_lookup 45   /* (const char *name): a new handle */
+/* (const char *name, int handle, unsigned rights): names the endpoint;
+ * the handle needs RIGHT_RECV; ipc_lookup of the name will give `rights`:
+ * RIGHT_SEND, or RIGHT_SEND | RIGHT_GRANT */
+#define SYS_ipc_register 44
+#define SYS_ipc_lookup 45 /* (const char *name): a new handle */
+/* (int handle, unsigned rights): a new handle to the same object, same
+ * badge, with `rights`, which the handle must hold */
+#define SYS_handle_dup 46
+/* (const char *name): only the process that registered or reserved it */
+#define SYS_ipc_unregister 47
+/* (const char *name): holds the name for the caller's children, one of
+ * which may then ipc_register it */
+#define SYS_ipc_reserve 48
 
 /* (): leave init's session for one's own (its id: the caller's pid); the
  * privilege rule is in kernel/proc.c */
-#define SYS_setsid 46
+#define SYS_setsid 49
 
-#define SYS_COUNT 47
+#define SYS_COUNT 50
 
 #endif
