@@ -107,10 +107,7 @@ static unsigned long page_before_hole(void)
 
 static struct mem_info mem_now(void)
 {
-	struct mem_info info;
-
-	test_expect(meminfo(&info), 0, "meminfo");
-	return info;
+	return test_mem_now();
 }
 
 /* The free pages and IPC objects are back to *before (given a moment:

@@ -231,6 +231,11 @@ static struct mem_info mem_settle(const struct mem_info *want, bool ipc_too, boo
 	return now;
 }
 
+struct mem_info test_mem_now(void)
+{
+	return mem_now(true);
+}
+
 struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too)
 {
 	return mem_settle(want, ipc_too, false);

@@ -66,6 +66,10 @@ bool test_selected(const char *name);
  * after its parent's wait() returns. Returns the counts last seen.
  */
 struct mem_info test_mem_settle(const struct mem_info *want, bool ipc_too);
+/* meminfo, with the kernel's page tables counted as free (they grow the
+ * first time many kernel stacks live at once, and stay): the counts that
+ * come back exactly. A failed meminfo fails the case. */
+struct mem_info test_mem_now(void);
 
 /*
  * Ends the case, printf-style. In the case (any of its threads): prints
