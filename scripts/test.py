@@ -603,11 +603,21 @@ GUEST_TEST_PROGRAMS = {"usertests": USERTESTS_CPU_COUNTS,
                        "fuzz": (4,)}
 
 
+# The default AArch64 CPU (cortex-a72, Armv8.0) has no PAN: these run on
+# one that has it, so a kernel access to user memory would fault.
+PAN_GUEST_PROGRAMS = ("usertests", "fuzz")
+
+
 def usertests_tests(arch):
     for prog, cpu_counts in GUEST_TEST_PROGRAMS.items():
         for cpus in cpu_counts:
             yield QemuTest(f"{prog}/{arch}/smp{cpus}", arch, check_usertests,
                            cpus=cpus, mem=USERTESTS_MEM, needs=[prog], program=prog)
+    if arch == "aarch64":
+        pan_cpu = next(cpu for cpu, pan in ARM_CPU_HAS_PAN.items() if pan)
+        for prog in PAN_GUEST_PROGRAMS:
+            yield QemuTest(f"{prog}/{arch}/pan-{pan_cpu}", arch, check_usertests, cpus=2,
+                           mem=USERTESTS_MEM, cpu=pan_cpu, needs=[prog], program=prog)
 
 
 # ---- The kernel under UBSan (make SANITIZE=ubsan) -------------------------
