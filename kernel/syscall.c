@@ -31,7 +31,7 @@
 #define PS_MAX 64
 #define SLEEP_MAX_MS (1000ul * 1000 * 1000)
 #define KWORK_MAX (100ul * 1000 * 1000)
-#define KWORK_STEP 1024 /* iterations between breaks for the lock */
+#define KWORK_STEP 16384 /* iterations between breaks for the lock */
 
 static long sys_exit(const unsigned long *a)
 {
@@ -374,17 +374,21 @@ static long sys_trace(const unsigned long *a)
 	return trace_control((int)a[0]);
 }
 
-/* Work done inside the kernel, holding the lock, as a kernel-bound system
- * call would: the GIL demo's second workload. */
-/* Busy work under the lock, for the GIL lesson (gil's kernel-bound
- * workload), with breaks for the lock like any long system call. */
+/* Busy work under the lock, as a kernel-bound system call would do: the
+ * GIL lesson's second workload (gil -w kernel). It takes breaks for the
+ * lock like any long system call, between steps of KWORK_STEP iterations
+ * (an inner loop of its own, so that an iteration costs what it did
+ * without them). */
 static long sys_kwork(const unsigned long *a)
 {
-	unsigned long x = 1;
+	unsigned long n = MIN(a[0], KWORK_MAX), x = 1;
 
-	for (unsigned long i = 0; i < MIN(a[0], KWORK_MAX); i++) {
-		x = x * 6364136223846793005ul + 1442695040888963407ul;
-		if (i % KWORK_STEP == KWORK_STEP - 1 && sched_lock_break())
+	for (unsigned long done = 0; done < n;) {
+		unsigned long step = MIN(n - done, (unsigned long)KWORK_STEP);
+		for (unsigned long i = 0; i < step; i++)
+			x = x * 6364136223846793005ul + 1442695040888963407ul;
+		done += step;
+		if (done < n && sched_lock_break())
 			return -EINTR;
 	}
 	return (long)(x >> 1);
