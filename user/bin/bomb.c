@@ -22,6 +22,7 @@
 #include "weft_thread.h"
 
 #define NS_PER_S 1000000000ul
+#define NS_PER_MS 1000000ul
 #define DEFAULT_SECONDS 5
 #define CHUNK_BYTES (1024 * 1024ul)
 #define PAGE_BYTES 4096ul
@@ -30,10 +31,14 @@
 
 static unsigned long deadline;
 
+/* One sleep, not a poll: with thousands of bomb processes, each waking
+ * every few milliseconds would keep every CPU busy with wake-ups. */
 static void sleep_until_deadline(void)
 {
-	while (clock_ns() < deadline)
-		sleep_ms(FULL_POLL_MS);
+	unsigned long now;
+
+	while ((now = clock_ns()) < deadline)
+		sleep_ms((deadline - now) / NS_PER_MS + 1);
 }
 
 /* free_pages plus the kernel's own page tables: what must come back. */
@@ -60,7 +65,9 @@ static void say_full(const char *kind, unsigned long count, const char *what, in
  * waits for its children before it ends. */
 static void fork_bomb(void)
 {
-	while (fork() >= 0)
+	/* Not past the deadline: once the first processes end, the memory
+	 * they free would go to new children, and the bomb would not end. */
+	while (clock_ns() < deadline && fork() >= 0)
 		;
 	sleep_until_deadline();
 	while (wait(-1, NULL) > 0)
