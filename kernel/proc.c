@@ -263,7 +263,7 @@ static bool may_take_reserve(void)
 		return true;
 	struct address_space *as = t->proc->as;
 	return t->proc->system && !t->fork_no_reserve &&
-	       (!as || as->pages + as->reserved + as->tables < reserve_pages() / 4);
+	       (!as || vm_charged_pages(as) < reserve_pages() / 4);
 }
 
 void proc_start_init(const char *bootargs)

@@ -306,10 +306,15 @@ size_t vm_kernel_table_pages(void)
 	return kernel_tables;
 }
 
+size_t vm_charged_pages(const struct address_space *as)
+{
+	return as->pages + as->reserved + as->tables;
+}
+
 /* Would `pages` more take the address space past its limit (vm.h)? */
 static bool over_limit(const struct address_space *as, size_t pages)
 {
-	return as->pages + as->reserved + as->tables + pages > pmm_total_pages() / 4 * 3;
+	return vm_charged_pages(as) + pages > pmm_total_pages() / 4 * 3;
 }
 
 static bool user_range_ok(uintptr_t va, size_t len)

@@ -68,7 +68,8 @@ struct address_space {
  * from starving the rest. Tables stay until the address space ends, so
  * they count too.
  */
-size_t vm_kernel_table_pages(void); /* page-table pages of the kernel half */
+size_t vm_charged_pages(const struct address_space *as); /* what the limit counts */
+size_t vm_kernel_table_pages(void);                      /* page-table pages of the kernel half */
 
 /*
  * The user half, from the bottom: the program at 0x400000 (user.ld), the

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "weft.h"
+#include "weft_test.h"
 #include "weft_thread.h"
 
 #define NS_PER_S 1000000000ul
@@ -39,15 +40,6 @@ static void sleep_until_deadline(void)
 
 	while ((now = clock_ns()) < deadline)
 		sleep_ms((deadline - now) / NS_PER_MS + 1);
-}
-
-/* free_pages plus the kernel's own page tables: what must come back. */
-static unsigned long pages_back(void)
-{
-	struct mem_info info;
-
-	meminfo(&info);
-	return info.free_pages + info.kernel_table_pages;
 }
 
 static void say_full(const char *kind, unsigned long count, const char *what, int err)
@@ -174,7 +166,7 @@ int main(int argc, char **argv)
 			continue;
 		printf("bomb: %s: for %lu s\n", kinds[i].name, seconds);
 		fflush(stdout);
-		unsigned long before = pages_back();
+		unsigned long before = test_mem_now().free_pages;
 		deadline = clock_ns() + seconds * NS_PER_S;
 		/* In a child: a process's page tables stay until it ends. */
 		int status;
@@ -185,7 +177,7 @@ int main(int argc, char **argv)
 			printf("bomb: %s: the bomb failed\n", kinds[i].name);
 			return 2;
 		}
-		unsigned long after = pages_back();
+		unsigned long after = test_mem_now().free_pages;
 		if (after != before) {
 			printf("bomb: %s: LEAK: %lu pages before, %lu after\n", kinds[i].name,
 			       before, after);

@@ -347,8 +347,7 @@ static int fuzz_run(uint64_t seed, int rounds, unsigned long ms, const char *lab
 	 * that CPU next runs one: run one on each, so that the count below
 	 * does not miss pages the run would then seem to give back. */
 	cpus_alive();
-	meminfo(&before);
-	before.free_pages += before.kernel_table_pages;
+	before = test_mem_now();
 	memset(ended, 0, sizeof(ended));
 	while (done < rounds && (clock_ns() - t0) / 1000000 < ms) {
 		int err = round_of(seed + (uint64_t)done * 0x100000001b3ull);

@@ -671,31 +671,46 @@ static void spawn_unjoined(void)
 	test_expect(join(tids[0]), 8, "the thread one join made room for");
 }
 
-static void case_unjoined_count(void)
+/* Runs fn in a process of its own, which must exit 0; once it has ended,
+ * every page it took must be free again. */
+static void expect_clean_exit(void (*fn)(void), const char *what)
 {
 	unsigned long before = test_free_pages();
-	int status = in_process(spawn_unjoined, NULL);
 
-	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process spawning unjoined threads");
+	expect_status(in_process(fn, NULL), WAIT_STATUS(WAIT_EXITED, 0), what);
 	unsigned long after = test_free_pages_settle(before);
-	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
+	CHECK(after == before, "%s: %lu free pages before, %lu after it ended", what, before,
+	      after);
+}
+
+static void case_unjoined_count(void)
+{
+	expect_clean_exit(spawn_unjoined, "process spawning unjoined threads");
 }
 
 #define HOG_CHUNK_BYTES (256 * 1024ul)
 #define HOG_MAX_CHUNKS 8192 /* 2 GiB */
 #define HOG_SPARE_PAGES 120ul
 
+/* Reserves chunks until mmap fails; returns how many (in chunks[]). */
+static int reserve_until_failure(long *chunks)
+{
+	int n = 0;
+	long a;
+
+	while (n < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
+		chunks[n++] = a;
+	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", test_result_text(a));
+	return n;
+}
+
 static void spawn_out_of_memory(void)
 {
 	static long hogs[HOG_MAX_CHUNKS];
-	int nhogs = 0;
 	int err = 0;
-	long a;
 
 	/* Take nearly all memory, in chunks, then hand back a little. */
-	while (nhogs < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
-		hogs[nhogs++] = a;
-	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", test_result_text(a));
+	int nhogs = reserve_until_failure(hogs);
 	for (unsigned long freed = 0; nhogs > 0 && freed < HOG_SPARE_PAGES;
 	     freed += HOG_CHUNK_BYTES / PAGE_BYTES)
 		munmap((void *)hogs[--nhogs], HOG_CHUNK_BYTES);
@@ -709,12 +724,7 @@ static void spawn_out_of_memory(void)
 /* Threads until memory runs out: -ENOMEM, no crash, nothing leaked. */
 static void case_spawn_until_enomem(void)
 {
-	unsigned long before = test_free_pages();
-	int status = in_process(spawn_out_of_memory, NULL);
-
-	expect_status(status, WAIT_STATUS(WAIT_EXITED, 0), "process spawning without memory");
-	unsigned long after = test_free_pages_settle(before);
-	CHECK(after == before, "%lu free pages before, %lu after the process ended", before, after);
+	expect_clean_exit(spawn_out_of_memory, "process spawning without memory");
 }
 
 #define CYCLE_THREADS 300
@@ -1582,18 +1592,6 @@ static void case_mmap_fork(void)
 	test_expect(munmap((void *)a, 2 * PAGE_BYTES), 0, "munmap");
 }
 
-/* Reserves chunks until mmap fails; returns how many (in chunks[]). */
-static int reserve_until_failure(long *chunks)
-{
-	int n = 0;
-	long a;
-
-	while (n < HOG_MAX_CHUNKS && (a = mmap(HOG_CHUNK_BYTES)) > 0)
-		chunks[n++] = a;
-	CHECK(a == -ENOMEM, "mmap until memory ran out ended with %s", test_result_text(a));
-	return n;
-}
-
 static void reserve_and_sleep(void)
 {
 	static long chunks[HOG_MAX_CHUNKS];
@@ -1641,12 +1639,7 @@ static void reserve_all_then_touch(void)
  * out-of-memory kill). */
 static void case_mmap_promise_kept(void)
 {
-	unsigned long before = test_free_pages();
-
-	expect_status(in_process(reserve_all_then_touch, NULL), WAIT_STATUS(WAIT_EXITED, 0),
-		      "process touching all the memory it reserved");
-	test_expect((long)test_free_pages_settle(before), (long)before,
-		    "free pages after it ended");
+	expect_clean_exit(reserve_all_then_touch, "process touching all the memory it reserved");
 }
 
 static volatile unsigned char *race_region;

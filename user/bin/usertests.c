@@ -82,6 +82,17 @@ static void expect_status_of_child(void (*fn)(void), int want, const char *what)
 	CHECK(status == want, "%s ended: %s", what, test_status_text(status));
 }
 
+/* fn, in a child, exits 0; once it has ended, every page it took is free
+ * again. */
+static void expect_clean_exit(void (*fn)(void), const char *what)
+{
+	unsigned long before = test_free_pages();
+
+	expect_status_of_child(fn, WAIT_STATUS(WAIT_EXITED, 0), what);
+	unsigned long after = test_free_pages_settle(before);
+	CHECK(after == before, "free pages %lu before, %lu after %s", before, after, what);
+}
+
 static void expect_fault(void (*fn)(void), int kind, const char *what)
 {
 	int status = status_of_child(fn);
@@ -640,11 +651,7 @@ static void zombie_pile(void)
 
 static void case_zombie_pile(void)
 {
-	unsigned long before = test_free_pages();
-
-	expect_status_of_child(zombie_pile, WAIT_STATUS(WAIT_EXITED, 0), "zombie_pile");
-	unsigned long after = test_free_pages_settle(before);
-	CHECK(after == before, "free pages %lu before, %lu after the zombie pile", before, after);
+	expect_clean_exit(zombie_pile, "the zombie pile");
 }
 
 static unsigned long my_pages(void)
@@ -699,11 +706,7 @@ static void mmap_bomb(void)
 
 static void case_mmap_bomb(void)
 {
-	unsigned long before = test_free_pages();
-
-	expect_status_of_child(mmap_bomb, WAIT_STATUS(WAIT_EXITED, 0), "mmap_bomb");
-	unsigned long after = test_free_pages_settle(before);
-	CHECK(after == before, "free pages %lu before, %lu after the mmap bomb", before, after);
+	expect_clean_exit(mmap_bomb, "the mmap bomb");
 }
 
 /* ---- exec ---------------------------------------------------------------- */
