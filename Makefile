@@ -7,6 +7,10 @@
 #   make soak             the system-call fuzzer for SOAK_MINUTES (10) per arch
 #   make debug / make gdb QEMU halted for GDB / GDB attached to it
 #   make fuzz-host        the parsers' fuzz harnesses under libFuzzer (clang)
+#   make handout LAB=<lab> DEST=<dir>   a lab's starting tree (docs/labs.md)
+#   make solution LAB=<lab> DEST=<dir>  the same with its reference solution
+#   make grade LAB=<lab>  score this tree's work on a lab (ARCH= for one)
+#   make labcheck         every lab's handout and solution, both architectures
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
 #   SANITIZE=ubsan        the kernel with UBSan checks, in build/$(ARCH)-ubsan
 
@@ -67,7 +71,8 @@ $(BUILD)/kernel/ubsan.c.o: CFLAGS += -fno-sanitize=all
 endif
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
-.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace soak fuzz-host
+.PHONY: all kernel run test bench clean format lint deps unit debug gdb trace soak fuzz-host \
+	handout solution grade labcheck
 all: kernel
 kernel: $(BUILD)/kernel.elf $(BUILD)/weft_constants.py
 
@@ -157,7 +162,25 @@ FUZZ_SECONDS ?= 60
 fuzz-host:
 	python3 scripts/fuzzhost.py --seconds $(FUZZ_SECONDS)
 
-FORMAT_SRCS = $(shell find kernel arch tests/unit user -name '*.[ch]')
+# The labs (docs/labs.md). grade and labcheck build what they need.
+LAB_NAMES := $(notdir $(patsubst %/README.md,%,$(wildcard labs/*/README.md)))
+define need_lab
+$(if $(filter $(LAB_NAMES),$(LAB)),,$(error LAB=<name> is needed, one of: $(LAB_NAMES)))
+endef
+
+handout solution: deps
+	$(need_lab)
+	$(if $(DEST),,$(error DEST=<directory> is needed: where the tree goes))
+	python3 scripts/lab.py $@ $(LAB) $(DEST)
+
+grade: deps
+	$(need_lab)
+	python3 scripts/lab.py grade $(LAB) $(if $(filter command line,$(origin ARCH)),$(ARCH))
+
+labcheck: deps
+	python3 scripts/lab.py check $(LABS)
+
+FORMAT_SRCS = $(shell find kernel arch tests/unit user labs -name '*.[ch]')
 format:
 	@scripts/install-deps.sh lint
 	clang-format -i $(FORMAT_SRCS)
@@ -171,7 +194,7 @@ lint:
 		--inline-suppr -Ikernel/include kernel arch tests/unit
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr --suppress=constStatement:user/lib/ipc.c \
-		-Ikernel/include -Iuser/lib user
+		-Ikernel/include -Iuser/lib user $(wildcard labs/*/user)
 
 clean:
 	rm -rf build

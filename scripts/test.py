@@ -1052,8 +1052,27 @@ def bench_smoke(arch):
 
 
 # Each yields the QemuTests of one architecture.
+def lab_tests(arch):
+    """make labcheck's quick form (scripts/lab.py check --quick): each lab
+    on one architecture, alternating, so both are covered. Its handout
+    must build and score below full, its solution full."""
+    import lab
+    for i, name in enumerate(lab.labs()):
+        if lab.ARCHES[i % 2] != arch:
+            continue
+        for what in ("handout", "solution"):
+            def run(t, name=name, what=what):
+                try:
+                    return lab.check_tree(name, t.arch, what, quick=True)
+                except (lab.LabError, subprocess.TimeoutExpired) as e:
+                    lines = str(e).splitlines()
+                    raise Failure(lines[0], lines[1:])
+            # 4 CPUs: the graders boot 4-CPU guests.
+            yield QemuTest(f"labs/{name}/{arch}/{what}", arch, run, cpus=4)
+
+
 QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, ubsan_tests, holds_tests,
-               shell_tests, lock_lesson_tests, gdb_suite, bench_smoke]
+               shell_tests, lock_lesson_tests, gdb_suite, bench_smoke, lab_tests]
 
 
 class HostCores:
@@ -1267,6 +1286,9 @@ def parse_args():
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     metavar="SUBSTRING",
                     help="only tests whose name contains SUBSTRING (repeatable)")
+    ap.add_argument("--skip", dest="skips", action="append", default=[],
+                    metavar="SUBSTRING",
+                    help="leave out tests whose name contains SUBSTRING (repeatable)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="tests run at once (default 2, one per host core here)")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
@@ -1279,6 +1301,12 @@ def selected(name, patterns):
 
 def collect(args):
     """Jobs in the order their results are printed: (name, function)."""
+    jobs = [job for job in collect_all(args)
+            if not any(s in job[0] for s in args.skips)]
+    return jobs
+
+
+def collect_all(args):
     jobs = []
     if selected("repo/qemu-command-lines", args.patterns):
         jobs.append(("repo/qemu-command-lines",

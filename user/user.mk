@@ -3,8 +3,10 @@
 # ARCH, BUILD, CROSS_COMPILE and CC.
 #
 #   $(BUILD)/initrd.cpio      cpio (newc) archive: every user/bin/<name>.c as
-#                             <name> (debug info stripped), the hand-made
-#                             `minimal` program and the bad-* ELF files
+#                             <name> (debug info stripped), the labs' test
+#                             programs (labs/<lab>/user/<name>.c), the
+#                             hand-made `minimal` program and the bad-* ELF
+#                             files
 #   $(BUILD)/user/<name>      the same programs unstripped, for GDB
 #
 # User code is ordinary C against picolibc (Debian's build), linked by
@@ -37,7 +39,9 @@ USER_LDFLAGS := --specs=$(PICOLIBC_DIR)/picolibc.specs $(USER_ARCH_CFLAGS) \
 
 USER_LIB_SRCS := $(wildcard user/lib/*.c) $(wildcard user/lib/$(ARCH)/*.S)
 USER_LIB_OBJS := $(patsubst user/%,$(USER_BUILD)/obj/%.o,$(USER_LIB_SRCS))
-USER_PROGS := $(sort $(basename $(notdir $(wildcard user/bin/*.c))))
+LAB_PROG_SRCS := $(wildcard labs/*/user/*.c)
+LAB_PROGS := $(sort $(basename $(notdir $(LAB_PROG_SRCS))))
+USER_PROGS := $(sort $(basename $(notdir $(wildcard user/bin/*.c))) $(LAB_PROGS))
 USER_PROG_ELFS := $(addprefix $(USER_BUILD)/,$(USER_PROGS))
 USER_PROG_OBJS := $(patsubst %,$(USER_BUILD)/obj/bin/%.c.o,$(USER_PROGS))
 USER_STRIPPED := $(addprefix $(USER_INITRD_DIR)/,$(USER_PROGS))
@@ -48,6 +52,11 @@ user: $(BUILD)/initrd.cpio
 $(USER_BUILD)/obj/%.c.o: user/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+# A lab's test program is built as if it were in user/bin/.
+$(foreach src,$(LAB_PROG_SRCS),$(eval \
+$(USER_BUILD)/obj/bin/$(notdir $(src)).o: $(src) ; \
+	@mkdir -p $$(dir $$@) && $$(CC) $$(USER_CFLAGS) -c -o $$@ $$<))
 
 $(USER_BUILD)/obj/%.S.o: user/%.S
 	@mkdir -p $(dir $@)
