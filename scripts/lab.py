@@ -6,6 +6,7 @@
     scripts/lab.py solution LAB DEST    # make solution LAB=... DEST=...
     scripts/lab.py grade LAB [ARCH]     # make grade LAB=... [ARCH=...]
     scripts/lab.py check [--quick] [LAB...]   # make labcheck
+    scripts/lab.py readme LAB [ARCH]    # run the README's commands
 
 A lab's solution lives in one of two places (docs/labs.md says why):
 
@@ -32,6 +33,12 @@ removed around its code, and no solution.patch.
 (scripts/labgrade.py says what a grader is) on each architecture: one
 line per part and architecture with the points it scored, then
 "score: X/Y". The exit status is 0 only at full score.
+
+`readme` runs every command of labs/LAB/README.md's blocks marked
+`tested` in this tree: ```sh blocks hold make commands (checked with
+make -n, except make debug and make gdb, which start the ```gdb blocks'
+session), ```weft blocks commands typed at Weft's shell, ```gdb blocks
+GDB commands. A command block not marked tested is an error.
 
 `check` proves each lab still works: its handout builds, scores below
 full, and passes the tree's tests that are not about the lab; its
@@ -187,6 +194,96 @@ def grade(lab, arches, until_lost=False, out=print):
     return score, total
 
 
+# ---- readme -----------------------------------------------------------------
+
+FENCE = re.compile(r"^```(\S*)([^\n]*)\n(.*?)^```\s*$", re.M | re.S)
+COMMAND_LANGS = ("sh", "weft", "gdb", "console", "bash", "shell", "")
+MAKE_TARGETS = ("handout", "grade", "run", "debug", "gdb", "labcheck")
+SHELL_PROMPT = "$ "
+SHELL_TIMEOUT_S = 60
+SHELL_ERRORS = re.compile(r"PANIC|no such program|cannot run|unknown command")
+
+
+def readme_blocks(lab, arch):
+    """{language: [lines]} of the README's tested blocks for arch."""
+    text = (LABS / lab / "README.md").read_text()
+    blocks = {"sh": [], "weft": [], "gdb": []}
+    for m in FENCE.finditer(text):
+        lang, tags, body = m.group(1), m.group(2).split(), m.group(3)
+        if lang not in COMMAND_LANGS:
+            continue
+        if not tags or tags[0] != "tested" or lang not in blocks:
+            raise LabError(f"{lab}/README.md: a ```{lang} block not marked tested "
+                           "(or of a language no test runs)")
+        if len(tags) > 1 and arch not in tags[1:]:
+            continue
+        for line in body.splitlines():
+            line = line.split(" #")[0].strip() if lang == "sh" else line.strip()
+            if line and not line.startswith("#"):
+                blocks[lang].append(line)
+    return blocks
+
+
+def readme(lab, arch):
+    """Runs the README's commands for arch; returns a note."""
+    import shlex
+    import tempfile
+    import labgrade
+    import gdbtests
+    from boot import Session
+    blocks = readme_blocks(lab, arch)
+    shell = [shlex.split(line) for line in blocks["sh"]]
+    debug = [w for w in shell if w[:2] == ["make", "debug"]]
+    gdbrun = [w for w in shell if w[:2] == ["make", "gdb"]]
+    for words in shell:
+        if words[0] != "make" or len(words) < 2 or words[1] not in MAKE_TARGETS:
+            raise LabError(f"README: `{' '.join(words)}`: only make {', '.join(MAKE_TARGETS)}")
+        if words in debug or words in gdbrun:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            words = [w.replace("<dir>", tmp + "/t") for w in words]
+            p = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, capture_output=True,
+                               text=True, env=gdbtests.gdb_env())
+        if p.returncode:
+            raise LabError(f"README: `{' '.join(words)}` fails: {p.stderr.strip()[-300:]}")
+    ran = len(shell)
+    if blocks["weft"]:
+        with Session(arch, cpus=4, mem="256M") as s:
+            if s.expect_prompt(SHELL_PROMPT, SHELL_TIMEOUT_S) is None:
+                raise LabError("README: no shell prompt: " + " / ".join(s.tail(5)))
+            for cmd in blocks["weft"]:
+                at = len(s.text())
+                s.send(cmd + "\n")
+                if s.expect_prompt(SHELL_PROMPT, SHELL_TIMEOUT_S, after=at) is None:
+                    raise LabError(f"README: `{cmd}` at Weft's shell: no prompt within "
+                                   f"{SHELL_TIMEOUT_S} s: " + " / ".join(s.tail(5)))
+                bad = [x for x in s.text()[at:] if SHELL_ERRORS.search(x)]
+                if bad:
+                    raise LabError(f"README: `{cmd}` at Weft's shell: {bad[0]}")
+                ran += 1
+    if blocks["gdb"]:
+        if len(debug) != 1 or len(gdbrun) != 1:
+            raise LabError("README: GDB commands need one `make debug` and one `make gdb` "
+                           f"for {arch}")
+        gdbtests.Failure = labgrade.Failure
+        port = gdbtests.free_port()
+        try:
+            with gdbtests.debug_session(arch, None, port, "", qemu_cmd=debug[0],
+                                        gdb_cmd=gdbrun[0]) as (qemu, gdb, startup):
+                for cmd in blocks["gdb"]:
+                    if cmd == "quit":
+                        break
+                    out = gdb.run(cmd)
+                    m = (gdbtests.ERROR_PATTERNS.search(out)
+                         or re.search(r"Undefined \w+ command", out))
+                    if m:
+                        raise LabError(f"README: (gdb) {cmd}: {m.group(0)}")
+                    ran += 1
+        except (labgrade.Failure, gdbtests.GdbTimeout) as e:
+            raise LabError(f"README: the GDB session: {e}")
+    return f"{ran} README commands"
+
+
 # ---- check ------------------------------------------------------------------
 
 def run_tool(args, cwd, timeout):
@@ -222,6 +319,11 @@ def check_tree(lab, arch, what, quick):
         raise LabError(f"the handout scores {got}/{of}: a stub scores full:\n  " +
                        "\n  ".join(lines[-30:]))
     note = f"{what} {got}/{of}"
+    if what == "solution":
+        rc, lines = run_tool(["scripts/lab.py", "readme", lab, arch], dest, 600)
+        if rc:
+            raise LabError("\n".join(lines[-10:]))
+        note += f"; {lines[-1]}"
     if what == "handout" and not quick:
         fails = getattr(load_grader(lab, dest), "HANDOUT_FAILS", [])
         build(dest, arch, "ubsan")
@@ -269,6 +371,11 @@ def main(argv):
                                  out=lambda line: print(line, flush=True))
             print(f"score: {score}/{total}")
             return 0 if score == total else 1
+        elif argv[:1] == ["readme"] and len(argv) in (2, 3):
+            if argv[1] not in labs():
+                raise LabError(f"no lab {argv[1]!r} (labs: {', '.join(labs())})")
+            for arch in argv[2:] or ARCHES:
+                print(f"{arch}: {readme(argv[1], arch)}")
         elif argv[:1] == ["check"]:
             quick = "--quick" in argv
             names = [a for a in argv[1:] if a != "--quick"] or labs()
