@@ -124,7 +124,7 @@ def make_tree(lab, dest, solution):
         dst.write_text(text)
         shutil.copymode(src, dst)
     patch = LABS / lab / "solution.patch"
-    if solution and not patch.exists() and not has_regions(lab):
+    if solution and not has_solution(lab):
         raise LabError(f"{lab}: no solution in this tree (a handout has none)")
     if solution and patch.exists():
         subprocess.run(["git", "apply", str(patch)], cwd=dest, check=True)
@@ -134,6 +134,11 @@ def make_tree(lab, dest, solution):
                  "commit", "-q", "-m", f"Weft: the {lab} lab's {what}"]):
         subprocess.run(cmd, cwd=dest, check=True)
     print(f"lab: {lab}: {what} written to {dest}")
+
+
+def has_solution(lab):
+    """Whether this tree has the lab's solution (a handout has none)."""
+    return (LABS / lab / "solution.patch").exists() or has_regions(lab)
 
 
 def has_regions(lab):
