@@ -37,7 +37,7 @@ line per part and architecture with the points it scored, then
 `readme` runs every command of labs/LAB/README.md's blocks marked
 `tested` in this tree: ```sh blocks hold make commands (checked with
 make -n, except make debug and make gdb, which start the ```gdb blocks'
-session), ```weft blocks commands typed at Weft's shell, ```gdb blocks
+session; <dir> stands for a new directory), ```weft blocks commands typed at Weft's shell, ```gdb blocks
 GDB commands. A command block not marked tested is an error.
 
 `check` proves each lab still works: its handout builds, scores below
@@ -203,22 +203,22 @@ def grade(lab, arches, until_lost=False, out=print):
 
 FENCE = re.compile(r"^```(\S*)([^\n]*)\n(.*?)^```\s*$", re.M | re.S)
 COMMAND_LANGS = ("sh", "weft", "gdb", "console", "bash", "shell", "")
-MAKE_TARGETS = ("handout", "grade", "run", "debug", "gdb", "labcheck")
 SHELL_PROMPT = "$ "
 SHELL_TIMEOUT_S = 60
 SHELL_ERRORS = re.compile(r"PANIC|no such program|cannot run|unknown command")
 
 
-def readme_blocks(lab, arch):
-    """{language: [lines]} of the README's tested blocks for arch."""
-    text = (LABS / lab / "README.md").read_text()
+def doc_blocks(path, arch):
+    """{language: [lines]} of a page's tested command blocks for arch."""
+    text = path.read_text()
+    name = path.relative_to(ROOT)
     blocks = {"sh": [], "weft": [], "gdb": []}
     for m in FENCE.finditer(text):
         lang, tags, body = m.group(1), m.group(2).split(), m.group(3)
         if lang not in COMMAND_LANGS:
             continue
         if not tags or tags[0] != "tested" or lang not in blocks:
-            raise LabError(f"{lab}/README.md: a ```{lang} block not marked tested "
+            raise LabError(f"{name}: a ```{lang} block not marked tested "
                            "(or of a language no test runs)")
         if len(tags) > 1 and arch not in tags[1:]:
             continue
@@ -230,19 +230,26 @@ def readme_blocks(lab, arch):
 
 
 def readme(lab, arch):
-    """Runs the README's commands for arch; returns a note."""
+    """Runs the lab README's commands for arch; returns a note."""
+    return run_doc(LABS / lab / "README.md", arch)
+
+
+def run_doc(path, arch):
+    """Runs the commands of a page's tested blocks for arch (the shell's
+    on a 4-CPU guest); returns a note, raises LabError."""
     import shlex
     import tempfile
     import labgrade
     import gdbtests
     from boot import Session
-    blocks = readme_blocks(lab, arch)
+    blocks = doc_blocks(path, arch)
+    page = path.relative_to(ROOT)
     shell = [shlex.split(line) for line in blocks["sh"]]
     debug = [w for w in shell if w[:2] == ["make", "debug"]]
     gdbrun = [w for w in shell if w[:2] == ["make", "gdb"]]
     for words in shell:
-        if words[0] != "make" or len(words) < 2 or words[1] not in MAKE_TARGETS:
-            raise LabError(f"README: `{' '.join(words)}`: only make {', '.join(MAKE_TARGETS)}")
+        if words[0] != "make":
+            raise LabError(f"{page}: `{' '.join(words)}`: a tested sh block holds make commands")
         if words in debug or words in gdbrun:
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -250,25 +257,25 @@ def readme(lab, arch):
             p = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, capture_output=True,
                                text=True, env=gdbtests.gdb_env())
         if p.returncode:
-            raise LabError(f"README: `{' '.join(words)}` fails: {p.stderr.strip()[-300:]}")
+            raise LabError(f"{page}: `{' '.join(words)}` fails: {p.stderr.strip()[-300:]}")
     ran = len(shell)
     if blocks["weft"]:
         with Session(arch, cpus=4, mem="256M") as s:
             if s.expect_prompt(SHELL_PROMPT, SHELL_TIMEOUT_S) is None:
-                raise LabError("README: no shell prompt: " + " / ".join(s.tail(5)))
+                raise LabError(f"{page}: no shell prompt: " + " / ".join(s.tail(5)))
             for cmd in blocks["weft"]:
                 at = len(s.text())
                 s.send(cmd + "\n")
                 if s.expect_prompt(SHELL_PROMPT, SHELL_TIMEOUT_S, after=at) is None:
-                    raise LabError(f"README: `{cmd}` at Weft's shell: no prompt within "
+                    raise LabError(f"{page}: `{cmd}` at Weft's shell: no prompt within "
                                    f"{SHELL_TIMEOUT_S} s: " + " / ".join(s.tail(5)))
                 bad = [x for x in s.text()[at:] if SHELL_ERRORS.search(x)]
                 if bad:
-                    raise LabError(f"README: `{cmd}` at Weft's shell: {bad[0]}")
+                    raise LabError(f"{page}: `{cmd}` at Weft's shell: {bad[0]}")
                 ran += 1
     if blocks["gdb"]:
         if len(debug) != 1 or len(gdbrun) != 1:
-            raise LabError("README: GDB commands need one `make debug` and one `make gdb` "
+            raise LabError(f"{page}: GDB commands need one `make debug` and one `make gdb` "
                            f"for {arch}")
         gdbtests.Failure = labgrade.Failure
         port = gdbtests.free_port()
@@ -282,11 +289,11 @@ def readme(lab, arch):
                     m = (gdbtests.ERROR_PATTERNS.search(out)
                          or re.search(r"Undefined \w+ command", out))
                     if m:
-                        raise LabError(f"README: (gdb) {cmd}: {m.group(0)}")
+                        raise LabError(f"{page}: (gdb) {cmd}: {m.group(0)}")
                     ran += 1
         except (labgrade.Failure, gdbtests.GdbTimeout) as e:
-            raise LabError(f"README: the GDB session: {e}")
-    return f"{ran} README commands"
+            raise LabError(f"{page}: the GDB session: {e}")
+    return f"{ran} commands of {page}"
 
 
 # ---- check ------------------------------------------------------------------
