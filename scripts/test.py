@@ -1052,6 +1052,42 @@ def bench_smoke(arch):
 
 
 # Each yields the QemuTests of one architecture.
+COURSE = ROOT / "docs" / "course.md"
+
+
+def check_course(t):
+    """docs/course.md: every demo its weeks table names is in a tested
+    block, and every command of those blocks runs (scripts/lab.py's
+    run_doc: make lines with make -n, shell commands at Weft's prompt,
+    the GDB session)."""
+    import lab
+    blocks = lab.doc_blocks(COURSE, t.arch)
+    rows = [line.split("|") for line in COURSE.read_text().splitlines()
+            if re.match(r"\|\s*\d+\s*\|", line)]
+    named = {c for row in rows for c in re.findall(r"`([^`]+)`", row[3])}
+    if len(rows) < 10 or not named:
+        raise Failure(f"docs/course.md: {len(rows)} weeks, {len(named)} demos named")
+
+    def shown(cmd):
+        if cmd.startswith("make "):
+            return cmd in blocks["sh"]
+        if cmd.startswith("weft "):
+            return any(g.startswith(cmd.replace("GDB: ", "")) for g in blocks["gdb"])
+        return any(w == cmd or w.startswith(cmd + " ") for w in blocks["weft"])
+    missing = sorted(c for c in named if not shown(c.replace("GDB: ", "")))
+    if missing:
+        raise Failure(f"docs/course.md names {', '.join(missing)} but no tested block runs it")
+    try:
+        return lab.run_doc(COURSE, t.arch)
+    except lab.LabError as e:
+        lines = str(e).splitlines()
+        raise Failure(lines[0], lines[1:])
+
+
+def doc_tests(arch):
+    yield QemuTest(f"docs/{arch}/course", arch, check_course, cpus=4)
+
+
 def lab_tests(arch):
     """make labcheck's quick form (scripts/lab.py check --quick): each lab
     on one architecture, alternating, so both are covered. Its handout
@@ -1074,7 +1110,7 @@ def lab_tests(arch):
 
 
 QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, ubsan_tests, holds_tests,
-               shell_tests, lock_lesson_tests, gdb_suite, bench_smoke, lab_tests]
+               shell_tests, lock_lesson_tests, gdb_suite, bench_smoke, doc_tests, lab_tests]
 
 
 class HostCores:
