@@ -62,6 +62,8 @@ SCORE_LINE = re.compile(r"^score: (\d+)/(\d+)$")
 # Where check writes its trees; make clean removes them.
 CHECK_DIR = ROOT / "build" / "labcheck"
 MARK = re.compile(r"^\s*/\* LAB\((\w+)\) (BEGIN|STUB|END) \*/\s*$")
+# Regions live in sources only: pages that show one (docs/labs.md) stay.
+SOURCE = re.compile(r".*\.(c|h|S)$")
 
 
 class LabError(Exception):
@@ -119,17 +121,20 @@ def make_tree(lab, dest, solution):
         except UnicodeDecodeError:
             shutil.copy2(src, dst)
             continue
-        if "LAB(" in text:
+        if SOURCE.match(rel) and "LAB(" in text:
             text = transform(text, lab, not solution, rel)
         dst.write_text(text)
         shutil.copymode(src, dst)
     patch = LABS / lab / "solution.patch"
     if solution and not has_solution(lab):
         raise LabError(f"{lab}: no solution in this tree (a handout has none)")
+    # dest's own repository first: git apply run inside another one (as
+    # under build/labcheck) would skip, silently, every path of the patch.
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     if solution and patch.exists():
         subprocess.run(["git", "apply", str(patch)], cwd=dest, check=True)
     what = "solution" if solution else "handout"
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+    for cmd in (["git", "add", "-A"],
                 ["git", "-c", "user.name=Weft", "-c", "user.email=weft@localhost",
                  "commit", "-q", "-m", f"Weft: the {lab} lab's {what}"]):
         subprocess.run(cmd, cwd=dest, check=True)
@@ -144,7 +149,7 @@ def has_solution(lab):
 def has_regions(lab):
     marker = f"/* LAB({lab}) BEGIN */"
     return any(marker in (ROOT / rel).read_text(errors="replace")
-               for rel in tracked_files() if (ROOT / rel).is_file())
+               for rel in tracked_files() if SOURCE.match(rel) and (ROOT / rel).is_file())
 
 
 # ---- grade ------------------------------------------------------------------
@@ -316,7 +321,8 @@ def check_tree(lab, arch, what, quick):
     if what == "handout":
         left = [str(p.relative_to(dest)) for p in dest.rglob("*")
                 if p.is_file() and ".git" not in p.parts
-                and ("LAB(" in p.read_text(errors="replace") or p.name.startswith("solution"))]
+                and (p.name.startswith("solution") or SOURCE.match(p.name) and any(
+                    map(MARK.match, p.read_text(errors="replace").splitlines())))]
         if left:
             raise LabError(f"the handout has lab markers or solutions: {', '.join(left[:5])}")
     args = ["scripts/lab.py", "grade", lab, arch] + (["--until-lost"] if quick and what == "handout" else [])
