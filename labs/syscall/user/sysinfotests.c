@@ -110,8 +110,8 @@ static void free_and_total(void)
 		      s.total_pages, before.total_pages);
 		if (before.free_pages == after.free_pages) {
 			CHECK(s.free_pages == before.free_pages,
-			      "free_pages %lu, meminfo says %lu just before and after", s.free_pages,
-			      before.free_pages);
+			      "free_pages %lu, meminfo says %lu just before and after",
+			      s.free_pages, before.free_pages);
 			return;
 		}
 		sleep_ms(10);
@@ -305,12 +305,9 @@ static void case_bad_pointers(void)
 }
 
 static const struct test_case cases[] = {
-	{ "free_and_total", case_free_and_total },
-	{ "processes_threads", case_processes_threads },
-	{ "cpus_and_clock", case_cpus_and_clock },
-	{ "lock_counts", case_lock_counts },
-	{ "good_buffers", case_good_buffers },
-	{ "bad_pointers", case_bad_pointers },
+	{ "free_and_total", case_free_and_total }, { "processes_threads", case_processes_threads },
+	{ "cpus_and_clock", case_cpus_and_clock }, { "lock_counts", case_lock_counts },
+	{ "good_buffers", case_good_buffers },     { "bad_pointers", case_bad_pointers },
 };
 
 static const struct test_suite suite = {
