@@ -54,6 +54,8 @@ ARCHES = ("riscv64", "aarch64")
 SCORE_LINE = re.compile(r"^score: (\d+)/(\d+)$")
 # Where check writes its trees; make clean removes them.
 CHECK_DIR = ROOT / "build" / "labcheck"
+# This file speaks of markers (above) without holding any regions.
+SELF = "scripts/lab.py"
 MARK = re.compile(r"^\s*/\* LAB\((\w+)\) (BEGIN|STUB|END) \*/\s*$")
 
 
@@ -112,17 +114,20 @@ def make_tree(lab, dest, solution):
         except UnicodeDecodeError:
             shutil.copy2(src, dst)
             continue
-        if "LAB(" in text:
+        if "LAB(" in text and rel != SELF:
             text = transform(text, lab, not solution, rel)
         dst.write_text(text)
         shutil.copymode(src, dst)
     patch = LABS / lab / "solution.patch"
     if solution and not patch.exists() and not has_regions(lab):
         raise LabError(f"{lab}: no solution in this tree (a handout has none)")
+    # dest's own repository first: git apply run inside another one (as
+    # under build/labcheck) would skip, silently, every path of the patch.
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
     if solution and patch.exists():
         subprocess.run(["git", "apply", str(patch)], cwd=dest, check=True)
     what = "solution" if solution else "handout"
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+    for cmd in (["git", "add", "-A"],
                 ["git", "-c", "user.name=Weft", "-c", "user.email=weft@localhost",
                  "commit", "-q", "-m", f"Weft: the {lab} lab's {what}"]):
         subprocess.run(cmd, cwd=dest, check=True)
@@ -206,7 +211,7 @@ def check_tree(lab, arch, what, quick):
         raise LabError(f"{what} not made: " + " / ".join(lines[-5:]))
     if what == "handout":
         left = [str(p.relative_to(dest)) for p in dest.rglob("*")
-                if p.is_file() and ".git" not in p.parts
+                if p.is_file() and ".git" not in p.parts and p != dest / SELF
                 and ("LAB(" in p.read_text(errors="replace") or p.name.startswith("solution"))]
         if left:
             raise LabError(f"the handout has lab markers or solutions: {', '.join(left[:5])}")
