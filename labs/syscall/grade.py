@@ -89,6 +89,8 @@ def check_program(arch):
                 printed.setdefault(m.group(1), int(m.group(2)))
         if done is None or set(bounds) != set(FIELDS):
             run.fail(f"round {rnd} of sysinfotests did not finish")
+        if any(line.startswith("sysinfotests: exec sysinfo:") for line in run.lines):
+            run.fail("no `sysinfo` program to run (user/bin/sysinfo.c)")
         if done != 0:
             run.fail(f"round {rnd}: `sysinfo` exited with status {done:#x}")
         missing = [f for f in FIELDS if f not in printed]
