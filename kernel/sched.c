@@ -137,6 +137,10 @@ static void schedule(void)
 
 void thread_start(void)
 {
+	/* A new thread's first instruction after the switch: switch_to must
+	 * have told this CPU about it, or its first trap from user mode would
+	 * land on some other thread's kernel stack. */
+	assert(this_cpu()->kstack == (uintptr_t)thread_current()->kstack_top);
 	free_dead_thread();
 	trap_user_exit();
 }
