@@ -62,6 +62,8 @@ class LabError(Exception):
 
 
 def labs():
+    if not LABS.is_dir():
+        return []
     return sorted(p.name for p in LABS.iterdir() if (p / "README.md").exists())
 
 
@@ -225,7 +227,9 @@ def check_tree(lab, arch, what, quick):
     if what == "handout" and not quick:
         fails = getattr(load_grader(lab, dest), "HANDOUT_FAILS", [])
         build(dest, arch, "ubsan")
-        args = ["scripts/test.py", "--arch", arch] + [a for p in fails for a in ("--skip", p)]
+        # labs/: a handout holds no solution to check.
+        args = ["scripts/test.py", "--arch", arch, "--skip", "labs/"] + \
+            [a for p in fails for a in ("--skip", p)]
         rc, lines = run_tool(args, dest, 3600)
         if rc:
             failed = [line for line in lines if line.startswith("FAIL ")]
