@@ -16,8 +16,9 @@ Four parts, each by behaviour:
                between pingpong's threads, and each switch, stepped
                through, leaves the old thread's sp in its context and sp
                and the return address of the next thread in the CPU, sp
-               inside that thread's own kernel stack; at least two
-               different kernel stacks are seen.
+               inside that thread's own kernel stack, and every
+               callee-saved register saved and loaded likewise; at
+               least two different kernel stacks are seen.
 
 A part that finds a kernel panic says so with the panic's message (the
 handout's stubs panic with one naming this lab).
@@ -56,6 +57,12 @@ GDB_SWITCHES_BEFORE = 20   # init has started pingpong, which has forked
 GDB_TRACE_COUNT = 8
 GDB_STEPPED_SWITCHES = 4
 ARCH_REGS = gdbtests.ARCH_REGS
+# The callee-saved registers besides sp and the return address, and where
+# struct arch_context keeps each.
+CALLEE_SAVED = {
+    "riscv64": [(f"$s{i}", f"s[{i}]") for i in range(12)],
+    "aarch64": [(f"$x{19 + i}", f"x19_x28[{i}]") for i in range(10)] + [("$x29", "fp")],
+}
 
 # The scripts' tests raise gdbtests' Failure; here it is the grader's.
 gdbtests.Failure = Failure
@@ -131,7 +138,26 @@ def gdb_value(gdb, expr):
     return value
 
 
-def step_one_switch(gdb, regs, kstack):
+def gdb_values(gdb, exprs):
+    """The values of GDB expressions, read in one command."""
+    out = gdb.run("python print('values', *(hex(int(gdb.parse_and_eval(e)) & (2**64 - 1)) "
+                  f"for e in {exprs!r}))")
+    m = re.search(r"^values((?: 0x[0-9a-f]+)*)$", out, re.M)
+    gdbtests.expect(m and len(m.group(1).split()) == len(exprs),
+                    f"GDB could not read {', '.join(exprs)}", gdb)
+    return [int(x, 16) for x in m.group(1).split()]
+
+
+def callee_saved(gdb, arch, ctx=None):
+    """The callee-saved registers of the CPU, or as saved in the context
+    at address ctx: [(name, value)]."""
+    names = [reg for reg, _ in CALLEE_SAVED[arch]]
+    exprs = names if ctx is None else \
+        [f"((struct arch_context *){ctx:#x})->{field}" for _, field in CALLEE_SAVED[arch]]
+    return list(zip(names, gdb_values(gdb, exprs)))
+
+
+def step_one_switch(gdb, arch, regs, kstack):
     """At the first instruction of arch_context_switch: steps until the
     CPU leaves it and checks where it went. Returns (next tid, its kernel
     stack top)."""
@@ -142,7 +168,10 @@ def step_one_switch(gdb, regs, kstack):
     saved_sp = gdb_value(gdb, f"{nxt}->ctx.sp")
     saved_ret = gdb_value(gdb, f"{nxt}->ctx.{ret}")
     prev_ctx = gdb_value(gdb, f"&{prev}->ctx")
+    next_ctx = gdb_value(gdb, f"&{nxt}->ctx")
     old_sp = gdb_value(gdb, "$sp")
+    old_regs = callee_saved(gdb, arch)
+    next_regs = callee_saved(gdb, arch, next_ctx)
     out = gdb.run("""python
 n = 0
 while n < 64:
@@ -167,6 +196,14 @@ end""")
                     f"{next_tid}'s saved ctx.sp {saved_sp:#x}", gdb, 6)
     gdbtests.expect(top - kstack <= sp < top, f"sp {sp:#x} is not in tid {next_tid}'s "
                     f"kernel stack [{top - kstack:#x}, {top:#x})", gdb, 6)
+    # Every callee-saved register: the old thread's went into its
+    # context, the next thread's came out of its own.
+    for (reg, had), (_, saved) in zip(old_regs, callee_saved(gdb, arch, prev_ctx)):
+        gdbtests.expect(saved == had, f"the old thread's context holds {saved:#x} for "
+                        f"{reg[1:]}, but the register was {had:#x}", gdb, 6)
+    for (reg, now), (_, saved) in zip(callee_saved(gdb, arch), next_regs):
+        gdbtests.expect(now == saved, f"after the switch {reg[1:]} is {now:#x}, expected "
+                        f"tid {next_tid}'s saved {saved:#x}", gdb, 6)
     return next_tid, top
 
 
@@ -204,7 +241,7 @@ def gdb_session(gdb, arch, kstack):
     stacks = {}
     for _ in range(GDB_STEPPED_SWITCHES):
         trace_switches(gdb, 1)   # stopped at the next switch's first instruction
-        tid, top = step_one_switch(gdb, regs, kstack)
+        tid, top = step_one_switch(gdb, arch, regs, kstack)
         stacks[top] = tid
     gdbtests.expect(len(stacks) >= 2, f"{GDB_STEPPED_SWITCHES} switches all landed on one "
                     "kernel stack", gdb)
