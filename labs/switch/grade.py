@@ -148,13 +148,24 @@ def gdb_values(gdb, exprs):
     return [int(x, 16) for x in m.group(1).split()]
 
 
-def callee_saved(gdb, arch, ctx=None):
-    """The callee-saved registers of the CPU, or as saved in the context
-    at address ctx: [(name, value)]."""
-    names = [reg for reg, _ in CALLEE_SAVED[arch]]
-    exprs = names if ctx is None else \
-        [f"((struct arch_context *){ctx:#x})->{field}" for _, field in CALLEE_SAVED[arch]]
-    return list(zip(names, gdb_values(gdb, exprs)))
+def gdb_set(gdb, assignments):
+    """Sets registers or memory: [(lvalue, value)], in one command."""
+    cmds = [f"set var {lhs} = {value:#x}" for lhs, value in assignments]
+    out = gdb.run(f"python [gdb.execute(c) for c in {cmds!r}]; print('set')")
+    gdbtests.expect(re.search(r"^set$", out, re.M) and not gdbtests.ERROR_PATTERNS.search(out),
+                    "GDB could not set the registers", gdb)
+
+
+def ctx_fields(arch, ctx):
+    return [f"((struct arch_context *){ctx:#x})->{field}" for _, field in CALLEE_SAVED[arch]]
+
+
+# Marks written into the callee-saved registers (and into the next
+# thread's saved ones) for one switch, so that each register's way is
+# seen even where two threads happen to hold the same value; the real
+# values are put back afterwards.
+MARK_OLD = 0x5157000000000000
+MARK_NEXT = 0x5157A00000000000
 
 
 def step_one_switch(gdb, arch, regs, kstack):
@@ -170,8 +181,11 @@ def step_one_switch(gdb, arch, regs, kstack):
     prev_ctx = gdb_value(gdb, f"&{prev}->ctx")
     next_ctx = gdb_value(gdb, f"&{nxt}->ctx")
     old_sp = gdb_value(gdb, "$sp")
-    old_regs = callee_saved(gdb, arch)
-    next_regs = callee_saved(gdb, arch, next_ctx)
+    names = [reg for reg, _ in CALLEE_SAVED[arch]]
+    real_old = gdb_values(gdb, names)
+    real_next = gdb_values(gdb, ctx_fields(arch, next_ctx))
+    gdb_set(gdb, [(reg, MARK_OLD + i) for i, reg in enumerate(names)] +
+            [(f, MARK_NEXT + i) for i, f in enumerate(ctx_fields(arch, next_ctx))])
     out = gdb.run("""python
 n = 0
 while n < 64:
@@ -198,12 +212,19 @@ end""")
                     f"kernel stack [{top - kstack:#x}, {top:#x})", gdb, 6)
     # Every callee-saved register: the old thread's went into its
     # context, the next thread's came out of its own.
-    for (reg, had), (_, saved) in zip(old_regs, callee_saved(gdb, arch, prev_ctx)):
-        gdbtests.expect(saved == had, f"the old thread's context holds {saved:#x} for "
-                        f"{reg[1:]}, but the register was {had:#x}", gdb, 6)
-    for (reg, now), (_, saved) in zip(callee_saved(gdb, arch), next_regs):
-        gdbtests.expect(now == saved, f"after the switch {reg[1:]} is {now:#x}, expected "
-                        f"tid {next_tid}'s saved {saved:#x}", gdb, 6)
+    saved_old = gdb_values(gdb, ctx_fields(arch, prev_ctx))
+    loaded = gdb_values(gdb, names)
+    for i, reg in enumerate(names):
+        gdbtests.expect(saved_old[i] == MARK_OLD + i, f"the old thread's context holds "
+                        f"{saved_old[i]:#x} for {reg[1:]}, but the register was "
+                        f"{MARK_OLD + i:#x}", gdb, 6)
+        gdbtests.expect(loaded[i] == MARK_NEXT + i, f"after the switch {reg[1:]} is "
+                        f"{loaded[i]:#x}, expected tid {next_tid}'s saved {MARK_NEXT + i:#x}",
+                        gdb, 6)
+    # The real values back: the old thread's in its context, the next
+    # thread's in the CPU.
+    gdb_set(gdb, list(zip(ctx_fields(arch, prev_ctx), real_old)) +
+            list(zip(names, real_next)))
     return next_tid, top
 
 
