@@ -101,13 +101,26 @@ static void switch_to(struct thread *next)
 	trace(TRACE_SWITCH, next->proc ? (unsigned long)next->tid : 0);
 	if (prev->state == THREAD_DEAD)
 		c->to_free = prev;
-	c->current = next;
 	c->resched = false;
 	if (prev == &c->idle)
 		timer_start(); /* the tick stopped while idle */
+	/* LAB(switch) BEGIN */
+	c->current = next;
 	c->kstack = (uintptr_t)next->kstack_top;
 	vm_switch(next->proc ? next->proc->as : NULL);
 	arch_thread_switch(&prev->arch, &next->arch);
+	/* LAB(switch) STUB */
+#if 0
+	/*
+	 * Step 3 of labs/switch/README.md. Everything this CPU must know
+	 * about next before next's registers are loaded goes here: which
+	 * thread this CPU runs now (thread_current() reads it), the kernel
+	 * stack a trap from next's user code lands on, the address space
+	 * next's user code runs in, and next's user state that lives
+	 * neither in its trap frame nor in its saved context.
+	 */
+#endif
+	/* LAB(switch) END */
 	arch_context_switch(&prev->ctx, &next->ctx);
 	/* Back again: some other thread switched to us on this CPU. */
 	free_dead_thread();
@@ -124,6 +137,10 @@ static void schedule(void)
 
 void thread_start(void)
 {
+	/* A new thread's first instruction after the switch: switch_to must
+	 * have told this CPU about it, or its first trap from user mode would
+	 * land on some other thread's kernel stack. */
+	assert(this_cpu()->kstack == (uintptr_t)thread_current()->kstack_top);
 	free_dead_thread();
 	trap_user_exit();
 }

@@ -71,6 +71,8 @@ class LabError(Exception):
 
 
 def labs():
+    if not LABS.is_dir():
+        return []
     return sorted(p.name for p in LABS.iterdir() if (p / "README.md").exists())
 
 
