@@ -12,6 +12,7 @@
 #   make grade LAB=<lab>  score this tree's work on a lab (ARCH= for one)
 #   make labcheck         every lab's handout and solution, both architectures
 #   ARCH=riscv64|aarch64  CPUS=4  MEM=512M  CROSS_COMPILE=<prefix>
+#   BOOTARGS="prog args"  make run/debug boot into that command, not the shell
 #   SANITIZE=ubsan        the kernel with UBSan checks, in build/$(ARCH)-ubsan
 
 ARCH ?= riscv64
@@ -114,7 +115,8 @@ run: deps
 	@$(MAKE) --no-print-directory kernel
 	@$(if $(filter file,$(origin CPUS)),$(if $(filter 4,$(CPUS)),,echo "run: $(CPUS) CPUs, \
 		not 4: this host has $(HOST_CORES) cores (CPUS=4 to override; docs/gil.md)"))
-	scripts/qemu.sh $(ARCH) -smp $(CPUS) -m $(MEM) -kernel $(BUILD)/kernel.elf
+	scripts/qemu.sh $(ARCH) -smp $(CPUS) -m $(MEM) -kernel $(BUILD)/kernel.elf \
+		$(if $(BOOTARGS),-append '$(BOOTARGS)')
 
 test: deps
 	@$(MAKE) --no-print-directory ARCH=riscv64 kernel
