@@ -17,7 +17,92 @@
 /* Spins before a BKL waiter naps (see bkl_nap). */
 #define SPINS_BEFORE_NAP 2000
 
-struct spinlock big_kernel_lock = SPINLOCK_INIT("big kernel lock");
+struct spinlock big_kernel_lock = SPINLOCK_INIT_RANK("big kernel lock", LOCK_RANK_BKL);
+
+/* ---- The lock-order checker (lock.h) ----------------------------------- */
+
+#define LOCKCHECK_DEPTH 8 /* spinlocks one CPU may hold at once, the BKL aside */
+
+bool lockcheck_enabled;
+
+/* Each CPU's held spinlocks, in the order taken, and where each was taken. */
+static struct held_lock {
+	const struct spinlock *lock;
+	const char *file;
+	int line;
+} held[MAX_CPUS][LOCKCHECK_DEPTH];
+static int nheld[MAX_CPUS];
+
+void spin_init(struct spinlock *lock, const char *name, int rank)
+{
+	*lock = (struct spinlock)SPINLOCK_INIT_RANK(name, rank);
+}
+
+/* The held lock of highest rank on this CPU, or NULL. */
+static const struct held_lock *highest_held(int cpu)
+{
+	const struct held_lock *top = NULL;
+
+	for (int i = 0; i < nheld[cpu]; i++)
+		if (!top || held[cpu][i].lock->rank >= top->lock->rank)
+			top = &held[cpu][i];
+	return top;
+}
+
+/* Before this CPU waits for `lock` (taken at file:line, or at pc if file
+ * is NULL): a lock out of order panics before it can deadlock. */
+static void lockcheck_acquire(const struct spinlock *lock, const char *file, int line,
+			      uintptr_t pc)
+{
+	int cpu = cpu_id();
+	const struct held_lock *top = highest_held(cpu);
+
+	if (panic_in_progress || !top || top->lock->rank < lock->rank)
+		return;
+	if (file)
+		panic("lock order: cpu %d takes the %s (rank %d) at %s:%d while holding the %s "
+		      "(rank %d) taken at %s:%d",
+		      cpu, lock->name, lock->rank, file, line, top->lock->name, top->lock->rank,
+		      top->file, top->line);
+	panic("lock order: cpu %d takes the %s (rank %d) at pc %p while holding the %s "
+	      "(rank %d) taken at %s:%d",
+	      cpu, lock->name, lock->rank, (void *)pc, top->lock->name, top->lock->rank,
+	      top->file, top->line);
+}
+
+static void lockcheck_push(const struct spinlock *lock, const char *file, int line)
+{
+	int cpu = cpu_id();
+
+	if (nheld[cpu] == LOCKCHECK_DEPTH)
+		panic("lockcheck: cpu %d holds more than %d spinlocks (taking the %s at %s:%d)",
+		      cpu, LOCKCHECK_DEPTH, lock->name, file, line);
+	held[cpu][nheld[cpu]++] = (struct held_lock){ lock, file, line };
+}
+
+static void lockcheck_pop(const struct spinlock *lock)
+{
+	int cpu = cpu_id();
+
+	for (int i = nheld[cpu] - 1; i >= 0; i--) {
+		if (held[cpu][i].lock == lock) {
+			held[cpu][i] = held[cpu][--nheld[cpu]];
+			return;
+		}
+	}
+}
+
+void lockcheck_may_block_at(const char *file, int line)
+{
+	int cpu = cpu_id();
+	const struct held_lock *top = highest_held(cpu);
+
+	if (!lockcheck_enabled || panic_in_progress || !top)
+		return;
+	panic("lock held while blocking: cpu %d blocks at %s:%d holding the %s (rank %d) taken "
+	      "at %s:%d",
+	      cpu, file, line, top->lock->name, top->lock->rank, top->file, top->line);
+}
 
 /* CPUs napping in bkl_nap, one bit each, and the ticket each waits for. */
 uint64_t bkl_nappers;
@@ -110,20 +195,26 @@ static uint64_t lock_wait(struct spinlock *lock, uint32_t ticket, struct cpu *na
 	return arch_timer_now() - start;
 }
 
-void spin_lock(struct spinlock *lock)
+void spin_lock_at(struct spinlock *lock, const char *file, int line)
 {
+	if (lockcheck_enabled && !spin_holding(lock)) /* held: lock_wait says so */
+		lockcheck_acquire(lock, file, line, 0);
 	uint32_t ticket = ticket_take(lock);
 
 	if (!ticket_served(lock, ticket))
 		lock_wait(lock, ticket, NULL);
 	lock->holder = cpu_id();
 	lock->holder_pc = (uintptr_t)__builtin_return_address(0);
+	if (lockcheck_enabled)
+		lockcheck_push(lock, file, line);
 }
 
 void spin_unlock(struct spinlock *lock)
 {
 	if (!spin_holding(lock))
 		panic("unlock of the %s by cpu %d, which does not hold it", lock->name, cpu_id());
+	if (lockcheck_enabled)
+		lockcheck_pop(lock);
 	ticket_pass(lock);
 }
 
@@ -140,11 +231,16 @@ bool spin_holding(const struct spinlock *lock)
  *
  * The trap path takes and releases the lock through inlined copies of
  * these two functions (fastpath.h), which must do exactly what they do.
+ * (The copies leave out the lock-order check: a CPU coming in from user
+ * mode holds no spinlock.)
  */
 void bkl_acquire(void)
 {
 	struct cpu *c = this_cpu();
 	struct spinlock *lock = &big_kernel_lock;
+
+	if (lockcheck_enabled)
+		lockcheck_acquire(lock, NULL, 0, (uintptr_t)__builtin_return_address(0));
 	uint32_t ticket = ticket_take(lock);
 
 	if (!ticket_served(lock, ticket))

@@ -191,6 +191,30 @@ __noinline void crash_user_access(uintptr_t va)
 	crash_useraccess = false;
 }
 
+/* crash=lockorder and crash=locksleep: the two mistakes the lock-order
+ * checker catches (lock.h), made on purpose. They turn the checker on. */
+static struct spinlock crash_outer = SPINLOCK_INIT_RANK("crash outer lock", 10);
+static struct spinlock crash_inner = SPINLOCK_INIT_RANK("crash inner lock", 20);
+
+static __noinline void crash_lock_order(void)
+{
+	lockcheck_enabled = true;
+	spin_lock(&crash_inner);
+	spin_lock(&crash_outer); /* rank 10 under rank 20: must panic */
+	printk("weft: crash=lockorder: not stopped\n");
+	spin_unlock(&crash_outer);
+	spin_unlock(&crash_inner);
+}
+
+static __noinline void crash_lock_sleep(void)
+{
+	lockcheck_enabled = true;
+	spin_lock(&crash_inner);
+	sched_sleep_ticks(1); /* blocks holding it: must panic */
+	printk("weft: crash=locksleep: not stopped\n");
+	spin_unlock(&crash_inner);
+}
+
 /* Deliberate faults for the tests of the panic report (not inlined, so
  * the backtrace shows it and its caller). crash=ubsan exists only in a
  * kernel built with SANITIZE=ubsan: elsewhere nothing checks the
@@ -206,6 +230,10 @@ static __noinline void run_crash_option(void)
 		panic("crash=panic requested on the command line");
 	if (kernel_option("crash", "recursive"))
 		bkl_acquire(); /* already held: must panic at once */
+	if (kernel_option("crash", "lockorder"))
+		crash_lock_order();
+	if (kernel_option("crash", "locksleep"))
+		crash_lock_sleep();
 	if (KERNEL_UBSAN && kernel_option("crash", "ubsan")) {
 		volatile int big = INT_MAX;
 		big = big + 1; /* signed overflow: kernel/ubsan.c must report it */
@@ -251,6 +279,7 @@ void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa)
 	if (chosen >= 0 && fdt_getprop_str(&boot_fdt, chosen, "bootargs"))
 		bootargs = fdt_getprop_str(&boot_fdt, chosen, "bootargs");
 	panic_poweroff = kernel_option("panic", "poweroff"); /* was true until now */
+	lockcheck_enabled = kernel_option("lockcheck", "on");
 
 	find_cpus(&boot_fdt, boot_hwid);
 	find_ram(&boot_fdt);

@@ -130,6 +130,7 @@ static void switch_to(struct thread *next)
  * The caller has already put the current thread where it belongs. */
 static void schedule(void)
 {
+	lockcheck_may_block(); /* only the BKL goes to the next thread */
 	struct thread *next = runq_take();
 
 	switch_to(next ? next : &this_cpu()->idle);
@@ -281,6 +282,7 @@ int sched_block_and_run(struct waitq *q, struct thread *t, int reason)
 		wake_blocked(t, reason);
 		return sched_block(q, 0);
 	}
+	lockcheck_may_block();
 	unblock(t, reason);
 	block_on(self, q);
 	switch_to(t);

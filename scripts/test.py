@@ -482,9 +482,49 @@ def boot_tests(arch):
             mem=RELAY_MEM, relay=(RAM_START[arch], False))
 
 
+# crash=lockorder and crash=locksleep: the lock-order checker (kernel/lock.c)
+# names both places, file:line, and each line holds what the report says.
+LOCK_SITE = re.compile(r"(kernel/[a-z_]+\.c):(\d+)")
+
+
+def check_lock_sites(expected):
+    """A check_output for check_panic_report: the headline's file:line
+    sites, in order, are source lines containing the strings `expected`."""
+    def check(out, headline, evidence):
+        sites = LOCK_SITE.findall(headline)
+        if len(sites) != len(expected):
+            raise Failure(f"{len(sites)} file:line sites in the report, expected "
+                          f"{len(expected)}", evidence)
+        for (path, line), want in zip(sites, expected):
+            lines = (ROOT / path).read_text().splitlines()
+            text = lines[int(line) - 1] if 0 < int(line) <= len(lines) else ""
+            if want not in text:
+                raise Failure(f"{path}:{line} is {text.strip()!r}, expected the line "
+                              f"with {want!r}", evidence)
+    return check
+
+
+def check_crash_lockorder(t):
+    return check_panic_report(
+        t, "crash=lockorder panic=poweroff",
+        "PANIC: cpu 0: lock order: cpu 0 takes the crash outer lock (rank 10) at ",
+        check_lock_sites(["spin_lock(&crash_outer)", "spin_lock(&crash_inner)"]),
+        caller="crash_lock_order")
+
+
+def check_crash_locksleep(t):
+    return check_panic_report(
+        t, "crash=locksleep panic=poweroff",
+        "PANIC: cpu 0: lock held while blocking: cpu 0 blocks at ",
+        check_lock_sites(["lockcheck_may_block()", "spin_lock(&crash_inner)"]),
+        caller="crash_lock_sleep")
+
+
 def panic_tests(arch):
     yield QemuTest(f"panic/{arch}/crash-null", arch, check_crash_null)
     yield QemuTest(f"panic/{arch}/crash-panic", arch, check_crash_panic)
+    yield QemuTest(f"panic/{arch}/crash-lockorder", arch, check_crash_lockorder)
+    yield QemuTest(f"panic/{arch}/crash-locksleep", arch, check_crash_locksleep)
     # One CPU: the write, and so the panic, is on cpu 0.
     if arch == "riscv64":
         yield QemuTest(f"panic/{arch}/crash-useraccess", arch, check_useraccess_faults,
@@ -603,6 +643,10 @@ GUEST_TEST_PROGRAMS = {"usertests": USERTESTS_CPU_COUNTS,
                        "fuzz": (4,)}
 
 
+# These run once more with the lock-order checker on (kernel/lock.c).
+LOCKCHECK_GUEST_PROGRAMS = ("threadtests", "ipctests")
+
+
 # The default AArch64 CPU (cortex-a72, Armv8.0) has no PAN: these run on
 # one that has it, so a kernel access to user memory would fault.
 PAN_GUEST_PROGRAMS = ("usertests", "fuzz")
@@ -613,6 +657,10 @@ def usertests_tests(arch):
         for cpus in cpu_counts:
             yield QemuTest(f"{prog}/{arch}/smp{cpus}", arch, check_usertests,
                            cpus=cpus, mem=USERTESTS_MEM, needs=[prog], program=prog)
+    # The lock-order checker on (lockcheck=on): no report on correct code.
+    for prog in LOCKCHECK_GUEST_PROGRAMS:
+        yield QemuTest(f"{prog}/{arch}/lockcheck", arch, check_usertests, cpus=4,
+                       mem=USERTESTS_MEM, needs=[prog], program=prog, args=["lockcheck=on"])
     if arch == "aarch64":
         pan_cpu = next(cpu for cpu, pan in ARM_CPU_HAS_PAN.items() if pan)
         for prog in PAN_GUEST_PROGRAMS:

@@ -7,6 +7,16 @@
  * CPU already holds panics at once, and a spin that lasts far too long
  * panics naming both CPUs.
  *
+ * The lock order: every spinlock has a rank (a class of locks shares one,
+ * with its name), and a CPU takes locks in rising rank order only: a lock
+ * whose rank is not above that of every spinlock the CPU holds is out of
+ * order, and two CPUs taking two locks in opposite orders can deadlock.
+ * The BKL is rank 0, always the outermost; the console lock is the
+ * innermost, so printk works under any lock. A spinlock other than the
+ * BKL must not be held by a thread that blocks: the CPU would go to
+ * another thread with it. The checker (lockcheck=on on the kernel command
+ * line, docs/gil.md) panics on both mistakes, naming both places.
+ *
  * The BKL rule: a CPU executing kernel code holds the BKL. It is taken on
  * every entry from user mode and by an idle CPU that wakes up, and released
  * on every return to user mode and before an idle CPU sleeps.
@@ -22,13 +32,25 @@ struct spinlock {
 	int holder;          /* CPU id holding it, or -1 */
 	uintptr_t holder_pc; /* where the holder took it */
 	uint64_t since;      /* timer tick when it was taken */
-	const char *name;
+	const char *name;    /* its class: locks of one class share a rank */
+	int rank;            /* LOCK_RANK_*: locks are taken in rising rank */
 };
 
-#define SPINLOCK_INIT(n)                  \
-	{                                 \
-		.holder = -1, .name = (n) \
+/* The ranks of the kernel's lock classes. The gaps are for finer locks. */
+enum lock_rank {
+	LOCK_RANK_BKL = 0,       /* the big kernel lock: outermost */
+	LOCK_RANK_DEFAULT = 50,  /* a lock nobody has ranked yet */
+	LOCK_RANK_CONSOLE = 100, /* printk's: innermost */
+};
+
+#define SPINLOCK_INIT_RANK(n, r)                       \
+	{                                              \
+		.holder = -1, .name = (n), .rank = (r) \
 	}
+#define SPINLOCK_INIT(n) SPINLOCK_INIT_RANK(n, LOCK_RANK_DEFAULT)
+
+/* Give a lock made at run time its class (name) and rank, unlocked. */
+void spin_init(struct spinlock *lock, const char *name, int rank);
 
 /* The ticket protocol, shared by spin_lock and the BKL (bkl.h): take a
  * ticket; the lock is yours when it serves that ticket; passing it on
@@ -55,9 +77,26 @@ static inline uint32_t ticket_pass(struct spinlock *lock)
 /* A CPU that spins this long (seconds) is deadlocked: panic. */
 #define SPIN_TIMEOUT_S 10
 
-void spin_lock(struct spinlock *lock);
+/* spin_lock records where it was called, for the checker's reports. */
+#define spin_lock(lock) spin_lock_at((lock), __FILE__, __LINE__)
+void spin_lock_at(struct spinlock *lock, const char *file, int line);
 void spin_unlock(struct spinlock *lock);
 bool spin_holding(const struct spinlock *lock); /* by this CPU? */
+
+/*
+ * The lock-order checker, off unless lockcheck=on is on the kernel command
+ * line (main.c sets lockcheck_enabled): when off, each spin_lock and
+ * spin_unlock pays one test of the flag. When on, every CPU keeps a stack
+ * of the spinlocks it holds (the BKL aside: it is handed over at every
+ * switch) with the place each was taken, and panics, naming both places:
+ * - on a spin_lock whose rank is not above every lock held (spin_lock);
+ * - on taking the BKL while holding any other spinlock (bkl_acquire);
+ * - on blocking (lockcheck_may_block, which the scheduler calls before a
+ *   thread gives up its CPU) while holding a spinlock other than the BKL.
+ */
+extern bool lockcheck_enabled;
+#define lockcheck_may_block() lockcheck_may_block_at(__FILE__, __LINE__)
+void lockcheck_may_block_at(const char *file, int line);
 
 /* Per-CPU counters of the big kernel lock, in timer ticks. */
 struct lock_stats {
