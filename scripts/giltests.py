@@ -5,6 +5,10 @@ lists gil_tests(arch, QemuTest, Failure) among its QEMU suites.
     gil/<arch>/counters     `gil -v` on 2 CPUs: kernel-bound threads contend
                             for the lock and spin, compute-only ones hardly;
                             the table and its reading are complete
+    gil/<arch>/services     `gil -w ipc -w futex` on 2 CPUs: both workloads
+                            run to the end (servers and sleepers stop), a
+                            row and a reading each, every call through the
+                            kernel
     gil/<arch>/lockstat     lockstat at the shell: a row per CPU and totals
                             that add up; -r resets the counters
     trace/<arch>            `trace gil` on 2 CPUs: a well-formed dump, and
@@ -53,6 +57,10 @@ PROMPT_TIMEOUT_S = 60
 
 # The gil run the counters test makes: small work, one try per run.
 GIL_COUNTERS_ARGS = "gil -v -r 1 -s 30"
+# The two workloads of kernel services (ipc: 8 calls a unit, futex: 16
+# calls a unit, 84 units at -s 10).
+GIL_SERVICES_ARGS = "gil -v -r 1 -s 10 -w ipc -w futex"
+GIL_SERVICES_TITLES = {"ipc": "ipc-bound", "futex": "futex-bound"}
 # Kernel-bound threads on 2 CPUs take the lock in turns, so many of their
 # acquisitions must wait. Measured: 96-100% of them on a quiet host, down
 # to 6% on a busy one, where the host often runs one virtual CPU alone and
@@ -147,6 +155,8 @@ def gil_tests(arch, QemuTest, Failure):
     yield QemuTest(f"gil/{arch}/counters", arch, checks.counters, cpus=GIL_CPUS,
                    mem=GIL_MEM, needs=["gil"],
                    parts=["kernel-bound-contends", "compute-only-quiet", "table"])
+    yield QemuTest(f"gil/{arch}/services", arch, checks.services, cpus=GIL_CPUS,
+                   mem=GIL_MEM, needs=["gil"])
     yield QemuTest(f"gil/{arch}/lockstat", arch, checks.lockstat, cpus=GIL_CPUS,
                    mem=GIL_MEM, needs=["sh", "lockstat", "gil"])
     yield QemuTest(f"trace/{arch}", arch, checks.trace, cpus=GIL_CPUS, mem=GIL_MEM,
@@ -209,6 +219,29 @@ class Checks:
         second = self.counters_run(t)
         failed = "; ".join(f"{name}: {info}" for name, ok, info, _ in first[0] if not ok)
         return self.counters_report(t, *second, note=f"; first run failed ({failed})")
+
+    def services(self, t):
+        """gil's ipc and futex workloads: each runs with 1 and 2 threads and
+        ends (the program joins every server and sleeper before it exits),
+        with a table row and a reading each. The lock is taken at least once
+        for every run's threads (each call enters the kernel: its trap, or
+        its block and wake, takes the lock in any kernel)."""
+        s = self.run_to_poweroff(t, GIL_SERVICES_ARGS)
+        out = s.text()
+        runs = {(m.group(1), int(m.group(2))): int(m.group(6))
+                for m in map(GIL_RAW.match, out) if m}
+        for w, title in GIL_SERVICES_TITLES.items():
+            for k in range(1, GIL_CPUS + 1):
+                if (w, k) not in runs:
+                    raise self.Failure(f"no gil-raw line for {w} x{k}", evidence(s))
+                if runs[(w, k)] < k:
+                    raise self.Failure(f"{w} x{k} took the lock {runs[(w, k)]} times",
+                                       evidence(s))
+            if not any(line.startswith(title + " ") and GIL_ROW.match(line) for line in out):
+                raise self.Failure(f"no table row for {title}", evidence(s))
+            if not any(line.startswith(f"- {title}: {GIL_CPUS} threads ran ") for line in out):
+                raise self.Failure(f"no reading of {title}", evidence(s))
+        return ", ".join(f"{w} x{k}: {n} acquisitions" for (w, k), n in sorted(runs.items()))
 
     def counters_report(self, t, parts, summary, s, note=""):
         for name, ok, info, ev in parts:

@@ -1,7 +1,7 @@
 /*
  * gil: the big kernel lock made visible, in numbers.
  *
- *   gil [-v] [-r REPEAT] [-s PERCENT] [-w compute|kernel|blocking]... [THREADS]
+ *   gil [-v] [-r REPEAT] [-s PERCENT] [-w compute|kernel|blocking|ipc|futex]... [THREADS]
  *
  * Weft's big kernel lock works like Python's global interpreter lock: one
  * CPU at a time runs kernel code, user code runs on every CPU at once, and
@@ -14,6 +14,23 @@
  *             the lock held: it does not scale, the extra CPUs spin;
  *   blocking  a loop of sleep_ms calls (waiting, as for I/O): the waits
  *             overlap, because a sleeping thread holds no lock.
+ *
+ * Two more are run only when asked for with -w. They are the kernel-bound
+ * case again, with real kernel services instead of busy work, and they
+ * are what a kernel with finer locks than the BKL would speed up:
+ *
+ *   ipc       each thread calls a server thread of its own (pinned to the
+ *             same CPU, on an endpoint of its own) over and over: ipc_call
+ *             and ipc_reply_recv, nothing else. No two threads share any
+ *             object, yet under the BKL they share the lock;
+ *   futex     each thread makes futex calls on a word of its own that
+ *             nobody waits on: a wake that finds no waiter and a wait whose
+ *             value has changed, the two calls a user-space lock makes
+ *             when it is not sure it is alone. Its word shares a hash
+ *             bucket of the kernel's futex table with FUTEX_SLEEPERS other
+ *             words, each with a thread asleep on it (idle threads of a
+ *             pool, say), so each wake looks through them; no two
+ *             threads' words share a bucket.
  *
  * Every run does the same total work, split evenly between its threads,
  * so speedup = time with 1 thread / time with k threads, and a perfect
@@ -43,6 +60,7 @@
 
 #include "uapi/lockstat.h"
 #include "weft.h"
+#include "weft_ipc.h"
 #include "weft_thread.h"
 
 #define GIL_MAX_CPUS 64
@@ -60,7 +78,14 @@
 #define KWORK_ITERATIONS_PER_UNIT 50000 /* LCG steps inside SYS_kwork */
 #define BLOCKING_UNITS 120
 #define BLOCKING_SLEEP_MS 2
+#define IPC_UNITS 840
+#define IPC_CALLS_PER_UNIT 8 /* call + reply_recv round trips */
+#define FUTEX_UNITS 840
+#define FUTEX_CALLS_PER_UNIT 16 /* half wakes, half waits that do not sleep */
+#define FUTEX_SLEEPERS 16      /* asleep on words in each worker's bucket */
+#define FUTEX_BUCKET_STRIDE 64 /* ints: the kernel's table has 64 buckets */
 #define DEFAULT_REPEAT 3
+#define IPC_STOP 1 /* the label that ends a server */
 
 /* A speedup at least this share of the ideal counts as scaling, and one
  * below NO_GAIN as no gain at all. */
@@ -70,19 +95,29 @@
  * the time (percent) while threads wait for it means a hand-over waited. */
 #define BUSY_LOCK_PERCENT 90.0
 
-enum workload { COMPUTE, KERNEL, BLOCKING, WORKLOADS };
+enum workload { COMPUTE, KERNEL, BLOCKING, IPC, FUTEX, WORKLOADS };
+#define DEFAULT_WORKLOADS 3 /* compute, kernel, blocking; the others with -w */
 
-static const char *const workload_names[WORKLOADS] = { "compute", "kernel", "blocking" };
+static const char *const workload_names[WORKLOADS] = { "compute", "kernel", "blocking", "ipc",
+						       "futex" };
 static const char *const workload_titles[WORKLOADS] = { "compute-only", "kernel-bound",
-							"blocking" };
-static const long workload_units[WORKLOADS] = { COMPUTE_UNITS, KERNEL_UNITS, BLOCKING_UNITS };
+							"blocking", "ipc-bound", "futex-bound" };
+static const long workload_units[WORKLOADS] = { COMPUTE_UNITS, KERNEL_UNITS, BLOCKING_UNITS,
+						IPC_UNITS, FUTEX_UNITS };
 
 struct worker {
 	enum workload workload;
 	long units;
 	int cpu; /* pinned here */
 	struct barrier *start;
+	int endpoint;     /* ipc: its server's endpoint */
+	int *futex_words; /* futex: its own word, then its sleepers' */
 };
+
+/* Worker i's futex words: [i][0][i] is its own, [i][j][i] sleeper j's.
+ * Words FUTEX_BUCKET_STRIDE ints apart hash to one bucket; the last index
+ * gives each worker a bucket of its own. */
+static int futex_area[GIL_MAX_THREADS][FUTEX_SLEEPERS + 1][FUTEX_BUCKET_STRIDE];
 
 /* One run: a workload with `threads` threads. */
 struct run {
@@ -100,11 +135,88 @@ static unsigned long lcg_step(unsigned long x)
 	return x * 6364136223846793005ul + 1442695040888963407ul;
 }
 
-static void do_units(enum workload w, long units)
+/* An ipc worker's server: answers every call with the label plus one,
+ * until a call labelled IPC_STOP. */
+static long server_main(void *arg)
 {
+	struct worker *wk = arg;
+	struct ipc_msg m;
+	long err;
+
+	cpu_pin(wk->cpu);
+	err = ipc_recv(wk->endpoint, &m, NULL);
+	while (!err && m.label != IPC_STOP) {
+		m.label++;
+		err = ipc_reply_recv(wk->endpoint, &m, NULL);
+	}
+	if (!err)
+		err = ipc_reply(&m, NULL);
+	return err;
+}
+
+static unsigned long ipc_unit(const struct worker *wk)
+{
+	struct ipc_msg m = { 0 };
+	unsigned long x = 0;
+
+	for (int i = 0; i < IPC_CALLS_PER_UNIT; i++) {
+		m.label = 2 + (unsigned long)i;
+		if (ipc_call(wk->endpoint, &m, NULL) == 0)
+			x += m.label;
+	}
+	return x;
+}
+
+static unsigned long futex_unit(struct worker *wk)
+{
+	int *word = wk->futex_words;
+	long nr = 0;
+
+	for (int i = 0; i < FUTEX_CALLS_PER_UNIT / 2; i++) {
+		nr += syscall6(SYS_futex_wake, (long)word, 1, 0, 0, 0, 0);
+		nr += syscall6(SYS_futex_wait, (long)word, *word + 1, 0, 0, 0, 0);
+	}
+	return (unsigned long)nr;
+}
+
+/* A futex sleeper: asleep on its word until it is set. */
+static long sleeper_main(void *arg)
+{
+	volatile int *word = arg;
+
+	while (*word == 0)
+		syscall6(SYS_futex_wait, (long)word, 0, 0, 0, 0, 0);
+	return 0;
+}
+
+/* Worker i's sleepers: start them, or (stop) wake them and wait for them. */
+static void futex_sleepers(int i, bool stop)
+{
+	static int tids[GIL_MAX_THREADS][FUTEX_SLEEPERS];
+
+	for (int j = 0; j < FUTEX_SLEEPERS; j++) {
+		int *word = &futex_area[i][j + 1][i];
+		if (!stop) {
+			*word = 0;
+			tids[i][j] = thread_spawn(sleeper_main, word);
+			if (tids[i][j] < 0) {
+				printf("gil: cannot start a thread (%s)\n", error_name(tids[i][j]));
+				exit(1);
+			}
+			continue;
+		}
+		__atomic_store_n(word, 1, __ATOMIC_SEQ_CST);
+		syscall6(SYS_futex_wake, (long)word, 1, 0, 0, 0, 0);
+		thread_join(tids[i][j], NULL);
+	}
+}
+
+static void do_units(struct worker *wk)
+{
+	enum workload w = wk->workload;
 	unsigned long x = 1;
 
-	for (long u = 0; u < units; u++) {
+	for (long u = 0; u < wk->units; u++) {
 		switch (w) {
 		case COMPUTE:
 			for (int i = 0; i < COMPUTE_ITERATIONS_PER_UNIT; i++)
@@ -113,6 +225,12 @@ static void do_units(enum workload w, long units)
 		case KERNEL:
 			x += (unsigned long)syscall6(SYS_kwork, KWORK_ITERATIONS_PER_UNIT, 0, 0, 0,
 						     0, 0);
+			break;
+		case IPC:
+			x += ipc_unit(wk);
+			break;
+		case FUTEX:
+			x += futex_unit(wk);
 			break;
 		default:
 			sleep_ms(BLOCKING_SLEEP_MS);
@@ -128,7 +246,11 @@ static long worker_main(void *arg)
 
 	cpu_pin(wk->cpu);
 	barrier_wait(wk->start);
-	do_units(wk->workload, wk->units);
+	do_units(wk);
+	if (wk->workload == IPC) {
+		struct ipc_msg m = { .label = IPC_STOP };
+		ipc_call(wk->endpoint, &m, NULL);
+	}
 	return 0;
 }
 
@@ -157,7 +279,7 @@ static int lock_totals(struct lock_cpu_stats *sum)
 static int run_workload(enum workload w, long total, int threads, struct run *r)
 {
 	static struct worker workers[GIL_MAX_THREADS];
-	int tids[GIL_MAX_THREADS];
+	int tids[GIL_MAX_THREADS], servers[GIL_MAX_THREADS];
 	struct barrier start;
 	struct lock_cpu_stats before, after;
 	unsigned long t0;
@@ -166,7 +288,18 @@ static int run_workload(enum workload w, long total, int threads, struct run *r)
 	barrier_init(&start, threads + 1);
 	for (int i = 0; i < threads; i++) {
 		workers[i] = (struct worker){ w, total / threads + (i < total % threads),
-					      i % online_cpus, &start };
+					      i % online_cpus, &start, -1, &futex_area[i][0][i] };
+		if (w == FUTEX)
+			futex_sleepers(i, false);
+		if (w == IPC) {
+			workers[i].endpoint = endpoint_create();
+			servers[i] = workers[i].endpoint < 0 ? workers[i].endpoint
+							     : thread_spawn(server_main, &workers[i]);
+			if (servers[i] < 0) {
+				printf("gil: cannot start a server (%s)\n", error_name(servers[i]));
+				exit(1);
+			}
+		}
 		tids[i] = thread_spawn(worker_main, &workers[i]);
 		if (tids[i] < 0) {
 			printf("gil: cannot start a thread (%s)\n", error_name(tids[i]));
@@ -180,6 +313,12 @@ static int run_workload(enum workload w, long total, int threads, struct run *r)
 		thread_join(tids[i], NULL);
 	r->start_ns = t0;
 	r->elapsed_ns = clock_ns() - t0;
+	for (int i = 0; i < threads && w == IPC; i++) {
+		thread_join(servers[i], NULL);
+		handle_close(workers[i].endpoint);
+	}
+	for (int i = 0; i < threads && w == FUTEX; i++)
+		futex_sleepers(i, true);
 	if (err || (err = lock_totals(&after)))
 		return err;
 	r->threads = threads;
@@ -266,13 +405,15 @@ static void explain(enum workload w, const struct run *one, const struct run *r)
 			       held_share(r));
 		break;
 	case KERNEL:
+	case IPC:
+	case FUTEX:
 		printf(" The lock was held %.0f%% of the time and the CPUs spent %.0f%% of "
 		       "theirs spinning for it (%lu contended acquisitions): %s\n",
 		       held_share(r), spin_share(r), r->lock.contended,
 		       scaled ? "here the lock was not the bottleneck."
 			      : "kernel code runs on one CPU at a time, so the extra threads "
 				"mostly wait their turn.");
-		if (r->threads > 1 && held_share(r) < BUSY_LOCK_PERCENT)
+		if (w == KERNEL && r->threads > 1 && held_share(r) < BUSY_LOCK_PERCENT)
 			printf("  But with threads waiting, the lock should be held nearly all "
 			       "the time; it was free %.0f%% of it. The CPU next in line was "
 			       "not running: most likely the host has fewer cores than this "
@@ -294,8 +435,8 @@ static void explain(enum workload w, const struct run *one, const struct run *r)
 
 static void usage(void)
 {
-	printf("usage: gil [-v] [-r REPEAT] [-s PERCENT] [-w compute|kernel|blocking]... "
-	       "[THREADS]\n");
+	printf("usage: gil [-v] [-r REPEAT] [-s PERCENT] "
+	       "[-w compute|kernel|blocking|ipc|futex]... [THREADS]\n");
 	exit(2);
 }
 
@@ -344,7 +485,7 @@ int main(int argc, char **argv)
 	for (int w = 0; w < WORKLOADS; w++) {
 		long total = workload_units[w] * scale / 100;
 
-		if (any_chosen && !chosen[w])
+		if (any_chosen ? !chosen[w] : w >= DEFAULT_WORKLOADS)
 			continue;
 		if (total < max_threads)
 			total = max_threads;
@@ -369,7 +510,7 @@ int main(int argc, char **argv)
 	}
 	printf("\nWhat the table says:\n");
 	for (int w = 0; w < WORKLOADS; w++)
-		if (!any_chosen || chosen[w])
+		if (any_chosen ? chosen[w] : w < DEFAULT_WORKLOADS)
 			explain(w, &runs[w][0], &runs[w][max_threads - 1]);
 	return 0;
 }
