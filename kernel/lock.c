@@ -97,7 +97,7 @@ void lockcheck_may_block_at(const char *file, int line)
 	int cpu = cpu_id();
 	const struct held_lock *top = highest_held(cpu);
 
-	if (!lockcheck_enabled || panic_in_progress || !top)
+	if (panic_in_progress || !top)
 		return;
 	panic("lock held while blocking: cpu %d blocks at %s:%d holding the %s (rank %d) taken "
 	      "at %s:%d",

@@ -95,7 +95,11 @@ bool spin_holding(const struct spinlock *lock); /* by this CPU? */
  *   thread gives up its CPU) while holding a spinlock other than the BKL.
  */
 extern bool lockcheck_enabled;
-#define lockcheck_may_block() lockcheck_may_block_at(__FILE__, __LINE__)
+#define lockcheck_may_block()                                  \
+	do {                                                   \
+		if (lockcheck_enabled)                         \
+			lockcheck_may_block_at(__FILE__, __LINE__); \
+	} while (0)
 void lockcheck_may_block_at(const char *file, int line);
 
 /* Per-CPU counters of the big kernel lock, in timer ticks. */
