@@ -35,7 +35,7 @@
 #include "weft_test.h"
 #include "weft_thread.h"
 
-#define CASE_TIMEOUT_MS 60000
+#define CASE_TIMEOUT_MS 30000
 #define NS_PER_MS 1000000ul
 #define MAX_CPUS 64
 
@@ -174,7 +174,6 @@ static void expect_fast_path(void (*op)(void), const char *what)
  */
 static void watch_progress(int *progress, int goal, const char *what)
 {
-	unsigned long t00 = clock_ns();
 	int last = atomic_read(progress);
 	unsigned long since = clock_ns();
 
@@ -190,7 +189,6 @@ static void watch_progress(int *progress, int goal, const char *what)
 		      "got the lock back)",
 		      what, last, goal, STALL_MS);
 	}
-	printf("DBG %s %lu ms\n", what, ms_since(t00));
 }
 
 /* Stress threads: two a CPU, each pinned to its own. */
@@ -490,8 +488,8 @@ static long ring_member(void *arg)
 }
 
 /*
- * On every CPU: pairs bounce a turn by signals, producers and consumers
- * share a one-slot queue, and a ring passes a turn by broadcasts. Each
+ * On every CPU: a ring passes a turn by broadcasts, pairs bounce a turn
+ * by signals, and producers and consumers share a one-slot queue. Each
  * hand-over needs a wake-up that must not be lost.
  */
 static void case_condvar_stress(void)
@@ -499,6 +497,12 @@ static void case_condvar_stress(void)
 	int n = stress_threads();
 	int tids[MAX_CPUS] = { 0 };
 	long want = 0;
+
+	ring_size = n;
+	for (int i = 0; i < n; i++)
+		tids[i] = spawn(ring_member, (void *)(long)i);
+	watch_progress(&ring_progress, RING_TURNS, "turns passed round a ring by broadcast");
+	join_all(tids, n);
 
 	for (int i = 0; i < n; i++)
 		tids[i] = spawn(pingpong_player, (void *)(long)i);
@@ -513,12 +517,6 @@ static void case_condvar_stress(void)
 		want += i * (n / 2);
 	CHECK(slot_sum == want, "the consumers took items summing to %ld, expected %ld", slot_sum,
 	      want);
-
-	ring_size = n;
-	for (int i = 0; i < n; i++)
-		tids[i] = spawn(ring_member, (void *)(long)i);
-	watch_progress(&ring_progress, RING_TURNS, "turns passed round a ring by broadcast");
-	join_all(tids, n);
 }
 
 /* ---- semaphore ------------------------------------------------------------- */
@@ -571,11 +569,14 @@ static void case_semaphore_sleeps(void)
 		semaphore_post(&gate);
 	wait_for_count(&sem_passed, WAITERS, "waiters through after one post each");
 	join_all(tids, WAITERS);
-	test_expect(semaphore_trywait(&gate), -EAGAIN, "semaphore_trywait once all posts are taken");
+	test_expect(semaphore_trywait(&gate), -EAGAIN,
+		    "semaphore_trywait once all posts are taken");
 }
 
 #define SEM_PINGPONG_ROUNDS 600
-#define SEM_ITEMS_EACH 2000
+#define SEM_ITEMS_EACH 400
+#define SEM_BURST 4
+#define SEM_PAUSE_SPINS 200000
 
 static struct sem_pair {
 	struct semaphore ping, pong;
@@ -605,13 +606,15 @@ static long sem_player(void *arg)
 static struct semaphore items = SEMAPHORE_INIT(0);
 static int items_progress;
 
+/* Posts come in bursts, with pauses in which the takers run dry and
+ * sleep: each post of a burst must wake a sleeper of its own. */
 static long item_poster(void *arg)
 {
 	pin((int)(long)arg % online_cpus());
 	for (int i = 0; i < SEM_ITEMS_EACH; i++) {
 		semaphore_post(&items);
-		if (i % 8 == 0)
-			busy_for(500);
+		if (i % SEM_BURST == SEM_BURST - 1)
+			busy_for(SEM_PAUSE_SPINS);
 	}
 	return 0;
 }
@@ -626,8 +629,8 @@ static long item_taker(void *arg)
 	return 0;
 }
 
-/* Pairs on every CPU bounce two semaphores; then posters and takers share
- * one: every post is taken once, nobody is left asleep. */
+/* Posters and takers on every CPU share one semaphore, then pairs bounce
+ * two: every post is taken once, nobody is left asleep. */
 static void case_semaphore_stress(void)
 {
 	int n = stress_threads();
@@ -638,16 +641,17 @@ static void case_semaphore_stress(void)
 		semaphore_init(&sem_pairs[i].pong, 0);
 	}
 	for (int i = 0; i < n; i++)
+		tids[i] = spawn(i % 2 ? item_taker : item_poster, (void *)(long)i);
+	watch_progress(&items_progress, n / 2 * SEM_ITEMS_EACH, "items taken from a semaphore");
+	join_all(tids, n);
+	test_expect(semaphore_trywait(&items), -EAGAIN,
+		    "semaphore_trywait once every post is taken");
+
+	for (int i = 0; i < n; i++)
 		tids[i] = spawn(sem_player, (void *)(long)i);
 	watch_progress(&sem_pingpong_progress, n * SEM_PINGPONG_ROUNDS,
 		       "semaphore ping-pong rounds");
 	join_all(tids, n);
-
-	for (int i = 0; i < n; i++)
-		tids[i] = spawn(i % 2 ? item_taker : item_poster, (void *)(long)i);
-	watch_progress(&items_progress, n / 2 * SEM_ITEMS_EACH, "items taken from a semaphore");
-	join_all(tids, n);
-	test_expect(semaphore_trywait(&items), -EAGAIN, "semaphore_trywait once every post is taken");
 }
 
 /* ---- barrier ----------------------------------------------------------------- */
@@ -684,7 +688,8 @@ static void case_barrier_sleeps(void)
 		if (round == 1) {
 			expect_asleep(&barrier_arrived, WAITERS, "waiting in barrier_wait");
 		} else {
-			wait_for_count(&barrier_arrived, 2 * WAITERS, "waiters back at the barrier");
+			wait_for_count(&barrier_arrived, 2 * WAITERS,
+				       "waiters back at the barrier");
 			sleep_ms(SETTLE_MS);
 		}
 		CHECK(atomic_read(&barrier_left) == (round - 1) * WAITERS,
@@ -717,8 +722,8 @@ static long rounds_worker(void *arg)
 		if (barrier_wait(&rounds) == BARRIER_SERIAL_THREAD)
 			atomic_add(&rounds_serials, 1);
 		int arrived = atomic_read(&rounds_arrivals);
-		CHECK(arrived >= n * (r + 1), "left round %d when %d of %d arrivals had happened", r,
-		      arrived, n * (r + 1));
+		CHECK(arrived >= n * (r + 1), "left round %d when %d of %d arrivals had happened",
+		      r, arrived, n * (r + 1));
 		atomic_add(&rounds_progress, 1);
 	}
 	return 0;
