@@ -53,7 +53,7 @@ def _expect_passed(run, names):
         if verdict == "PASS":
             continue
         evidence = [line for line in run.lines
-                    if line.startswith(("synctest: ", "FAIL ")) or "PANIC" in line]
+                    if line.startswith((f"synctest: {name}: ", f"FAIL {name}:"))]
         if run.panicked():
             raise Failure(f"`{run.command}`: the kernel panicked", run.tail())
         if verdict == "FAIL":
