@@ -55,6 +55,9 @@ SCORE_LINE = re.compile(r"^score: (\d+)/(\d+)$")
 # Where check writes its trees; make clean removes them.
 CHECK_DIR = ROOT / "build" / "labcheck"
 MARK = re.compile(r"^\s*/\* LAB\((\w+)\) (BEGIN|STUB|END) \*/\s*$")
+# The files that may hold marked regions (this script's own text shows
+# markers as examples, and must reach a handout as it is).
+REGION_SUFFIXES = (".c", ".h", ".S")
 
 
 class LabError(Exception):
@@ -112,7 +115,7 @@ def make_tree(lab, dest, solution):
         except UnicodeDecodeError:
             shutil.copy2(src, dst)
             continue
-        if "LAB(" in text:
+        if "LAB(" in text and src.suffix in REGION_SUFFIXES:
             text = transform(text, lab, not solution, rel)
         dst.write_text(text)
         shutil.copymode(src, dst)
@@ -132,7 +135,8 @@ def make_tree(lab, dest, solution):
 def has_regions(lab):
     marker = f"/* LAB({lab}) BEGIN */"
     return any(marker in (ROOT / rel).read_text(errors="replace")
-               for rel in tracked_files() if (ROOT / rel).is_file())
+               for rel in tracked_files()
+               if (ROOT / rel).is_file() and (ROOT / rel).suffix in REGION_SUFFIXES)
 
 
 # ---- grade ------------------------------------------------------------------
@@ -207,7 +211,8 @@ def check_tree(lab, arch, what, quick):
     if what == "handout":
         left = [str(p.relative_to(dest)) for p in dest.rglob("*")
                 if p.is_file() and ".git" not in p.parts
-                and ("LAB(" in p.read_text(errors="replace") or p.name.startswith("solution"))]
+                and ((p.suffix in REGION_SUFFIXES and "LAB(" in p.read_text(errors="replace"))
+                     or p.name.startswith("solution"))]
         if left:
             raise LabError(f"the handout has lab markers or solutions: {', '.join(left[:5])}")
     args = ["scripts/lab.py", "grade", lab, arch] + (["--until-lost"] if quick and what == "handout" else [])
