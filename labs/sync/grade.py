@@ -1,9 +1,9 @@
 """The sync lab's grader: libweft's mutex, condition variable, semaphore
 and barrier, sleeping on futexes.
 
-Two boots per architecture, on 4 CPUs, shared by the parts:
-  - threadtests' cases for the primitives (mutex_64_threads, condvar,
-    semaphore, barrier): they work as documented;
+Boots on 4 CPUs: one for threadtests' cases of the primitives
+(mutex_64_threads, condvar, semaphore, barrier: they work as documented),
+shared by the parts, and one per part for its two synctest cases:
   - synctest (labs/sync/user/synctest.c): for each primitive, a _sleeps
     case (waiters leave their CPU idle, as lockstat's count of big-lock
     acquisitions on it shows; each wake-up wakes whom it promises; an
@@ -19,7 +19,6 @@ case fails for them.
 from labgrade import CASE, Failure, Part, boot
 
 THREADTESTS = "threadtests mutex_64_threads condvar semaphore barrier"
-SYNCTEST = "synctest"
 
 # scripts/test.py tests the handout is expected to fail: none. Its
 # stand-ins are correct, so threadtests and everything built on libweft's
@@ -66,8 +65,9 @@ def _expect_passed(run, names):
 def _primitive(name, threadtests_case):
     def check(arch):
         _expect_passed(_run(arch, THREADTESTS), [threadtests_case])
-        run = _run(arch, SYNCTEST)
-        _expect_passed(run, [f"{name}_sleeps", f"{name}_stress"])
+        cases = [f"{name}_sleeps", f"{name}_stress"]
+        run = _run(arch, " ".join(["synctest"] + cases))
+        _expect_passed(run, cases)
         quiet = run.grep(rf"^synctest: {name}_sleeps: .*CPU \d+ took the kernel lock "
                          r"(\d+) times in (\d+) ms")
         if not quiet:
