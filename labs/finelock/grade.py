@@ -4,8 +4,11 @@ lock. Four parts an architecture, all by behaviour:
 - lockcheck: the cases of threadtests and ipctests that exercise locking
   (futex sleeps, wakes and timeouts, kills and exits racing system calls,
   fork, the page allocator under racing faults; calls, replies, deaths in
-  mid-call, many clients, wakes across CPUs), on 4 CPUs with the lock-order
-  checker on (lockcheck=on): every case passes, no checker report.
+  mid-call, many clients, wakes across CPUs), and the lab's own flipctests
+  (IPC between threads of one process, which a kernel may do without the
+  BKL: echo pairs, kills mid-call, a server exiting mid-call, handles
+  changing under the calls), on 4 CPUs with the lock-order checker on
+  (lockcheck=on): every case passes, no checker report, nothing leaked.
 - ipc-counts and futex-counts: `gil -v -r 1 -w kernel -w ipc -w futex 2` on
   2 CPUs, checker on, read from the gil-raw lines (SYS_lockstat's BKL
   counters). With 2 threads, the ipc run must take the BKL fewer than once
@@ -36,6 +39,8 @@ THREAD_CASES = ["futex_timeout", "futex_wake_count", "kill_futex_waiters", "faul
                 "exit_from_thread", "last_thread_exit", "condvar", "semaphore", "barrier",
                 "kill_races_syscalls", "kill_races_fork", "spawn_join_cycle",
                 "mmap_first_touch_race"]
+FLIPC_CASES = ["pairs_echo", "kill_mid_pingpong", "server_exits_mid_call", "handles_churn",
+               "no_leaks"]
 IPC_CASES = ["label_and_words_intact", "handle_transfer", "last_close_frees",
              "try_meets_blocked_peer", "server_death_during_call", "client_death_mid_call",
              "second_call_ends_first", "many_clients_in_order", "cross_cpu_wake"]
@@ -105,7 +110,8 @@ def check_futex_counts(arch):
 def check_lockcheck(arch):
     notes = [passed_all(arch, f"{prog} {' '.join(cases)} lockcheck=on", cpus=4, cases=cases)
              for prog, cases in (("threadtests", THREAD_CASES), ("ipctests", IPC_CASES))]
-    return "threadtests, ipctests: " + "; ".join(notes)
+    notes.append(passed_all(arch, "flipctests lockcheck=on", cpus=4, cases=FLIPC_CASES))
+    return "threadtests, ipctests, flipctests: " + "; ".join(notes)
 
 
 def check_speedup(arch):
