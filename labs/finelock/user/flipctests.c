@@ -112,7 +112,7 @@ static bool echo_once(struct pair *p, unsigned long k)
 	bool ok = m.label == label + 1;
 	for (int i = 0; i < IPC_WORDS; i++)
 		ok = ok && m.w[i] == (unsigned long)p->index * 1000003ul + k * 31 +
-					    (unsigned long)(IPC_WORDS - 1 - i);
+					     (unsigned long)(IPC_WORDS - 1 - i);
 	return ok;
 }
 
@@ -147,13 +147,15 @@ static void finish_pairs(int n, const int *servers, const int *clients)
 	for (int i = 0; i < n; i++) {
 		long value = -1;
 		int err = thread_join(clients[i], &value);
-		CHECK(err == 0 && value == 0, "pair %d: client joined %s, its stop call returned %s",
-		      i, test_result_text(err), test_result_text(value));
+		CHECK(err == 0 && value == 0,
+		      "pair %d: client joined %s, its stop call returned %s", i,
+		      test_result_text(err), test_result_text(value));
 		err = thread_join(servers[i], &value);
 		CHECK(err == 0 && value == 0, "pair %d: server joined %s, returned %s", i,
 		      test_result_text(err), test_result_text(value));
-		CHECK(pairs[i].bad == 0, "pair %d: %ld of %ld replies were not the answer to the call",
-		      i, pairs[i].bad, pairs[i].calls);
+		CHECK(pairs[i].bad == 0,
+		      "pair %d: %ld of %ld replies were not the answer to the call", i,
+		      pairs[i].bad, pairs[i].calls);
 		handle_close(pairs[i].endpoint);
 	}
 }
@@ -171,8 +173,8 @@ static void case_pairs_echo(void)
 
 	start_pairs(n, ECHO_CALLS, servers, clients);
 	finish_pairs(n, servers, clients);
-	printf("%s: %d pairs, %d calls each, every reply the answer to its call\n",
-	       test_case_name, n, ECHO_CALLS);
+	printf("%s: %d pairs, %d calls each, every reply the answer to its call\n", test_case_name,
+	       n, ECHO_CALLS);
 }
 
 static void case_kill_mid_pingpong(void)
@@ -262,8 +264,8 @@ static void case_handles_churn(void)
 	atomic_write(&churn_stop, 1);
 	long rounds = 0;
 	CHECK(thread_join(churn, &rounds) == 0, "the churning thread did not join");
-	printf("%s: %d pairs, %d calls each, while %ld handles came and went\n", test_case_name,
-	       n, CHURN_CALLS, rounds);
+	printf("%s: %d pairs, %d calls each, while %ld handles came and went\n", test_case_name, n,
+	       CHURN_CALLS, rounds);
 }
 
 static const struct test_case cases[] = {

@@ -52,7 +52,8 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		int status = run_once(argv + 2);
 		if (status) {
-			printf("flrepeat: run %ld of %ld ended with status %d\n", i + 1, count, status);
+			printf("flrepeat: run %ld of %ld ended with status %d\n", i + 1, count,
+			       status);
 			return status;
 		}
 	}
