@@ -204,6 +204,7 @@ static long sys_poweroff(const unsigned long *a)
 {
 	if (!proc_privileged())
 		return -EPERM;
+	tlbcheck_report(); /* fastpath.h includes tlbcheck.h */
 	printk("weft: poweroff (exit status %d)\n", (int)a[0]);
 	arch_poweroff(a[0] != 0);
 }
