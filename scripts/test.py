@@ -668,6 +668,53 @@ def usertests_tests(arch):
                            mem=USERTESTS_MEM, cpu=pan_cpu, needs=[prog], program=prog)
 
 
+# ---- The TLB shootdown checker (tlbcheck=1, kernel/tlbcheck.c) -----------
+
+TLBCHECK_REPORT = re.compile(
+    r"^tlbcheck: (\d+) flushes, (\d+) remote, (\d+) lazy, (\d+) violations$")
+TLBCHECK_VIOLATION = re.compile(r"^tlbcheck: violation: cpu \d+ ")
+TLBCHECK_CASE = "munmap_while_threads_run"
+TLBCHECK_ROUNDS = 20  # the case's munmaps (SHOOTDOWN_ROUNDS in threadtests.c)
+
+
+def check_tlbcheck(t, option):
+    """Runs threadtests' munmap_while_threads_run (threads pinned to every
+    other CPU while one munmaps) with the checker on. tlbcheck=1: the case
+    passes, every munmap counted, no violation. tlbcheck=skip: one flush
+    misses the other CPUs, and the checker must say so: a checker that
+    cannot fail would pass any lazy scheme."""
+    with t.session(f"threadtests {TLBCHECK_CASE} tlbcheck={option} panic=poweroff") as s:
+        exited = s.wait_exit(USERTESTS_TIMEOUT_S)
+    out = s.text()
+    if any("PANIC" in line for line in out):
+        raise panic_failure(t, s)
+    if not exited or f"PASS {TLBCHECK_CASE}" not in out:
+        raise Failure(f"{TLBCHECK_CASE} did not pass and power off", failure_evidence(s))
+    reports = [m for m in map(TLBCHECK_REPORT.match, out) if m]
+    if len(reports) != 1:
+        raise Failure(f"{len(reports)} 'tlbcheck: N flushes, ...' lines at poweroff, "
+                      "expected 1", failure_evidence(s))
+    flushes, remote, lazy, violations = map(int, reports[0].groups())
+    printed = sum(1 for line in out if TLBCHECK_VIOLATION.match(line))
+    if flushes < TLBCHECK_ROUNDS:
+        raise Failure(f"{flushes} flushes counted for {TLBCHECK_ROUNDS} munmaps",
+                      failure_evidence(s))
+    if option == "1" and (violations or printed):
+        raise Failure(f"{violations} violations on the main tree's eager flushes",
+                      failure_evidence(s))
+    if option == "skip" and (violations < t.cpus - 1 or printed != violations):
+        raise Failure(f"a skipped flush to {t.cpus - 1} CPUs running the process gave "
+                      f"{violations} violations ({printed} printed)", failure_evidence(s))
+    return f"{flushes} flushes, {remote} remote, {lazy} lazy, {violations} violations"
+
+
+def tlbcheck_tests(arch):
+    for option in ("1", "skip"):
+        yield QemuTest(f"tlbcheck/{arch}/{'catches-skip' if option == 'skip' else 'eager'}",
+                       arch, lambda t, option=option: check_tlbcheck(t, option), cpus=4,
+                       mem=USERTESTS_MEM, needs=["threadtests"])
+
+
 # ---- The kernel under UBSan (make SANITIZE=ubsan) -------------------------
 
 # The guest programs, with their arguments, that run on the kernel built
@@ -1157,8 +1204,9 @@ def lab_tests(arch):
             yield QemuTest(f"labs/{name}/{arch}/{what}", arch, run, cpus=4)
 
 
-QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, ubsan_tests, holds_tests,
-               shell_tests, lock_lesson_tests, gdb_suite, bench_smoke, doc_tests, lab_tests]
+QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, tlbcheck_tests, ubsan_tests,
+               holds_tests, shell_tests, lock_lesson_tests, gdb_suite, bench_smoke, doc_tests,
+               lab_tests]
 
 
 class HostCores:
