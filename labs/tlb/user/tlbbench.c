@@ -23,7 +23,7 @@
 #include "weft_thread.h"
 
 #define DEFAULT_ROUNDS 200
-#define SHARED_ROUNDS 20
+#define SHARED_ROUNDS 10
 #define PAGE_BYTES 4096
 
 static int *shared_page; /* the page of the current shared round */
