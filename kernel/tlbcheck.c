@@ -20,7 +20,7 @@ static bool skip_pending;             /* tlbcheck=skip: one flush still to skip 
 static uint64_t may_cache[MAX_ASIDS]; /* CPUs that may hold entries of the ASID */
 static uint64_t stale[MAX_ASIDS];     /* ... of which the page tables no longer have some */
 static int loaded[MAX_CPUS];          /* ASID each CPU has loaded, 0 for none */
-static int changed[MAX_CPUS];         /* ASID this CPU changed since it left user mode */
+static int changed[MAX_CPUS];         /* ASID this CPU is flushing after a change */
 static struct {
 	uint64_t flushes, remote, lazy, violations;
 } count;
@@ -106,21 +106,33 @@ uint64_t tlbcheck_skip_slow(uint64_t mask)
 	return mask & self;
 }
 
-void tlbcheck_user_return_slow(void)
+/* CPU i has ASID a loaded: is it stale for it? Each violation once. */
+static void check_cpu(int i, int a, const char *when)
+{
+	if (!a || !(stale[a] >> i & 1))
+		return;
+	stale[a] &= ~(1ull << i);
+	if (++count.violations <= VIOLATIONS_PRINTED)
+		printk("tlbcheck: violation: cpu %d may run user code of asid %d with stale TLB "
+		       "entries (%s on cpu %d)\n",
+		       i, a, when, this_cpu()->id);
+}
+
+void tlbcheck_flush_done_slow(int asid)
+{
+	if (!followed(asid))
+		return;
+	changed[this_cpu()->id] = 0;
+	for (int i = 0; i < ncpus; i++)
+		if (loaded[i] == asid)
+			check_cpu(i, asid, "after a flush");
+}
+
+void tlbcheck_switched_slow(void)
 {
 	int self = this_cpu()->id;
 
-	changed[self] = 0;
-	for (int i = 0; i < ncpus; i++) {
-		int a = loaded[i];
-		if (!a || !(stale[a] >> i & 1))
-			continue;
-		stale[a] &= ~(1ull << i); /* reported once */
-		if (++count.violations <= VIOLATIONS_PRINTED)
-			printk("tlbcheck: violation: cpu %d may run user code of asid %d with "
-			       "stale TLB entries (seen by cpu %d returning to user mode)\n",
-			       i, a, self);
-	}
+	check_cpu(self, loaded[self], "after vm_switch");
 }
 
 void tlbcheck_report(void)

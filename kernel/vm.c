@@ -473,6 +473,7 @@ void vm_switch(struct address_space *as)
 	if (as->asid == 0)
 		arch_tlb_flush_all();
 	as->cpus |= 1ull << c->id;
+	tlbcheck_switched(); /* last: this CPU may return to user mode now */
 }
 
 /*
@@ -526,9 +527,10 @@ static int unmap_range(struct address_space *as, uintptr_t va, uintptr_t end, bo
 		} while (va < end && !(may_break && sched_lock_break_due()));
 		va = MIN(va, end);
 		if (mapped) {
-			tlbcheck_stale(as->asid); /* for the checker, kernel/tlbcheck.c */
+			tlbcheck_stale(as->asid); /* the checker: kernel/tlbcheck.c */
 			/* a process that ran on this CPU alone needs no IPI */
 			arch_tlb_flush_user(as->cpus, as->asid, start, va - start);
+			tlbcheck_flush_done(as->asid);
 		}
 		int err = va < end ? sched_lock_break() : 0;
 		if (err)

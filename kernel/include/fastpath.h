@@ -24,7 +24,6 @@
 #include "lock.h"
 #include "proc.h"
 #include "sched.h"
-#include "tlbcheck.h"
 #include "trace.h"
 
 /* Copy of bkl_acquire (lock.c). Waiting is the plain code's (bkl_wait). */
@@ -89,7 +88,6 @@ static inline void trap_user_exit(void)
 		thread_leave();
 	if (sleeping_idle_cpus)
 		sched_wake_idle_cpus();
-	tlbcheck_user_return();
 	fastpath_bkl_release();
 }
 

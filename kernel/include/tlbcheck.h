@@ -18,11 +18,15 @@
  * a CPU clears that CPU (except arch_tlb_flush_local's single page, which
  * the fault path uses and which never covers a shootdown).
  *
- * The check runs each time a CPU returns to user mode (trap_user_exit):
- * for every CPU, its loaded ASID must not be stale. A violation is
- * printed (the first few) and counted; the CPU's record is then cleared,
- * so each is counted once. ASID 0, which vm.c shares and flushes at every
- * switch when ASIDs run out, is not followed.
+ * The rule is checked where a CPU could next run user code with stale
+ * entries: when a flush that vm.c asked for is over (tlbcheck_flush_done),
+ * no CPU that has the ASID loaded may be stale, since it may be running
+ * the process in user mode that moment; and when vm_switch is done
+ * (tlbcheck_switched), the calling CPU, about to run the process, may not
+ * be stale for the ASID it loaded. No hook sits on the system-call path.
+ * A violation is printed (the first few) and counted; the CPU's record is
+ * then cleared, so each is counted once. ASID 0, which vm.c shares and
+ * flushes at every switch when ASIDs run out, is not followed.
  *
  * It also counts, for user flushes: `flushes` (changes that needed one),
  * `remote` (CPUs other than the caller made to flush: each an SBI remote
@@ -49,7 +53,8 @@ void tlbcheck_stale_slow(int asid);
 void tlbcheck_loaded_slow(int asid);
 void tlbcheck_flushed_slow(uint64_t mask, int asid);
 uint64_t tlbcheck_skip_slow(uint64_t mask);
-void tlbcheck_user_return_slow(void);
+void tlbcheck_flush_done_slow(int asid);
+void tlbcheck_switched_slow(void);
 
 /* The page tables of `asid` lost or narrowed a mapping: every CPU that may
  * cache the ASID is stale until it flushes. */
@@ -81,11 +86,20 @@ static inline uint64_t tlbcheck_skip(uint64_t cpus)
 	return tlbcheck_on ? tlbcheck_skip_slow(cpus) : cpus;
 }
 
-/* The calling CPU is about to return to user mode. */
-static inline void tlbcheck_user_return(void)
+/* vm.c's flush after tlbcheck_stale(asid) is over: every CPU that has
+ * the ASID loaded must be clear. */
+static inline void tlbcheck_flush_done(int asid)
 {
 	if (tlbcheck_on)
-		tlbcheck_user_return_slow();
+		tlbcheck_flush_done_slow(asid);
+}
+
+/* vm_switch loaded an address space on the calling CPU and is done: the
+ * CPU must be clear for it. */
+static inline void tlbcheck_switched(void)
+{
+	if (tlbcheck_on)
+		tlbcheck_switched_slow();
 }
 
 #endif
