@@ -61,13 +61,6 @@ void tlbcheck_stale_slow(int asid)
 	changed[this_cpu()->id] = asid;
 }
 
-void tlbcheck_loaded_slow(int asid)
-{
-	loaded[this_cpu()->id] = followed(asid) ? asid : 0;
-	if (followed(asid))
-		may_cache[asid] |= this_cpu_bit();
-}
-
 void tlbcheck_flushed_slow(uint64_t mask, int asid)
 {
 	uint64_t self = this_cpu_bit(), online = self;
@@ -128,11 +121,15 @@ void tlbcheck_flush_done_slow(int asid)
 			check_cpu(i, asid, "after a flush");
 }
 
-void tlbcheck_switched_slow(void)
+void tlbcheck_switched_slow(int asid)
 {
 	int self = this_cpu()->id;
 
-	check_cpu(self, loaded[self], "after vm_switch");
+	loaded[self] = followed(asid) ? asid : 0;
+	if (!loaded[self])
+		return;
+	may_cache[asid] |= this_cpu_bit();
+	check_cpu(self, asid, "after vm_switch");
 }
 
 void tlbcheck_report(void)

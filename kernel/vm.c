@@ -467,13 +467,14 @@ void vm_switch(struct address_space *as)
 	c->as = as;
 	if (!as) {
 		arch_vm_switch_user(0, 0);
+		tlbcheck_switched(0);
 		return;
 	}
 	arch_vm_switch_user(virt_to_phys(as->root), as->asid);
 	if (as->asid == 0)
 		arch_tlb_flush_all();
 	as->cpus |= 1ull << c->id;
-	tlbcheck_switched(); /* last: this CPU may return to user mode now */
+	tlbcheck_switched(as->asid); /* last: this CPU may run the process now */
 }
 
 /*

@@ -131,7 +131,6 @@ void arch_vm_switch_user(paddr_t root, int asid)
 	uint64_t ttbr0 = root ? root | (uint64_t)asid << TTBR_ASID_SHIFT : kernel_ttbr0;
 
 	asm volatile("msr ttbr0_el1, %0\n isb" ::"r"(ttbr0) : "memory");
-	tlbcheck_loaded(root ? asid : 0);
 }
 
 int arch_asid_count(void)

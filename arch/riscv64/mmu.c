@@ -105,7 +105,6 @@ void arch_vm_switch_user(paddr_t root, int asid)
 		root ? SATP_SV39 | (uint64_t)asid << SATP_ASID_SHIFT | root >> 12 : kernel_satp;
 
 	csr_write(satp, satp); /* ASID-tagged: no flush needed */
-	tlbcheck_loaded(root ? asid : 0);
 }
 
 /* The ASID field keeps only the bits the hart implements: write all ones

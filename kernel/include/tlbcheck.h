@@ -9,10 +9,12 @@
  *
  *   no CPU runs user code of an ASID while it may hold stale entries of it.
  *
- * The record is fed from two sides only. vm.c says when a change to an
- * address space's page tables needs a flush (tlbcheck_stale): every CPU
- * that may cache the ASID becomes stale. The ports' flush primitives say
- * when CPUs really flushed (tlbcheck_flushed): only that clears a CPU.
+ * The record is fed from two sides only. vm.c says which ASID each CPU
+ * has loaded (tlbcheck_switched: from then on the CPU may cache it), and
+ * when a change to an address space's page tables needs a flush
+ * (tlbcheck_stale): every CPU that may cache the ASID becomes stale. The
+ * ports' flush primitives say when CPUs really flushed (tlbcheck_flushed):
+ * only that clears a CPU.
  * So however vm.c decides whom to flush and when, the checker sees what
  * was done. It follows CPUs and ASIDs, not pages: any flush of an ASID by
  * a CPU clears that CPU (except arch_tlb_flush_local's single page, which
@@ -50,11 +52,10 @@ void tlbcheck_init(bool on, bool skip_one);
 void tlbcheck_report(void);
 
 void tlbcheck_stale_slow(int asid);
-void tlbcheck_loaded_slow(int asid);
 void tlbcheck_flushed_slow(uint64_t mask, int asid);
 uint64_t tlbcheck_skip_slow(uint64_t mask);
 void tlbcheck_flush_done_slow(int asid);
-void tlbcheck_switched_slow(void);
+void tlbcheck_switched_slow(int asid);
 
 /* The page tables of `asid` lost or narrowed a mapping: every CPU that may
  * cache the ASID is stale until it flushes. */
@@ -62,13 +63,6 @@ static inline void tlbcheck_stale(int asid)
 {
 	if (tlbcheck_on)
 		tlbcheck_stale_slow(asid);
-}
-
-/* The calling CPU loaded `asid` (0: no user address space). */
-static inline void tlbcheck_loaded(int asid)
-{
-	if (tlbcheck_on)
-		tlbcheck_loaded_slow(asid);
 }
 
 /* The CPUs in `cpus` (bit i: logical CPU i) flushed all their entries of
@@ -94,12 +88,13 @@ static inline void tlbcheck_flush_done(int asid)
 		tlbcheck_flush_done_slow(asid);
 }
 
-/* vm_switch loaded an address space on the calling CPU and is done: the
- * CPU must be clear for it. */
-static inline void tlbcheck_switched(void)
+/* vm_switch loaded `asid` (0: no user address space) on the calling CPU
+ * and is done: from now on the CPU may cache the ASID, and it must be
+ * clear for it. */
+static inline void tlbcheck_switched(int asid)
 {
 	if (tlbcheck_on)
-		tlbcheck_switched_slow();
+		tlbcheck_switched_slow(asid);
 }
 
 #endif
