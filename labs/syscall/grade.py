@@ -16,7 +16,10 @@ SYSINFO_CPUS = 3  # not the usual 4: a program that prints 4 is wrong here
 FIELDS = ("free_pages", "total_pages", "processes", "threads", "cpus_online",
           "bkl_acquired", "bkl_contended", "uptime_ns")
 EINVAL, ECHILD = 22, 10
+WAIT_KILLED = 1
 LINES_PER_SEC = 100  # SYSTRACE_LINES_PER_SEC, fixed by the README
+NS_PER_SEC = 1000000000
+EPS_NS = 20000000  # the flood's margin either side of a window's end (systracetests.c)
 
 TRACE_LINE = re.compile(r"^systrace: pid (\d+): (\w+) -> (-?\d+)$")
 DROPPED_LINE = re.compile(r"^systrace: (\d+) lines dropped$")
@@ -55,7 +58,11 @@ def cases_passed(arch, names):
 
 def check_figures(arch):
     return cases_passed(arch, ["free_and_total", "processes_threads", "cpus_and_clock",
-                               "lock_counts", "good_buffers"])
+                               "good_buffers"])
+
+
+def check_lock_counts(arch):
+    return cases_passed(arch, ["lock_counts"])
 
 
 def check_bad_pointers(arch):
@@ -104,24 +111,27 @@ def check_program(arch):
     return "2 rounds"
 
 
-# ---- systrace ---------------------------------------------------------------
+# ---- systrace ----------------------------------------------------------------
 
 class Trace:
-    """systracetests' output: each step's words, and the kernel's lines
-    by pid."""
+    """systracetests' output: each step's words, the kernel's lines by
+    pid, and every systrace line in order as (index in the output, pid or
+    None for a dropped line, name or None, value)."""
 
     def __init__(self, arch):
         self.run = run = run_of(arch, "systracetests", 4)
         self.steps, self.status = {}, {}
-        self.lines, self.dropped = {}, 0
-        for line in run.lines:
+        self.lines, self.dropped, self.events = {}, 0, []
+        for i, line in enumerate(run.lines):
             m = TRACE_LINE.match(line)
             if m:
                 self.lines.setdefault(int(m.group(1)), []).append((m.group(2), int(m.group(3))))
+                self.events.append((i, int(m.group(1)), m.group(2), int(m.group(3))))
                 continue
             m = DROPPED_LINE.match(line)
             if m:
                 self.dropped += int(m.group(1))
+                self.events.append((i, None, None, int(m.group(1))))
                 continue
             m = STEP_LINE.match(line)
             if m:
@@ -171,7 +181,36 @@ def check_lines(arch):
     t.expect_lines(pid, [("getpid", pid)] * 4 + [("getppid", w["ppid"]), ("wait", -ECHILD),
                                                   ("munmap", -EINVAL), ("sleep_ms", 0)],
                    "the basic step")
-    return "results, silence, masks"
+    s = t.step("self")
+    if s["bad"] != -EINVAL or s["tob"] != s["a"] or s["off"] != s["b"]:
+        t.run.fail(f"self: systrace returned {s['bad']}, {s['tob']}, {s['off']}; "
+                   f"expected -22, {s['a']}, {s['b']}")
+    t.expect_lines(s["pid"], [("systrace", 0), ("getpid", s["pid"]), ("systrace", -EINVAL),
+                              ("systrace", s["a"])],
+                   "systrace traced by its own bit (lines as each call returns, with the "
+                   "mask it leaves)")
+    return "results, silence, masks, systrace itself"
+
+
+def check_silence(arch):
+    """Calls that never return to their caller print nothing: exit,
+    thread_exit, and calls cut short by a kill."""
+    t = Trace(arch)
+    s = t.step("silent", "thread")
+    c = t.step("silent", "status", step="silent")
+    if s["value"] != 7 or c["status"] != 0 or c["child"] != s["pid"]:
+        t.run.fail(f"silent: the thread gave {s['value']} (expected 7), the process ended "
+                   f"with status {c['status']}")
+    t.expect_lines(s["pid"], [("getpid", s["pid"])],
+                   "a process tracing exit and thread_exit whose thread and itself end")
+    k = t.step("killed")
+    if not k["asleep"]:
+        t.run.fail("killed: the child never showed in ps with both threads asleep")
+    if k["status"] & 0xff != WAIT_KILLED:
+        t.run.fail(f"killed: wait status {k['status']:#x}, expected killed")
+    t.expect_lines(k["pid"], [("getpid", k["pid"])],
+                   "a process killed in traced sleep_ms and thread_join")
+    return "exit, thread_exit, killed"
 
 
 def check_inheritance(arch):
@@ -203,28 +242,94 @@ def check_inheritance(arch):
 
 
 def check_flood(arch):
+    """The rule as the README states it, window by window, with the
+    kernel's clock (each flood line is a traced clock_ns, its result the
+    time): a window opens at the first line after the last one closed and
+    lasts a second; it holds at most LINES_PER_SEC lines, of every
+    process; the calls past those are counted, and the count is printed
+    right before the next window's first line, and only there."""
     t = Trace(arch)
     f = t.step("flood")
-    pid, calls = f["pid"], f["calls"]
-    got = t.lines.get(pid, [])
-    if any(line != ("getpid", pid) for line in got):
-        t.run.fail(f"flood: lines other than getpid -> {pid}")
-    windows = f["ms"] // 1000 + 2
-    if len(got) > LINES_PER_SEC * windows:
-        t.run.fail(f"flood: {len(got)} lines in {f['ms']} ms, over {LINES_PER_SEC} a second")
-    if not t.dropped or len(got) + t.dropped != calls:
-        t.run.fail(f"flood: {len(got)} lines printed and {t.dropped} reported dropped, "
-                   f"for {calls} calls")
-    return f"{len(got)} printed, {t.dropped} dropped"
+    fail = t.run.fail
+    pid, ev = f["pid"], t.events
+    if f["eps"] != EPS_NS:
+        fail(f"systracetests' margin is {f['eps']} ns, the grader's {EPS_NS}")
+    # Dropped lines: a count above 0, each right before a window's first line.
+    for k, (i, p, _, n) in enumerate(ev):
+        if p is None and (n <= 0 or k + 1 == len(ev) or ev[k + 1][1] is None
+                          or ev[k + 1][0] != i + 1):
+            fail(f"'{t.run.lines[i]}' is not right before a traced call's line")
+    flood = [(k, v) for k, (i, p, n, v) in enumerate(ev) if p == pid]
+    if any(ev[k][2] != "clock_ns" for k, _ in flood):
+        fail(f"flood: lines other than clock_ns from pid {pid}")
+    vals = [v for _, v in flood]
+    if any(b <= a for a, b in zip(vals, vals[1:])):
+        fail("flood: the clock_ns results printed are not increasing")
+    a = [(k, v) for k, v in flood if f["afirst"] <= v <= f["alast"]]
+    b = [(k, v) for k, v in flood if f["bfirst"] <= v <= f["blast"]]
+    if len(a) + len(b) != len(flood):
+        fail("flood: lines with clock_ns results the program never got")
+    if not a or a[0][1] != f["afirst"] or not b or b[0][1] != f["bfirst"]:
+        fail("flood: the first call of a burst, in a window of its own or the open one, "
+             "printed no line")
+
+    def dropped_before(k):
+        """The count printed right before event k, or 0."""
+        return ev[k - 1][3] if k > 0 and ev[k - 1][1] is None else 0
+
+    # Burst A: the lines left in its window, the rest dropped.
+    if f["shared"]:
+        o = t.steps.get("open", [{}])[0]
+        opened = [k for k, (i, p, n, v) in enumerate(ev)
+                  if (p, n, v) == (int(o.get("pid", -1)), "clock_ns", int(o.get("t", -1)))]
+        if not opened or opened[0] > a[0][0]:
+            fail("the 'open' step's traced clock_ns printed no line")
+        window = ev[opened[0]:a[0][0]]
+        if any(p is None for _, p, _, _ in window) or \
+                f["alast"] >= int(o["t"]) + NS_PER_SEC - EPS_NS:
+            fail("flood: the steps before it did not stay in one window")
+        room = LINES_PER_SEC - len(window)
+        who = f"{len(window)} lines of other processes earlier in the same window"
+    else:
+        room, who = LINES_PER_SEC, "a fresh window"
+    drop_a = f["na"] - min(f["na"], room)
+    if len(a) != min(f["na"], room):
+        fail(f"flood: {f['na']} calls in one window after {who} printed {len(a)} lines; "
+             f"expected {min(f['na'], room)}")
+    if dropped_before(b[0][0]) != drop_a:
+        fail(f"flood: before the next window's first line, {dropped_before(b[0][0])} lines "
+             f"reported dropped; expected {drop_a}")
+    # Burst B: its first window, the next one opening a second later.
+    if len(b) <= LINES_PER_SEC or f["lo"] <= LINES_PER_SEC or f["nb"] - f["hi"] < LINES_PER_SEC:
+        fail(f"flood: {len(b)} lines for {f['nb']} calls in over a second; expected "
+             f"{LINES_PER_SEC} in each of two windows")
+    k2, v2 = b[LINES_PER_SEC]
+    low = f["bfirst"] + NS_PER_SEC - EPS_NS
+    high = f["bfirst"] + NS_PER_SEC + EPS_NS + f["gap"]
+    if not low <= v2 <= high:
+        fail(f"flood: a window opened at {f['bfirst']} ns and printed {LINES_PER_SEC} lines; "
+             f"the next opened at {v2} ns, expected {NS_PER_SEC} ns later "
+             f"(within {EPS_NS // 1000000} ms, or the longest gap between calls)")
+    dropped = dropped_before(k2)
+    if not f["lo"] - LINES_PER_SEC <= dropped <= f["hi"] - LINES_PER_SEC:
+        fail(f"flood: {dropped} lines reported dropped before the second window of the "
+             f"continuous burst; between {f['lo'] - LINES_PER_SEC} and "
+             f"{f['hi'] - LINES_PER_SEC} calls went unprinted in the first")
+    if len(b) != 2 * LINES_PER_SEC:
+        fail(f"flood: {len(b) - LINES_PER_SEC} lines in the window that opened at {v2} ns, "
+             f"for {f['nb'] - f['hi']} calls or more; expected {LINES_PER_SEC}")
+    return f"{len(a)}+{len(b)} printed, {drop_a}+{dropped} dropped"
 
 
 PARTS = [
-    Part("sysinfo-program", 20, check_program),
-    Part("sysinfo-figures", 20, check_figures),
-    Part("sysinfo-bad-pointers", 15, check_bad_pointers),
+    Part("sysinfo-program", 15, check_program),
+    Part("sysinfo-figures", 15, check_figures),
+    Part("sysinfo-lock-counts", 10, check_lock_counts),
+    Part("sysinfo-bad-pointers", 10, check_bad_pointers),
     Part("systrace-lines", 15, check_lines),
-    Part("systrace-inheritance", 20, check_inheritance),
-    Part("systrace-flood", 10, check_flood),
+    Part("systrace-silence", 10, check_silence),
+    Part("systrace-inheritance", 10, check_inheritance),
+    Part("systrace-flood", 15, check_flood),
 ]
 
 # The tree's own tests know nothing of the lab: the handout passes them all.
