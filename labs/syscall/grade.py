@@ -247,7 +247,9 @@ def check_flood(arch):
     time): a window opens at the first line after the last one closed and
     lasts a second; it holds at most LINES_PER_SEC lines, of every
     process; the calls past those are counted, and the count is printed
-    right before the next window's first line, and only there."""
+    right before the next window's first line, and only there. The flood
+    is one burst of calls from inside a window to well past its end, then
+    one call once the next window has closed."""
     t = Trace(arch)
     f = t.step("flood")
     fail = t.run.fail
@@ -259,71 +261,63 @@ def check_flood(arch):
         if p is None and (n <= 0 or k + 1 == len(ev) or ev[k + 1][1] is None
                           or ev[k + 1][0] != i + 1):
             fail(f"'{t.run.lines[i]}' is not right before a traced call's line")
+
+    def dropped_before(k):
+        """The count printed right before event k, or 0."""
+        return ev[k - 1][3] if k > 0 and ev[k - 1][1] is None else 0
+
     flood = [(k, v) for k, (i, p, n, v) in enumerate(ev) if p == pid]
     if any(ev[k][2] != "clock_ns" for k, _ in flood):
         fail(f"flood: lines other than clock_ns from pid {pid}")
     vals = [v for _, v in flood]
     if any(b <= a for a, b in zip(vals, vals[1:])):
         fail("flood: the clock_ns results printed are not increasing")
-    a = [(k, v) for k, v in flood if f["afirst"] <= v <= f["alast"]]
-    b = [(k, v) for k, v in flood if f["bfirst"] <= v <= f["blast"]]
-    if len(a) + len(b) != len(flood):
-        fail("flood: lines with clock_ns results the program never got")
-    if not a or a[0][1] != f["afirst"] or not b or b[0][1] != f["bfirst"]:
-        fail("flood: the first call of a burst, in a window of its own or the open one, "
-             "printed no line")
+    burst = [(k, v) for k, v in flood if f["bfirst"] <= v <= f["blast"]]
+    if len(burst) + 1 != len(flood) or flood[-1][1] != f["last"]:
+        fail("flood: lines with clock_ns results the program never got, or none for its "
+             "last call, made in a window of its own")
+    if not burst or burst[0][1] != f["bfirst"]:
+        fail("flood: the burst's first call printed no line")
 
-    def dropped_before(k):
-        """The count printed right before event k, or 0."""
-        return ev[k - 1][3] if k > 0 and ev[k - 1][1] is None else 0
-
-    # Burst A: the lines left in its window, the rest dropped.
+    # The window the burst starts in: the open one (with the other steps'
+    # lines in it), or one of its own.
     if f["shared"]:
         o = t.steps.get("open", [{}])[0]
         opened = [k for k, (i, p, n, v) in enumerate(ev)
                   if (p, n, v) == (int(o.get("pid", -1)), "clock_ns", int(o.get("t", -1)))]
-        if not opened or opened[0] > a[0][0]:
-            fail("the 'open' step's traced clock_ns printed no line")
-        window = ev[opened[0]:a[0][0]]
-        if any(p is None for _, p, _, _ in window) or \
-                f["alast"] >= int(o["t"]) + NS_PER_SEC - EPS_NS:
-            fail("flood: the steps before it did not stay in one window")
-        room = LINES_PER_SEC - len(window)
-        who = f"{len(window)} lines of other processes earlier in the same window"
+        if not opened or opened[0] > burst[0][0]:
+            fail("the traced clock_ns that opens a window before the steps printed no line")
+        window = ev[opened[0]:burst[0][0]]
+        if any(p is None for _, p, _, _ in window):
+            fail("flood: lines dropped in the window the steps printed in")
+        room, end = LINES_PER_SEC - len(window), int(o["t"]) + NS_PER_SEC
+        who = f"after {len(window)} lines of other processes in the same window"
     else:
-        room, who = LINES_PER_SEC, "a fresh window"
-    drop_a = f["na"] - min(f["na"], room)
-    if len(a) != min(f["na"], room):
-        fail(f"flood: {f['na']} calls in one window after {who} printed {len(a)} lines; "
-             f"expected {min(f['na'], room)}")
-    if dropped_before(b[0][0]) != drop_a:
-        fail(f"flood: before the next window's first line, {dropped_before(b[0][0])} lines "
-             f"reported dropped; expected {drop_a}")
-    # Burst B: its first window, the next one opening a second later.
-    if len(b) <= LINES_PER_SEC or f["lo"] <= LINES_PER_SEC or f["nb"] - f["hi"] < LINES_PER_SEC:
-        fail(f"flood: {len(b)} lines for {f['nb']} calls in over a second; expected "
-             f"{LINES_PER_SEC} in each of two windows")
-    low = f["bfirst"] + NS_PER_SEC - EPS_NS
-    high = f["bfirst"] + NS_PER_SEC + EPS_NS + f["gap"]
-    first_window = [v for _, v in b if v < low]
-    if len(first_window) != LINES_PER_SEC:
-        fail(f"flood: the window that opened at {f['bfirst']} ns printed "
-             f"{len(first_window)} lines in its second, for {f['lo']} calls; "
-             f"expected {LINES_PER_SEC}")
-    k2, v2 = b[LINES_PER_SEC]
+        room, end = LINES_PER_SEC, f["bfirst"] + NS_PER_SEC
+        who = "in a window of its own"
+    low, high = end - EPS_NS, end + EPS_NS + f["gap"]
+    if f["lo"] <= room or f["calls"] - f["hi"] <= LINES_PER_SEC:
+        fail(f"flood: the burst was too short ({f['calls']} calls)")
+    first_window = [v for _, v in burst if v < low]
+    if len(first_window) != room:
+        fail(f"flood: {f['lo']} calls {who} printed {len(first_window)} lines in the "
+             f"window's second; expected {room}")
+    k2, v2 = burst[room]
     if v2 > high:
-        fail(f"flood: a window opened at {f['bfirst']} ns; the next opened at {v2} ns, "
-             f"expected {NS_PER_SEC} ns later (within {EPS_NS // 1000000} ms, or the "
-             f"longest gap between calls)")
-    dropped = dropped_before(k2)
-    if not f["lo"] - LINES_PER_SEC <= dropped <= f["hi"] - LINES_PER_SEC:
-        fail(f"flood: {dropped} lines reported dropped before the second window of the "
-             f"continuous burst; between {f['lo'] - LINES_PER_SEC} and "
-             f"{f['hi'] - LINES_PER_SEC} calls went unprinted in the first")
-    if len(b) != 2 * LINES_PER_SEC:
-        fail(f"flood: {len(b) - LINES_PER_SEC} lines in the window that opened at {v2} ns, "
-             f"for {f['nb'] - f['hi']} calls or more; expected {LINES_PER_SEC}")
-    return f"{len(a)}+{len(b)} printed, {drop_a}+{dropped} dropped"
+        fail(f"flood: the window closing at {end} ns was followed by one opening at {v2} "
+             f"ns, later than {EPS_NS // 1000000} ms or the longest gap between calls")
+    d1 = dropped_before(k2)
+    if not f["lo"] - room <= d1 <= f["hi"] - room:
+        fail(f"flood: {d1} lines reported dropped before the window opening at {v2} ns; "
+             f"between {f['lo'] - room} and {f['hi'] - room} calls went unprinted before it")
+    if len(burst) - room != LINES_PER_SEC:
+        fail(f"flood: {len(burst) - room} lines in the window opening at {v2} ns, for "
+             f"{f['calls'] - f['hi']} calls or more; expected {LINES_PER_SEC}")
+    d2 = dropped_before(flood[-1][0])
+    if d1 + d2 != f["calls"] - len(burst):
+        fail(f"flood: {len(burst)} lines printed and {d1} + {d2} reported dropped, for "
+             f"{f['calls']} calls")
+    return f"{len(burst)} + 1 printed, {d1} + {d2} dropped"
 
 
 PARTS = [
