@@ -124,9 +124,14 @@ def make_tree(lab, dest, solution):
             shutil.copy2(src, dst)
             continue
         if SOURCE.match(rel) and "LAB(" in text:
-            text = transform(text, lab, not solution, rel)
-        dst.write_text(text)
-        shutil.copymode(src, dst)
+            changed = transform(text, lab, not solution, rel)
+            if changed != text:
+                dst.write_text(changed)
+                shutil.copymode(src, dst)
+                continue
+        # Unchanged: its time too, so that a build copied along stays
+        # valid for it (check_tree).
+        shutil.copy2(src, dst)
     patch = LABS / lab / "solution.patch"
     if solution and not has_solution(lab):
         raise LabError(f"{lab}: no solution in this tree (a handout has none)")
@@ -327,6 +332,14 @@ def check_tree(lab, arch, what, quick):
                     map(MARK.match, p.read_text(errors="replace").splitlines())))]
         if left:
             raise LabError(f"the handout has lab markers or solutions: {', '.join(left[:5])}")
+    # The main tree's objects for every file the tree did not change:
+    # make rebuilds only what the lab's regions or patch touched.
+    for sanitize in ([None] if quick else [None, "ubsan"]):
+        build_dir = f"build/{arch}" + (f"-{sanitize}" if sanitize else "")
+        if (ROOT / build_dir).is_dir():
+            (dest / "build").mkdir(exist_ok=True)
+            subprocess.run(["cp", "-a", str(ROOT / build_dir), str(dest / build_dir)],
+                           check=True)
     args = ["scripts/lab.py", "grade", lab, arch] + (["--until-lost"] if quick and what == "handout" else [])
     rc, lines = run_tool(args, dest, 1800)
     scores = [m for m in map(SCORE_LINE.match, lines) if m]
