@@ -652,7 +652,32 @@ LOCKCHECK_GUEST_PROGRAMS = ("threadtests", "ipctests")
 PAN_GUEST_PROGRAMS = ("usertests", "fuzz")
 
 
+WATCHDOG_TIMEOUT_S = 30
+WATCHDOG_EXPECTED = ["FAIL hang: timed out after 1 s",
+                     "FAIL hang_with_child: timed out after 1 s",
+                     "PASS no_leaks", "1 passed, 2 failed"]
+
+
+def check_watchdog(t):
+    """The test runner ends a hung case (and a child of it that hangs too)
+    after its time, and gets every page back: `usertests --watchdog`, two
+    cases that hang by design under a 1 s limit. Without it, one hung case
+    would hang a whole run."""
+    with t.session("usertests --watchdog panic=poweroff") as s:
+        m = s.expect(POWEROFF_LINE, WATCHDOG_TIMEOUT_S)
+    out = s.text()
+    if not m:
+        raise Failure(f"no poweroff within {WATCHDOG_TIMEOUT_S} s: the runner did not "
+                      "end the hung cases", out[-15:])
+    lines = [line for line in out if CASE_LINE.match(line) or USERTESTS_SUMMARY.match(line)]
+    if lines != WATCHDOG_EXPECTED or m.group(1) != "1":
+        raise Failure(f"expected {WATCHDOG_EXPECTED} and status 1", out[-15:])
+    return "both hung cases ended after 1 s, every page back"
+
+
 def usertests_tests(arch):
+    yield QemuTest(f"usertests/{arch}/watchdog", arch, check_watchdog, cpus=2,
+                   needs=["usertests"])
     for prog, cpu_counts in GUEST_TEST_PROGRAMS.items():
         for cpus in cpu_counts:
             yield QemuTest(f"{prog}/{arch}/smp{cpus}", arch, check_usertests,
