@@ -87,7 +87,7 @@ static struct round round_of(long i)
 	rd.via = (r >> 16) % 16 == 0 ? VIA_RECV_ONLY : (r >> 20) % 4 == 0 ? VIA_BADGED : VIA_FULL;
 	rd.client_recv_buf = (r >> 24) % 4 == 0;
 	rd.server_recv_buf = (r >> 28) % 4 == 0;
-	rd.answer = (r >> 32) % 8 == 0   ? ANSWER_REPLY_YIELD_RECV
+	rd.answer = (r >> 32) % 8 == 0    ? ANSWER_REPLY_YIELD_RECV
 		    : (r >> 36) % 16 == 0 ? ANSWER_REFUSED_FIRST
 					  : ANSWER_REPLY_RECV;
 	rd.reply_len = (unsigned)(s % (MAX_LEN + 1));
@@ -208,7 +208,8 @@ static __attribute__((noreturn)) void serve(const struct handles *h, long rounds
 			fold_ext(&d, &e, in);
 		if (buf && e.recv_handle != IPC_NO_HANDLE) {
 			/* The client's notification: ring it and let it go. */
-			expect(notify_signal(e.recv_handle, (unsigned long)i + 1) == 0, "signal", i, 0);
+			expect(notify_signal(e.recv_handle, (unsigned long)i + 1) == 0, "signal", i,
+			       0);
 			expect(handle_close(e.recv_handle) == 0, "close", i, 0);
 		}
 		/* The answer, made from everything received so far. */
@@ -251,7 +252,9 @@ static void call_round(const struct handles *h, long i, unsigned long *d)
 	struct round rd = round_of(i);
 	unsigned char out[MAX_LEN], in[RECV_CAP];
 	struct ipc_msg m;
-	int via = rd.via == VIA_RECV_ONLY ? h->recv_only : rd.via == VIA_BADGED ? h->badged : h->full;
+	int via = rd.via == VIA_RECV_ONLY ? h->recv_only
+		  : rd.via == VIA_BADGED  ? h->badged
+					  : h->full;
 
 	make_message(&m, out, rd.len, rd.in_words, (unsigned long)i << 8 | rd.len, seed + i);
 	struct ipc_ext e = {
@@ -332,7 +335,8 @@ int main(int argc, char **argv)
 	expect(st == 0 && wait(pid, &status) == pid && status == 0, "server's end", rounds, st);
 	printf("ipcdigest: seed %lu rounds %ld client %016lx server %016lx\n", seed, rounds, d,
 	       m.w[0]);
-	printf("ipcdigest: %ld calls in words alone, %ld with a buffer, a handle or refused\n", eligible, rounds - eligible);
+	printf("ipcdigest: %ld calls in words alone, %ld with a buffer, a handle or refused\n",
+	       eligible, rounds - eligible);
 	printf("ipcdigest: short round trip %lu ns\n", ns);
 	printf("ipcdigest: %s\n", failures ? "FAILED" : "ok");
 	return failures ? 1 : 0;
