@@ -289,6 +289,10 @@ int main(int argc, char **argv)
 		printf("usage: ipcdigest [-p] SEED ROUNDS\n");
 		return 1;
 	}
+	if (pin && CPU_INFO_ONLINE(cpu_info()) < 2) {
+		printf("ipcdigest: -p needs 2 CPUs online\n");
+		return 1;
+	}
 	seed = strtoul(argv[1 + pin], NULL, 0);
 	long rounds = atol(argv[2 + pin]);
 	h.full = endpoint_create();
