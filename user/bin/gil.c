@@ -82,8 +82,8 @@
 #define IPC_CALLS_PER_UNIT 8 /* call + reply_recv round trips */
 #define FUTEX_UNITS 840
 #define FUTEX_CALLS_PER_UNIT 16 /* half wakes, half waits that do not sleep */
-#define FUTEX_SLEEPERS 16      /* asleep on words in each worker's bucket */
-#define FUTEX_BUCKET_STRIDE 64 /* ints: the kernel's table has 64 buckets */
+#define FUTEX_SLEEPERS 16       /* asleep on words in each worker's bucket */
+#define FUTEX_BUCKET_STRIDE 64  /* ints: the kernel's table has 64 buckets */
 #define DEFAULT_REPEAT 3
 #define IPC_STOP 1 /* the label that ends a server */
 
@@ -100,8 +100,8 @@ enum workload { COMPUTE, KERNEL, BLOCKING, IPC, FUTEX, WORKLOADS };
 
 static const char *const workload_names[WORKLOADS] = { "compute", "kernel", "blocking", "ipc",
 						       "futex" };
-static const char *const workload_titles[WORKLOADS] = { "compute-only", "kernel-bound",
-							"blocking", "ipc-bound", "futex-bound" };
+static const char *const workload_titles[WORKLOADS] = { "compute-only", "kernel-bound", "blocking",
+							"ipc-bound", "futex-bound" };
 static const long workload_units[WORKLOADS] = { COMPUTE_UNITS, KERNEL_UNITS, BLOCKING_UNITS,
 						IPC_UNITS, FUTEX_UNITS };
 
@@ -287,14 +287,19 @@ static int run_workload(enum workload w, long total, int threads, struct run *r)
 
 	barrier_init(&start, threads + 1);
 	for (int i = 0; i < threads; i++) {
-		workers[i] = (struct worker){ w, total / threads + (i < total % threads),
-					      i % online_cpus, &start, -1, &futex_area[i][0][i] };
+		workers[i] = (struct worker){ w,
+					      total / threads + (i < total % threads),
+					      i % online_cpus,
+					      &start,
+					      -1,
+					      &futex_area[i][0][i] };
 		if (w == FUTEX)
 			futex_sleepers(i, false);
 		if (w == IPC) {
 			workers[i].endpoint = endpoint_create();
-			servers[i] = workers[i].endpoint < 0 ? workers[i].endpoint
-							     : thread_spawn(server_main, &workers[i]);
+			servers[i] = workers[i].endpoint < 0
+					     ? workers[i].endpoint
+					     : thread_spawn(server_main, &workers[i]);
 			if (servers[i] < 0) {
 				printf("gil: cannot start a server (%s)\n", error_name(servers[i]));
 				exit(1);

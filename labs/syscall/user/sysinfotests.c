@@ -246,10 +246,12 @@ static void case_lock_counts(void)
 	struct lab_sys_info s0 = sysinfo_ok();
 	lock_sums(&a1, &c1);
 	CHECK(s0.bkl_acquired >= 1 && s0.bkl_acquired < a1,
-	      "bkl_acquired %lu just after lockstat's reset; lockstat counts %lu since", s0.bkl_acquired,
-	      a1);
-	CHECK(s0.bkl_contended <= c1, "bkl_contended %lu just after lockstat's reset; lockstat "
-	      "counts %lu since", s0.bkl_contended, c1);
+	      "bkl_acquired %lu just after lockstat's reset; lockstat counts %lu since",
+	      s0.bkl_acquired, a1);
+	CHECK(s0.bkl_contended <= c1,
+	      "bkl_contended %lu just after lockstat's reset; lockstat "
+	      "counts %lu since",
+	      s0.bkl_contended, c1);
 
 	/* LOCK_CALLS calls on each CPU: the figure is the sum over CPUs. */
 	int cpus = CPU_INFO_ONLINE(cpu_info());
@@ -268,8 +270,8 @@ static void case_lock_counts(void)
 	CHECK(n == cpus, "lockstat returned %ld for %d CPUs", n, cpus);
 	a0 = c0 = 0;
 	for (long i = 0; i < n; i++) {
-		CHECK(st[i].acquired >= LOCK_CALLS, "CPU %ld took the lock %lu times for %d calls", i,
-		      st[i].acquired, LOCK_CALLS);
+		CHECK(st[i].acquired >= LOCK_CALLS, "CPU %ld took the lock %lu times for %d calls",
+		      i, st[i].acquired, LOCK_CALLS);
 		a0 += st[i].acquired;
 		c0 += st[i].contended;
 	}

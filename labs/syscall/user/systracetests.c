@@ -52,8 +52,8 @@ _Static_assert(SYS_systrace == LAB_SYS_systrace, "SYS_systrace is 51 (labs/sysca
 #define EPS_NS (20 * NS_PER_MS)
 #define QUIET_NS (NS_PER_SEC + EPS_NS)    /* a window opened at boot is closed */
 #define SHARED_START_NS (600 * NS_PER_MS) /* later than this after "open": wait */
-#define B_PAST_NS (60 * NS_PER_MS) /* the burst runs this far past its window */
-#define B_AFTER_CALLS 300          /* ... and makes this many calls past it */
+#define B_PAST_NS (60 * NS_PER_MS)        /* the burst runs this far past its window */
+#define B_AFTER_CALLS 300                 /* ... and makes this many calls past it */
 #define B_MAX_CALLS (1ul << 21)
 
 static unsigned long open_ns; /* the "open" line's clock, 0 when run alone */
@@ -305,8 +305,8 @@ static void step_flood(void)
 			gap = t[n] - t[n - 1];
 		n++;
 		unsigned long past = end + EPS_NS + gap;
-		if (n == B_MAX_CALLS ||
-		    (t[n - 1] >= past + B_PAST_NS && n - count_below(t, n, past + 1) >= B_AFTER_CALLS))
+		if (n == B_MAX_CALLS || (t[n - 1] >= past + B_PAST_NS &&
+					 n - count_below(t, n, past + 1) >= B_AFTER_CALLS))
 			break;
 	}
 	systrace_raw(0);
