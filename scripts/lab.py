@@ -311,8 +311,8 @@ def run_doc(path, arch):
 # ---- check ------------------------------------------------------------------
 
 def run_tool(args, cwd, timeout):
-    p = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True,
-                       text=True, timeout=timeout)
+    p = subprocess.run([sys.executable, *args], cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
     return p.returncode, p.stdout.splitlines()
 
 

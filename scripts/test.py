@@ -1223,7 +1223,7 @@ def lab_tests(arch):
                 try:
                     return lab.check_tree(name, t.arch, what, quick=True)
                 except (lab.LabError, subprocess.TimeoutExpired) as e:
-                    lines = str(e).splitlines()
+                    lines = str(e).splitlines() or [f"{type(e).__name__} (no message)"]
                     raise Failure(lines[0], lines[1:])
             # 4 CPUs: the graders boot 4-CPU guests.
             yield QemuTest(f"labs/{name}/{arch}/{what}", arch, run, cpus=4)
