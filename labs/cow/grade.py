@@ -74,14 +74,16 @@ def check_bench(arch):
     return note
 
 
+# The benchmark first: on the handout it shows the eager fork's figure at
+# once, and make labcheck's quick form stops there.
 PARTS = [
+    Part("fork_exit_wait", 20, check_bench),
     Part("usertests", 15, check_usertests),
     Part("fork_shares_pages", 10, check_shares),
     Part("writes_private", 15, check_private),
     Part("threads_write_while_forking", 15, check_threads),
     Part("fork_big_process", 15, check_big),
     Part("write_without_memory", 10, check_no_memory),
-    Part("fork_exit_wait", 20, check_bench),
 ]
 
 # The handout's fork copies: it fails only this lab's own checks.
