@@ -45,7 +45,7 @@ def check_usertests(arch):
 
 
 def check_shares(arch):
-    return cases_passed(arch, ["fork_shares_pages"])
+    return cases_passed(arch, ["fork_shares_pages", "count_beside_a_child"])
 
 
 def check_private(arch):

@@ -14,8 +14,9 @@
  * wrote it (parent or child, user code or the kernel writing for a
  * system call, with threads of the parent writing on other CPUs while it
  * forks), that a process can fork while it holds more than half of the
- * free memory, and that a write that finds no memory for its copy ends
- * only the writer.
+ * free memory, that a write that finds no memory for its copy ends
+ * only the writer, and that the free count a process reads is exact
+ * while a sibling comes and goes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,61 @@ static void case_write_without_memory(void)
 	test_expect(munmap(buf, pages * PAGE_BYTES), 0, "munmap");
 }
 
+/* ---- the free count while children come and go ------------------------- */
+
+/* Pages the parent writes while its younger child lives: more than the
+ * few copies a fork may set aside for it. */
+#define SIBLING_WRITES 24
+static unsigned long sibling_pages[SIBLING_WRITES * WORDS_PER_PAGE];
+
+/*
+ * An older child reads the free memory, its parent forks a younger one,
+ * writes SIBLING_WRITES pages it shares with it, and reaps it; the older
+ * child, reading again, must find the same count: whatever the younger
+ * child and the copies it caused took is back once it is gone (the
+ * shell's command while a background job counts, `bomb`). The older one
+ * writes its pages before it reads (the test library does), so the
+ * parent's writes copy only pages the younger one shares.
+ */
+static void case_count_beside_a_child(void)
+{
+	int measured = notify_create(), go_on = notify_create(), written = notify_create();
+
+	CHECK(measured >= 0 && go_on >= 0 && written >= 0, "notify_create failed");
+	fill(sibling_pages, SIBLING_WRITES, 1);
+	int older = fork();
+	CHECK(older >= 0, "fork returned %s", test_result_text(older));
+	if (older == 0) {
+		unsigned long before = test_free_pages();
+		test_expect(notify_signal(measured, 1), 0, "notify_signal");
+		CHECK(notify_wait(go_on, 0) >= 0, "notify_wait failed");
+		unsigned long after = test_free_pages();
+		CHECK(after == before,
+		      "the older child read %lu free pages, then %lu once its parent's younger "
+		      "child had come and gone",
+		      before, after);
+		expect_all(sibling_pages, SIBLING_WRITES, 1, "the older child's pages");
+		exit(0);
+	}
+	CHECK(notify_wait(measured, 0) >= 0, "notify_wait failed");
+	int younger = fork();
+	CHECK(younger >= 0, "fork returned %s", test_result_text(younger));
+	if (younger == 0) {
+		CHECK(notify_wait(written, 0) >= 0, "notify_wait failed");
+		expect_all(sibling_pages, SIBLING_WRITES, 1, "the younger child's pages");
+		exit(0);
+	}
+	fill(sibling_pages, SIBLING_WRITES, 2);
+	test_expect(notify_signal(written, 1), 0, "notify_signal");
+	wait_exited_0(younger, "the younger child");
+	test_expect(notify_signal(go_on, 1), 0, "notify_signal");
+	wait_exited_0(older, "the older child");
+	expect_all(sibling_pages, SIBLING_WRITES, 2, "the parent's writes");
+	test_expect(handle_close(measured), 0, "handle_close");
+	test_expect(handle_close(go_on), 0, "handle_close");
+	test_expect(handle_close(written), 0, "handle_close");
+}
+
 /* ---- the runner ---------------------------------------------------------- */
 
 static const struct test_case cases[] = {
@@ -321,6 +377,7 @@ static const struct test_case cases[] = {
 	{ "threads_write_while_forking", case_threads_write_while_forking },
 	{ "fork_big_process", case_fork_big_process },
 	{ "write_without_memory", case_write_without_memory },
+	{ "count_beside_a_child", case_count_beside_a_child },
 };
 
 static bool selected(int argc, char **argv, const char *name)
