@@ -322,4 +322,6 @@ HANDOUT_FAILS = [
     "/crash-useraccess",
     "usertests/", "threadtests/", "ipctests/", "fuzz/", "ubsan/", "holds/", "shell/",
     "gil/", "trace/", "gdb/riscv64/", "gdb/aarch64/", "bench/",
+    # the TLB checker's runs and the course page's demos run programs too
+    "tlbcheck/", "docs/riscv64/course", "docs/aarch64/course",
 ]
