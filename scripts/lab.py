@@ -357,6 +357,14 @@ def check_tree(lab, arch, what, quick):
         if rc:
             raise LabError("\n".join(lines[-10:]))
         note += f"; {lines[-1]}"
+    if what == "solution" and not quick:
+        # The host unit tests build kernel sources a solution may change.
+        rc, lines = run_tool(["scripts/test.py", "--unit-only"], dest, 1800)
+        if rc:
+            failed = [line for line in lines if line.startswith("FAIL ")]
+            raise LabError(f"the solution fails the unit tests ({lines[-1]}):\n  "
+                           + "\n  ".join(failed[:20]))
+        note += f"; unit tests: {lines[-1]}"
     if what == "handout" and not quick:
         fails = getattr(load_grader(lab, dest), "HANDOUT_FAILS", [])
         build(dest, arch, "ubsan")
