@@ -172,7 +172,7 @@ PARTS = [
     Part("latency", 20, check_latency),
     Part("starvation", 20, check_starve),
     Part("spread", 10, check_spread),
-    Part("gil", 10, check_gil),
+    Part("gil", 10, check_gil, wallclock=True),
     Part("tests", 15, check_tests),
 ]
 
