@@ -17,12 +17,16 @@
  *
  * Two more are run only when asked for with -w. They are the kernel-bound
  * case again, with real kernel services instead of busy work, and they
- * are what a kernel with finer locks than the BKL would speed up:
+ * are what a kernel with finer locks than the BKL would speed up (how
+ * much the BKL holds them back depends on the share of each call spent
+ * holding it: docs/gil.md):
  *
  *   ipc       each thread calls a server thread of its own (pinned to the
  *             same CPU, on an endpoint of its own) over and over: ipc_call
- *             and ipc_reply_recv, nothing else. No two threads share any
- *             object, yet under the BKL they share the lock;
+ *             and ipc_reply_recv, each call with a request of
+ *             IPC_REQUEST_BYTES in a buffer, which the kernel copies into
+ *             the server's. No two threads share any object, yet under the
+ *             BKL they share the lock;
  *   futex     each thread makes futex calls on a word of its own that
  *             nobody waits on: a wake that finds no waiter and a wait whose
  *             value has changed, the two calls a user-space lock makes
@@ -80,6 +84,7 @@
 #define BLOCKING_SLEEP_MS 2
 #define IPC_UNITS 840
 #define IPC_CALLS_PER_UNIT 8 /* call + reply_recv round trips */
+#define IPC_REQUEST_BYTES 64 /* each call's request, in a buffer */
 #define FUTEX_UNITS 840
 #define FUTEX_CALLS_PER_UNIT 16 /* half wakes, half waits that do not sleep */
 #define FUTEX_SLEEPERS 16       /* asleep on words in each worker's bucket */
@@ -110,8 +115,10 @@ struct worker {
 	long units;
 	int cpu; /* pinned here */
 	struct barrier *start;
-	int endpoint;     /* ipc: its server's endpoint */
-	int *futex_words; /* futex: its own word, then its sleepers' */
+	int endpoint;                     /* ipc: its server's endpoint */
+	char request[IPC_REQUEST_BYTES];  /* ipc: what each call sends */
+	char received[IPC_REQUEST_BYTES]; /* ipc: where its server receives it */
+	int *futex_words;                 /* futex: its own word, then its sleepers' */
 };
 
 /* Worker i's futex words: [i][0][i] is its own, [i][j][i] sleeper j's.
@@ -135,34 +142,49 @@ static unsigned long lcg_step(unsigned long x)
 	return x * 6364136223846793005ul + 1442695040888963407ul;
 }
 
-/* An ipc worker's server: answers every call with the label plus one,
- * until a call labelled IPC_STOP. */
+/* An ipc worker's server: answers every call with the label plus the
+ * length of the request it received, until a call labelled IPC_STOP. */
 static long server_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct ipc_msg m;
+	struct ipc_ext ext = { .send_handle = IPC_NO_HANDLE,
+			       .recv_buf = wk->received,
+			       .recv_cap = sizeof(wk->received) };
 	long err;
 
 	cpu_pin(wk->cpu);
-	err = ipc_recv(wk->endpoint, &m, NULL);
+	err = ipc_recv(wk->endpoint, &m, &ext);
 	while (!err && m.label != IPC_STOP) {
-		m.label++;
-		err = ipc_reply_recv(wk->endpoint, &m, NULL);
+		m.label += ext.recv_len;
+		err = ipc_reply_recv(wk->endpoint, &m, &ext);
 	}
 	if (!err)
 		err = ipc_reply(&m, NULL);
 	return err;
 }
 
-static unsigned long ipc_unit(const struct worker *wk)
+static unsigned long ipc_unit(struct worker *wk)
 {
 	struct ipc_msg m = { 0 };
+	struct ipc_ext ext = { .send_buf = wk->request,
+			       .send_len = sizeof(wk->request),
+			       .send_handle = IPC_NO_HANDLE };
 	unsigned long x = 0;
 
 	for (int i = 0; i < IPC_CALLS_PER_UNIT; i++) {
-		m.label = 2 + (unsigned long)i;
-		if (ipc_call(wk->endpoint, &m, NULL) == 0)
-			x += m.label;
+		unsigned long label = 2 + (unsigned long)i;
+		long err;
+
+		m.label = label;
+		err = ipc_call(wk->endpoint, &m, &ext);
+		if (err || m.label != label + IPC_REQUEST_BYTES) {
+			printf("gil: a call came back wrong (%s, label %lu for %lu)\n",
+			       err ? error_name((int)err) : "no error", m.label,
+			       label + IPC_REQUEST_BYTES);
+			exit(1);
+		}
+		x += m.label;
 	}
 	return x;
 }
@@ -287,12 +309,12 @@ static int run_workload(enum workload w, long total, int threads, struct run *r)
 
 	barrier_init(&start, threads + 1);
 	for (int i = 0; i < threads; i++) {
-		workers[i] = (struct worker){ w,
-					      total / threads + (i < total % threads),
-					      i % online_cpus,
-					      &start,
-					      -1,
-					      &futex_area[i][0][i] };
+		workers[i] = (struct worker){ .workload = w,
+					      .units = total / threads + (i < total % threads),
+					      .cpu = i % online_cpus,
+					      .start = &start,
+					      .endpoint = -1,
+					      .futex_words = &futex_area[i][0][i] };
 		if (w == FUTEX)
 			futex_sleepers(i, false);
 		if (w == IPC) {
