@@ -78,8 +78,8 @@ static void expect_all(const unsigned long *buf, unsigned long pages, unsigned l
 {
 	long p = first_other(buf, pages, who);
 
-	CHECK(p < 0, "%s: page %ld holds 0x%lx, expected 0x%lx", what, p,
-	      buf[p * WORDS_PER_PAGE], stamp((unsigned long)p, who));
+	CHECK(p < 0, "%s: page %ld holds 0x%lx, expected 0x%lx", what, p, buf[p * WORDS_PER_PAGE],
+	      stamp((unsigned long)p, who));
 }
 
 /* A child that fails a check prints the case's FAIL line itself. */
@@ -149,7 +149,8 @@ static void case_writes_private(void)
 	int pid = fork_sharing(SHARED_PAGES);
 	if (pid == 0) {
 		CHECK(notify_wait(go, 0) >= 0, "notify_wait failed");
-		expect_all(buf, SHARED_PAGES, 1, "the parent's writes after fork reached the child");
+		expect_all(buf, SHARED_PAGES, 1,
+			   "the parent's writes after fork reached the child");
 		test_expect(meminfo(&kernel_target), 0, "meminfo into a shared page");
 		CHECK(kernel_target.page_size == PAGE_BYTES, "meminfo wrote nothing");
 		fill(buf, SHARED_PAGES, 2);
@@ -225,7 +226,8 @@ static void case_threads_write_while_forking(void)
 	cpu_pin(0);
 	writers_stop = 0;
 	for (int i = 0; i < nwriters; i++) {
-		writers[i] = (struct writer){ buf + i * PAGES_PER_WRITER * WORDS_PER_PAGE, 0, i + 1 };
+		writers[i] =
+			(struct writer){ buf + i * PAGES_PER_WRITER * WORDS_PER_PAGE, 0, i + 1 };
 		tids[i] = thread_spawn(writer_run, &writers[i]);
 		CHECK(tids[i] > 0, "thread_spawn returned %s", test_result_text(tids[i]));
 	}
@@ -273,8 +275,9 @@ static void case_fork_big_process(void)
 	unsigned long *buf = map_most(&pages);
 	int pid = fork();
 
-	CHECK(pid >= 0, "fork of a process holding %lu pages, more than half the free memory, "
-			"returned %s",
+	CHECK(pid >= 0,
+	      "fork of a process holding %lu pages, more than half the free memory, "
+	      "returned %s",
 	      pages, test_result_text(pid));
 	if (pid == 0) {
 		expect_all(buf, pages, 1, "child reads the parent's memory");

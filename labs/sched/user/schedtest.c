@@ -43,7 +43,7 @@
 struct worker {
 	volatile unsigned long rounds; /* progress: rounds computed */
 	int nice;
-	int pin; /* the CPU to run on, or -1 */
+	int pin;      /* the CPU to run on, or -1 */
 	int last_cpu; /* where it last ran (when tracked) */
 	int error;
 	volatile int ready;
@@ -174,7 +174,7 @@ static int check_nice_calls(void)
  * compute for MS milliseconds (after a warm-up); each line gives one
  * thread's rounds in that interval.
  */
-static const int share_nice[] = {-3, 0, 3, 6};
+static const int share_nice[] = { -3, 0, 3, 6 };
 #define SHARE_THREADS (int)(sizeof(share_nice) / sizeof(share_nice[0]))
 #define SHARE_WARMUP_MS 100
 
