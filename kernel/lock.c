@@ -51,8 +51,7 @@ static const struct held_lock *highest_held(int cpu)
 
 /* Before this CPU waits for `lock` (taken at file:line, or at pc if file
  * is NULL): a lock out of order panics before it can deadlock. */
-static void lockcheck_acquire(const struct spinlock *lock, const char *file, int line,
-			      uintptr_t pc)
+static void lockcheck_acquire(const struct spinlock *lock, const char *file, int line, uintptr_t pc)
 {
 	int cpu = cpu_id();
 	const struct held_lock *top = highest_held(cpu);
@@ -66,8 +65,8 @@ static void lockcheck_acquire(const struct spinlock *lock, const char *file, int
 		      top->file, top->line);
 	panic("lock order: cpu %d takes the %s (rank %d) at pc %p while holding the %s "
 	      "(rank %d) taken at %s:%d",
-	      cpu, lock->name, lock->rank, (void *)pc, top->lock->name, top->lock->rank,
-	      top->file, top->line);
+	      cpu, lock->name, lock->rank, (void *)pc, top->lock->name, top->lock->rank, top->file,
+	      top->line);
 }
 
 static void lockcheck_push(const struct spinlock *lock, const char *file, int line)

@@ -19,6 +19,7 @@
 #include "printk.h"
 #include "proc.h"
 #include "sched.h"
+#include "tlbcheck.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -280,6 +281,7 @@ void kernel_main(unsigned long boot_hwid, paddr_t fdt_pa)
 		bootargs = fdt_getprop_str(&boot_fdt, chosen, "bootargs");
 	panic_poweroff = kernel_option("panic", "poweroff"); /* was true until now */
 	lockcheck_enabled = kernel_option("lockcheck", "on");
+	tlbcheck_init(kernel_option("tlbcheck", "1"), kernel_option("tlbcheck", "skip"));
 
 	find_cpus(&boot_fdt, boot_hwid);
 	find_ram(&boot_fdt);

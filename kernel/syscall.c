@@ -21,6 +21,7 @@
 #include "printk.h"
 #include "proc.h"
 #include "sched.h"
+#include "tlbcheck.h"
 #include "trace.h"
 #include "uapi/errno.h"
 #include "uapi/lockstat.h"
@@ -204,6 +205,7 @@ static long sys_poweroff(const unsigned long *a)
 {
 	if (!proc_privileged())
 		return -EPERM;
+	tlbcheck_report();
 	printk("weft: poweroff (exit status %d)\n", (int)a[0]);
 	arch_poweroff(a[0] != 0);
 }

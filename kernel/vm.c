@@ -12,6 +12,7 @@
 #include "panic.h"
 #include "proc.h"
 #include "sched.h"
+#include "tlbcheck.h"
 #include "uapi/errno.h"
 
 #define MAX_EARLY_DEVICES 8
@@ -265,7 +266,6 @@ bool vm_kernel_text(uintptr_t va)
  * done only when no clean ASID is left: with thousands of ASIDs that is
  * rare, and exit needs no cross-CPU flush.
  */
-#define MAX_ASIDS 4096
 static uint64_t asid_used[MAX_ASIDS / 64];  /* ASID 0: "none", never handed out */
 static uint64_t asid_stale[MAX_ASIDS / 64]; /* freed since the last full flush */
 
@@ -467,12 +467,14 @@ void vm_switch(struct address_space *as)
 	c->as = as;
 	if (!as) {
 		arch_vm_switch_user(0, 0);
+		tlbcheck_switched(0);
 		return;
 	}
 	arch_vm_switch_user(virt_to_phys(as->root), as->asid);
 	if (as->asid == 0)
 		arch_tlb_flush_all();
 	as->cpus |= 1ull << c->id;
+	tlbcheck_switched(as->asid); /* last: this CPU may run the process now */
 }
 
 /*
@@ -525,8 +527,12 @@ static int unmap_range(struct address_space *as, uintptr_t va, uintptr_t end, bo
 			va = ALIGN_DOWN(va, span) + span;
 		} while (va < end && !(may_break && sched_lock_break_due()));
 		va = MIN(va, end);
-		if (mapped) /* a process that ran on this CPU alone needs no IPI */
+		if (mapped) {
+			tlbcheck_stale(as->asid); /* the checker: kernel/tlbcheck.c */
+			/* a process that ran on this CPU alone needs no IPI */
 			arch_tlb_flush_user(as->cpus, as->asid, start, va - start);
+			tlbcheck_flush_done(as->asid);
+		}
 		int err = va < end ? sched_lock_break() : 0;
 		if (err)
 			return err;

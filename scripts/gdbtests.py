@@ -392,6 +392,27 @@ def debug_session(arch, build, port, bootargs, qemu_cmd=None, gdb_cmd=None,
         qemu.close()
 
 
+STEP_LIMIT = 64  # stepi's a context switch may take (it takes 15 to 30)
+
+
+def step_out_of_switch(gdb):
+    """stepi until the CPU is out of arch_context_switch (one round trip to
+    GDB for the whole loop); fails if it is still inside after STEP_LIMIT.
+    Returns the instructions stepped."""
+    out = gdb.run(f"""python
+n = 0
+while n < {STEP_LIMIT}:
+    n += 1
+    gdb.execute("stepi", to_string=True)
+    if not gdb.execute("info symbol $pc", to_string=True).startswith("arch_context_switch"):
+        break
+print("stepped", n)
+end""")
+    m = re.search(r"stepped (\d+)", out)
+    expect(m and int(m.group(1)) < STEP_LIMIT, "the CPU never left arch_context_switch", gdb)
+    return int(m.group(1))
+
+
 def check_commands(t, build=None):
     """The scripted session: see the module's docstring."""
     arch = t.arch
@@ -481,17 +502,7 @@ def check_switch(gdb, regs, kstack, facts):
     old_sp = value_of(gdb.run("p/x $sp"))
     expect(None not in (prev_tid, next_tid, top, saved_sp, saved_pc, cpu, old_sp),
            "could not read the threads' fields", gdb, 8)
-    steps = gdb.run("""python
-n = 0
-while n < 64:
-    n += 1
-    gdb.execute("stepi", to_string=True)
-    if not gdb.execute("info symbol $pc", to_string=True).startswith("arch_context_switch"):
-        break
-print("stepped", n)
-end""")
-    m = re.search(r"stepped (\d+)", steps)
-    expect(m and int(m.group(1)) < 64, "did not leave arch_context_switch", gdb)
+    steps = step_out_of_switch(gdb)
     sp = value_of(gdb.run("p/x $sp"))
     pc = value_of(gdb.run("p/x $pc"))
     prev_saved_sp = value_of(gdb.run(f"p/x ((struct thread *){regs['prev']})->ctx.sp"))
@@ -508,7 +519,7 @@ end""")
            "the backtrace after the switch is not in switch_to", gdb)
     facts.update(prev_tid=prev_tid, next_tid=next_tid, cpu=cpu,
                  next_is_idle=not next_proc)
-    return (f"tid {prev_tid} -> tid {next_tid} on cpu {cpu} in {m.group(1)} steps, "
+    return (f"tid {prev_tid} -> tid {next_tid} on cpu {cpu} in {steps} steps, "
             f"sp {sp:#x} in [{top - kstack:#x}, {top:#x})")
 
 

@@ -37,6 +37,7 @@ test gdb-multiarch cmd:gdb-multiarch
 test device-tree-compiler cmd:dtc
 test gcc cmd:gcc
 test libc6-dev file:/usr/include/stdio.h
+test git cmd:git
 lint clang-format cmd:clang-format
 lint cppcheck cmd:cppcheck
 "

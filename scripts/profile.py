@@ -7,8 +7,10 @@ Boots the kernel twice with one CPU, running `bench 1 BENCHMARK` and then
 `bench N+1 BENCHMARK` (user/bin/bench.c), with QEMU translating one guest
 instruction at a time and logging each one it executes (`-singlestep -d
 exec,nochain`). Everything but the N operations is the same in both runs,
-so the difference of the two counts, per function, divided by N is what
-one operation costs there. Kernel addresses are named from
+so the difference of the two counts, per function, divided by the
+operations the second run made more is what one operation costs there
+(N, or fewer for the costly benchmarks that bench.c runs only
+iterations / FORK_DIVISOR + 1 times: fork, exec, thread creation). Kernel addresses are named from
 build/<arch>/kernel.elf, user ones from build/<arch>/user/bench; anything
 else (OpenSBI on RISC-V) is "firmware". Each run logs about a gigabyte to
 a temporary directory and takes a few seconds to a minute.
@@ -59,6 +61,19 @@ def pc_counts(arch, iterations, bench, logdir):
     return counts
 
 
+def operations(benchmark, iterations):
+    """How many operations `bench ITERATIONS BENCHMARK` makes, as
+    user/bin/bench.c decides: the costly benchmarks run iterations /
+    FORK_DIVISOR + 1 rounds."""
+    src = (ROOT / "user" / "bin" / "bench.c").read_text()
+    divisor = re.search(r"#define FORK_DIVISOR (\d+)", src)
+    body = re.search(rf"static void bench_{re.escape(benchmark)}\(void\)\n\{{(.*?)\n\}}",
+                     src, re.S)
+    if divisor and body and "iterations / FORK_DIVISOR" in body.group(1):
+        return iterations // int(divisor.group(1)) + 1
+    return iterations
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--arch", default="riscv64", choices=sorted(NM))
@@ -87,12 +102,15 @@ def main():
     per_function = collections.Counter()
     for pc, count in runs.items():
         per_function[name(int(pc, 16))] += count - base.get(pc, 0)
-    total = sum(per_function.values()) / args.n
+    ops = operations(args.benchmark, 1 + args.n) - operations(args.benchmark, 1)
+    if ops < 1:
+        sys.exit(f"{args.benchmark} makes no more operations with -n {args.n}: raise -n")
+    total = sum(per_function.values()) / ops
     print(f"{args.arch}: {args.benchmark}, guest instructions per operation "
-          f"({args.n} operations): {total:.0f}")
+          f"({ops} operations): {total:.0f}")
     for function, count in per_function.most_common():
-        if abs(count) / args.n >= 0.5:
-            print(f"  {count / args.n:8.1f}  {function}")
+        if abs(count) / ops >= 0.5:
+            print(f"  {count / ops:8.1f}  {function}")
 
 
 if __name__ == "__main__":

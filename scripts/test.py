@@ -652,7 +652,32 @@ LOCKCHECK_GUEST_PROGRAMS = ("threadtests", "ipctests")
 PAN_GUEST_PROGRAMS = ("usertests", "fuzz")
 
 
+WATCHDOG_TIMEOUT_S = 30
+WATCHDOG_EXPECTED = ["FAIL hang: timed out after 1 s",
+                     "FAIL hang_with_child: timed out after 1 s",
+                     "PASS no_leaks", "1 passed, 2 failed"]
+
+
+def check_watchdog(t):
+    """The test runner ends a hung case (and a child of it that hangs too)
+    after its time, and gets every page back: `usertests --watchdog`, two
+    cases that hang by design under a 1 s limit. Without it, one hung case
+    would hang a whole run."""
+    with t.session("usertests --watchdog panic=poweroff") as s:
+        m = s.expect(POWEROFF_LINE, WATCHDOG_TIMEOUT_S)
+    out = s.text()
+    if not m:
+        raise Failure(f"no poweroff within {WATCHDOG_TIMEOUT_S} s: the runner did not "
+                      "end the hung cases", out[-15:])
+    lines = [line for line in out if CASE_LINE.match(line) or USERTESTS_SUMMARY.match(line)]
+    if lines != WATCHDOG_EXPECTED or m.group(1) != "1":
+        raise Failure(f"expected {WATCHDOG_EXPECTED} and status 1", out[-15:])
+    return "both hung cases ended after 1 s, every page back"
+
+
 def usertests_tests(arch):
+    yield QemuTest(f"usertests/{arch}/watchdog", arch, check_watchdog, cpus=2,
+                   needs=["usertests"])
     for prog, cpu_counts in GUEST_TEST_PROGRAMS.items():
         for cpus in cpu_counts:
             yield QemuTest(f"{prog}/{arch}/smp{cpus}", arch, check_usertests,
@@ -666,6 +691,53 @@ def usertests_tests(arch):
         for prog in PAN_GUEST_PROGRAMS:
             yield QemuTest(f"{prog}/{arch}/pan-{pan_cpu}", arch, check_usertests, cpus=2,
                            mem=USERTESTS_MEM, cpu=pan_cpu, needs=[prog], program=prog)
+
+
+# ---- The TLB shootdown checker (tlbcheck=1, kernel/tlbcheck.c) -----------
+
+TLBCHECK_REPORT = re.compile(
+    r"^tlbcheck: (\d+) flushes, (\d+) remote, (\d+) lazy, (\d+) violations$")
+TLBCHECK_VIOLATION = re.compile(r"^tlbcheck: violation: cpu \d+ ")
+TLBCHECK_CASE = "munmap_while_threads_run"
+TLBCHECK_ROUNDS = 20  # the case's munmaps (SHOOTDOWN_ROUNDS in threadtests.c)
+
+
+def check_tlbcheck(t, option):
+    """Runs threadtests' munmap_while_threads_run (threads pinned to every
+    other CPU while one munmaps) with the checker on. tlbcheck=1: the case
+    passes, every munmap counted, no violation. tlbcheck=skip: one flush
+    misses the other CPUs, and the checker must say so: a checker that
+    cannot fail would pass any lazy scheme."""
+    with t.session(f"threadtests {TLBCHECK_CASE} tlbcheck={option} panic=poweroff") as s:
+        exited = s.wait_exit(USERTESTS_TIMEOUT_S)
+    out = s.text()
+    if any("PANIC" in line for line in out):
+        raise panic_failure(t, s)
+    if not exited or f"PASS {TLBCHECK_CASE}" not in out:
+        raise Failure(f"{TLBCHECK_CASE} did not pass and power off", failure_evidence(s))
+    reports = [m for m in map(TLBCHECK_REPORT.match, out) if m]
+    if len(reports) != 1:
+        raise Failure(f"{len(reports)} 'tlbcheck: N flushes, ...' lines at poweroff, "
+                      "expected 1", failure_evidence(s))
+    flushes, remote, lazy, violations = map(int, reports[0].groups())
+    printed = sum(1 for line in out if TLBCHECK_VIOLATION.match(line))
+    if flushes < TLBCHECK_ROUNDS:
+        raise Failure(f"{flushes} flushes counted for {TLBCHECK_ROUNDS} munmaps",
+                      failure_evidence(s))
+    if option == "1" and (violations or printed):
+        raise Failure(f"{violations} violations on the main tree's eager flushes",
+                      failure_evidence(s))
+    if option == "skip" and (violations < t.cpus - 1 or printed != violations):
+        raise Failure(f"a skipped flush to {t.cpus - 1} CPUs running the process gave "
+                      f"{violations} violations ({printed} printed)", failure_evidence(s))
+    return f"{flushes} flushes, {remote} remote, {lazy} lazy, {violations} violations"
+
+
+def tlbcheck_tests(arch):
+    for option in ("1", "skip"):
+        yield QemuTest(f"tlbcheck/{arch}/{'catches-skip' if option == 'skip' else 'eager'}",
+                       arch, lambda t, option=option: check_tlbcheck(t, option), cpus=4,
+                       mem=USERTESTS_MEM, needs=["threadtests"])
 
 
 # ---- The kernel under UBSan (make SANITIZE=ubsan) -------------------------
@@ -1151,14 +1223,15 @@ def lab_tests(arch):
                 try:
                     return lab.check_tree(name, t.arch, what, quick=True)
                 except (lab.LabError, subprocess.TimeoutExpired) as e:
-                    lines = str(e).splitlines()
+                    lines = str(e).splitlines() or [f"{type(e).__name__} (no message)"]
                     raise Failure(lines[0], lines[1:])
             # 4 CPUs: the graders boot 4-CPU guests.
             yield QemuTest(f"labs/{name}/{arch}/{what}", arch, run, cpus=4)
 
 
-QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, ubsan_tests, holds_tests,
-               shell_tests, lock_lesson_tests, gdb_suite, bench_smoke, doc_tests, lab_tests]
+QEMU_SUITES = [boot_tests, panic_tests, usertests_tests, tlbcheck_tests, ubsan_tests,
+               holds_tests, shell_tests, lock_lesson_tests, gdb_suite, bench_smoke, doc_tests,
+               lab_tests]
 
 
 class HostCores:

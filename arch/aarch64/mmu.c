@@ -13,6 +13,8 @@
  * first of the bits valid descriptors leave to software.
  */
 #include "arch.h"
+#include "cpu.h"
+#include "tlbcheck.h"
 
 #define DESC_VALID (1ul << 0)
 #define DESC_TABLE (1ul << 1) /* table, or page at the last level */
@@ -115,6 +117,7 @@ void arch_vm_set_kernel_root(paddr_t root)
 void arch_tlb_flush_all(void)
 {
 	asm volatile("dsb ishst\n tlbi vmalle1\n dsb nsh\n isb" ::: "memory");
+	tlbcheck_flushed(1ull << this_cpu()->id, ASID_ALL);
 }
 
 /* The user half has a root of its own (TTBR0): nothing to share. */
@@ -138,13 +141,37 @@ int arch_asid_count(void)
 	return (mmfr0 >> 4 & 0xf) == 2 ? 65536 : 256; /* entry.S sets TCR.AS to match */
 }
 
+/* The calling CPU's own entries of one ASID: the TLBI forms without "is". */
+static void flush_asid_local(uint64_t tag, uintptr_t va, size_t len)
+{
+	asm volatile("dsb ishst" ::: "memory");
+	if (len == 0 || len > TLBI_MAX_PAGES * PAGE_SIZE)
+		asm volatile("tlbi aside1, %0" ::"r"(tag) : "memory");
+	else
+		for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
+			asm volatile("tlbi vae1, %0" ::"r"(tag | (p >> 12 & TLBI_VA_MASK))
+				     : "memory");
+	asm volatile("dsb nsh\n isb" ::: "memory");
+}
+
 /* The "is" (inner shareable) TLBI forms reach every CPU in hardware,
- * without interrupting them, so the CPU mask does not matter here. */
+ * without interrupting them, but they cannot name CPUs: a mask of more
+ * than the calling CPU makes every CPU flush. A mask of the calling CPU
+ * alone flushes only it, as on RISC-V. */
 void arch_tlb_flush_user(uint64_t cpu_mask, int asid, uintptr_t va, size_t len)
 {
 	uint64_t tag = (uint64_t)asid << TTBR_ASID_SHIFT;
 
-	(void)cpu_mask;
+	if (asid != ASID_ALL) {
+		cpu_mask = tlbcheck_skip(cpu_mask);
+		if (!cpu_mask)
+			return;
+		if (cpu_mask == 1ull << this_cpu()->id) {
+			flush_asid_local(tag, va, len);
+			tlbcheck_flushed(cpu_mask, asid);
+			return;
+		}
+	}
 	asm volatile("dsb ishst" ::: "memory");
 	if (asid == ASID_ALL) {
 		asm volatile("tlbi vmalle1is" ::: "memory");
@@ -156,6 +183,7 @@ void arch_tlb_flush_user(uint64_t cpu_mask, int asid, uintptr_t va, size_t len)
 				     : "memory");
 	}
 	asm volatile("dsb ish\n isb" ::: "memory");
+	tlbcheck_flushed(~0ull, asid); /* every CPU */
 }
 
 /* Arm never caches an entry that faults, so this is a precaution; the
@@ -176,4 +204,6 @@ void arch_tlb_flush_kernel(uintptr_t va, size_t len)
 		for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
 			asm volatile("tlbi vaae1is, %0" ::"r"(p >> 12 & TLBI_VA_MASK) : "memory");
 	asm volatile("dsb ish\n isb" ::: "memory");
+	if (len == 0 || len > TLBI_MAX_PAGES * PAGE_SIZE)
+		tlbcheck_flushed(~0ull, ASID_ALL);
 }

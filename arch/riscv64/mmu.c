@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "riscv.h"
 #include "sbi.h"
+#include "tlbcheck.h"
 
 #define PTE_V (1ul << 0)
 #define PTE_R (1ul << 1)
@@ -88,6 +89,7 @@ void arch_vm_set_kernel_root(paddr_t root)
 void arch_tlb_flush_all(void)
 {
 	asm volatile("sfence.vma" ::: "memory");
+	tlbcheck_flushed(1ull << this_cpu()->id, ASID_ALL);
 }
 
 /* One Sv39 root maps both halves: entries 256..511 are the kernel's. */
@@ -134,12 +136,16 @@ void arch_tlb_flush_user(uint64_t cpu_mask, int asid, uintptr_t va, size_t len)
 		arch_tlb_flush_kernel(0, 0);
 		return;
 	}
+	cpu_mask = tlbcheck_skip(cpu_mask);
+	if (!cpu_mask)
+		return;
 	if (cpu_mask == 1ull << this_cpu()->id) {
 		if (len && len <= LOCAL_FLUSH_MAX_PAGES * PAGE_SIZE)
 			for (uintptr_t p = va; p < va + len; p += PAGE_SIZE)
 				arch_tlb_flush_local(asid, p);
 		else
 			asm volatile("sfence.vma zero, %0" ::"r"((unsigned long)asid) : "memory");
+		tlbcheck_flushed(cpu_mask, asid);
 		return;
 	}
 	for (int i = 0; i < ncpus; i++) {
@@ -152,6 +158,7 @@ void arch_tlb_flush_user(uint64_t cpu_mask, int asid, uintptr_t va, size_t len)
 	}
 	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA_ASID, (long)harts, base, len ? (long)va : 0,
 		  len ? (long)len : -1, asid);
+	tlbcheck_flushed(base ? ~0ull : cpu_mask, asid); /* done on each when the call returns */
 }
 
 /* A hart may cache an invalid entry, so one made valid needs this. */
@@ -165,4 +172,6 @@ void arch_tlb_flush_kernel(uintptr_t va, size_t len)
 {
 	sbi_call5(SBI_EXT_RFENCE, SBI_RFENCE_SFENCE_VMA, 0, SBI_HART_MASK_ALL, len ? (long)va : 0,
 		  len ? (long)len : -1, 0);
+	if (!len)
+		tlbcheck_flushed(~0ull, ASID_ALL);
 }

@@ -95,9 +95,9 @@ bool spin_holding(const struct spinlock *lock); /* by this CPU? */
  *   thread gives up its CPU) while holding a spinlock other than the BKL.
  */
 extern bool lockcheck_enabled;
-#define lockcheck_may_block()                                  \
-	do {                                                   \
-		if (lockcheck_enabled)                         \
+#define lockcheck_may_block()                                       \
+	do {                                                        \
+		if (lockcheck_enabled)                              \
 			lockcheck_may_block_at(__FILE__, __LINE__); \
 	} while (0)
 void lockcheck_may_block_at(const char *file, int line);

@@ -49,6 +49,9 @@ extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
  * touch (demand-zero, see vm.c). A fork copies every mapped page and keeps
  * reserved ones reserved.
  */
+/* ASIDs vm.c hands out: at most this many (fewer if the CPU has fewer). */
+#define MAX_ASIDS 4096
+
 struct address_space {
 	pte_t *root;
 	int asid;

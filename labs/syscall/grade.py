@@ -16,7 +16,10 @@ SYSINFO_CPUS = 3  # not the usual 4: a program that prints 4 is wrong here
 FIELDS = ("free_pages", "total_pages", "processes", "threads", "cpus_online",
           "bkl_acquired", "bkl_contended", "uptime_ns")
 EINVAL, ECHILD = 22, 10
+WAIT_KILLED = 1
 LINES_PER_SEC = 100  # SYSTRACE_LINES_PER_SEC, fixed by the README
+NS_PER_SEC = 1000000000
+EPS_NS = 20000000  # the flood's margin either side of a window's end (systracetests.c)
 
 TRACE_LINE = re.compile(r"^systrace: pid (\d+): (\w+) -> (-?\d+)$")
 DROPPED_LINE = re.compile(r"^systrace: (\d+) lines dropped$")
@@ -55,7 +58,11 @@ def cases_passed(arch, names):
 
 def check_figures(arch):
     return cases_passed(arch, ["free_and_total", "processes_threads", "cpus_and_clock",
-                               "lock_counts", "good_buffers"])
+                               "good_buffers"])
+
+
+def check_lock_counts(arch):
+    return cases_passed(arch, ["lock_counts"])
 
 
 def check_bad_pointers(arch):
@@ -104,24 +111,27 @@ def check_program(arch):
     return "2 rounds"
 
 
-# ---- systrace ---------------------------------------------------------------
+# ---- systrace ----------------------------------------------------------------
 
 class Trace:
-    """systracetests' output: each step's words, and the kernel's lines
-    by pid."""
+    """systracetests' output: each step's words, the kernel's lines by
+    pid, and every systrace line in order as (index in the output, pid or
+    None for a dropped line, name or None, value)."""
 
     def __init__(self, arch):
         self.run = run = run_of(arch, "systracetests", 4)
         self.steps, self.status = {}, {}
-        self.lines, self.dropped = {}, 0
-        for line in run.lines:
+        self.lines, self.dropped, self.events = {}, 0, []
+        for i, line in enumerate(run.lines):
             m = TRACE_LINE.match(line)
             if m:
                 self.lines.setdefault(int(m.group(1)), []).append((m.group(2), int(m.group(3))))
+                self.events.append((i, int(m.group(1)), m.group(2), int(m.group(3))))
                 continue
             m = DROPPED_LINE.match(line)
             if m:
                 self.dropped += int(m.group(1))
+                self.events.append((i, None, None, int(m.group(1))))
                 continue
             m = STEP_LINE.match(line)
             if m:
@@ -171,7 +181,36 @@ def check_lines(arch):
     t.expect_lines(pid, [("getpid", pid)] * 4 + [("getppid", w["ppid"]), ("wait", -ECHILD),
                                                   ("munmap", -EINVAL), ("sleep_ms", 0)],
                    "the basic step")
-    return "results, silence, masks"
+    s = t.step("self")
+    if s["bad"] != -EINVAL or s["tob"] != s["a"] or s["off"] != s["b"]:
+        t.run.fail(f"self: systrace returned {s['bad']}, {s['tob']}, {s['off']}; "
+                   f"expected -22, {s['a']}, {s['b']}")
+    t.expect_lines(s["pid"], [("systrace", 0), ("getpid", s["pid"]), ("systrace", -EINVAL),
+                              ("systrace", s["a"])],
+                   "systrace traced by its own bit (lines as each call returns, with the "
+                   "mask it leaves)")
+    return "results, silence, masks, systrace itself"
+
+
+def check_silence(arch):
+    """Calls that never return to their caller print nothing: exit,
+    thread_exit, and calls cut short by a kill."""
+    t = Trace(arch)
+    s = t.step("silent", "thread")
+    c = t.step("silent", "status", step="silent")
+    if s["value"] != 7 or c["status"] != 0 or c["child"] != s["pid"]:
+        t.run.fail(f"silent: the thread gave {s['value']} (expected 7), the process ended "
+                   f"with status {c['status']}")
+    t.expect_lines(s["pid"], [("getpid", s["pid"])],
+                   "a process tracing exit and thread_exit whose thread and itself end")
+    k = t.step("killed")
+    if not k["asleep"]:
+        t.run.fail("killed: the child never showed in ps with both threads asleep")
+    if k["status"] & 0xff != WAIT_KILLED:
+        t.run.fail(f"killed: wait status {k['status']:#x}, expected killed")
+    t.expect_lines(k["pid"], [("getpid", k["pid"])],
+                   "a process killed in traced sleep_ms and thread_join")
+    return "exit, thread_exit, killed"
 
 
 def check_inheritance(arch):
@@ -203,28 +242,93 @@ def check_inheritance(arch):
 
 
 def check_flood(arch):
+    """The rule as the README states it, window by window, with the
+    kernel's clock (each flood line is a traced clock_ns, its result the
+    time): a window opens at the first line after the last one closed and
+    lasts a second; it holds at most LINES_PER_SEC lines, of every
+    process; the calls past those are counted, and the count is printed
+    right before the next window's first line, and only there. The flood
+    is one burst of calls from inside a window to well past its end, then
+    one call once the next window has closed."""
     t = Trace(arch)
     f = t.step("flood")
-    pid, calls = f["pid"], f["calls"]
-    got = t.lines.get(pid, [])
-    if any(line != ("getpid", pid) for line in got):
-        t.run.fail(f"flood: lines other than getpid -> {pid}")
-    windows = f["ms"] // 1000 + 2
-    if len(got) > LINES_PER_SEC * windows:
-        t.run.fail(f"flood: {len(got)} lines in {f['ms']} ms, over {LINES_PER_SEC} a second")
-    if not t.dropped or len(got) + t.dropped != calls:
-        t.run.fail(f"flood: {len(got)} lines printed and {t.dropped} reported dropped, "
-                   f"for {calls} calls")
-    return f"{len(got)} printed, {t.dropped} dropped"
+    fail = t.run.fail
+    pid, ev = f["pid"], t.events
+    if f["eps"] != EPS_NS:
+        fail(f"systracetests' margin is {f['eps']} ns, the grader's {EPS_NS}")
+    # Dropped lines: a count above 0, each right before a window's first line.
+    for k, (i, p, _, n) in enumerate(ev):
+        if p is None and (n <= 0 or k + 1 == len(ev) or ev[k + 1][1] is None
+                          or ev[k + 1][0] != i + 1):
+            fail(f"'{t.run.lines[i]}' is not right before a traced call's line")
+
+    def dropped_before(k):
+        """The count printed right before event k, or 0."""
+        return ev[k - 1][3] if k > 0 and ev[k - 1][1] is None else 0
+
+    flood = [(k, v) for k, (i, p, n, v) in enumerate(ev) if p == pid]
+    if any(ev[k][2] != "clock_ns" for k, _ in flood):
+        fail(f"flood: lines other than clock_ns from pid {pid}")
+    vals = [v for _, v in flood]
+    if any(b <= a for a, b in zip(vals, vals[1:])):
+        fail("flood: the clock_ns results printed are not increasing")
+    burst = [(k, v) for k, v in flood if f["bfirst"] <= v <= f["blast"]]
+    if len(burst) + 1 != len(flood) or flood[-1][1] != f["last"]:
+        fail("flood: lines with clock_ns results the program never got, or none for its "
+             "last call, made in a window of its own")
+    if not burst or burst[0][1] != f["bfirst"]:
+        fail("flood: the burst's first call printed no line")
+
+    # The window the burst starts in: the open one (with the other steps'
+    # lines in it), or one of its own.
+    if f["shared"]:
+        o = t.steps.get("open", [{}])[0]
+        opened = [k for k, (i, p, n, v) in enumerate(ev)
+                  if (p, n, v) == (int(o.get("pid", -1)), "clock_ns", int(o.get("t", -1)))]
+        if not opened or opened[0] > burst[0][0]:
+            fail("the traced clock_ns that opens a window before the steps printed no line")
+        window = ev[opened[0]:burst[0][0]]
+        if any(p is None for _, p, _, _ in window):
+            fail("flood: lines dropped in the window the steps printed in")
+        room, end = LINES_PER_SEC - len(window), int(o["t"]) + NS_PER_SEC
+        who = f"after {len(window)} lines of other processes in the same window"
+    else:
+        room, end = LINES_PER_SEC, f["bfirst"] + NS_PER_SEC
+        who = "in a window of its own"
+    low, high = end - EPS_NS, end + EPS_NS + f["gap"]
+    if f["lo"] <= room or f["calls"] - f["hi"] <= LINES_PER_SEC:
+        fail(f"flood: the burst was too short ({f['calls']} calls)")
+    first_window = [v for _, v in burst if v < low]
+    if len(first_window) != room:
+        fail(f"flood: {f['lo']} calls {who} printed {len(first_window)} lines in the "
+             f"window's second; expected {room}")
+    k2, v2 = burst[room]
+    if v2 > high:
+        fail(f"flood: the window closing at {end} ns was followed by one opening at {v2} "
+             f"ns, later than {EPS_NS // 1000000} ms or the longest gap between calls")
+    d1 = dropped_before(k2)
+    if not f["lo"] - room <= d1 <= f["hi"] - room:
+        fail(f"flood: {d1} lines reported dropped before the window opening at {v2} ns; "
+             f"between {f['lo'] - room} and {f['hi'] - room} calls went unprinted before it")
+    if len(burst) - room != LINES_PER_SEC:
+        fail(f"flood: {len(burst) - room} lines in the window opening at {v2} ns, for "
+             f"{f['calls'] - f['hi']} calls or more; expected {LINES_PER_SEC}")
+    d2 = dropped_before(flood[-1][0])
+    if d1 + d2 != f["calls"] - len(burst):
+        fail(f"flood: {len(burst)} lines printed and {d1} + {d2} reported dropped, for "
+             f"{f['calls']} calls")
+    return f"{len(burst)} + 1 printed, {d1} + {d2} dropped"
 
 
 PARTS = [
-    Part("sysinfo-program", 20, check_program),
-    Part("sysinfo-figures", 20, check_figures),
-    Part("sysinfo-bad-pointers", 15, check_bad_pointers),
+    Part("sysinfo-program", 15, check_program),
+    Part("sysinfo-figures", 15, check_figures),
+    Part("sysinfo-lock-counts", 10, check_lock_counts),
+    Part("sysinfo-bad-pointers", 10, check_bad_pointers),
     Part("systrace-lines", 15, check_lines),
-    Part("systrace-inheritance", 20, check_inheritance),
-    Part("systrace-flood", 10, check_flood),
+    Part("systrace-silence", 10, check_silence),
+    Part("systrace-inheritance", 10, check_inheritance),
+    Part("systrace-flood", 15, check_flood),
 ]
 
 # The tree's own tests know nothing of the lab: the handout passes them all.

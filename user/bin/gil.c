@@ -17,12 +17,16 @@
  *
  * Two more are run only when asked for with -w. They are the kernel-bound
  * case again, with real kernel services instead of busy work, and they
- * are what a kernel with finer locks than the BKL would speed up:
+ * are what a kernel with finer locks than the BKL would speed up (how
+ * much the BKL holds them back depends on the share of each call spent
+ * holding it: docs/gil.md):
  *
  *   ipc       each thread calls a server thread of its own (pinned to the
  *             same CPU, on an endpoint of its own) over and over: ipc_call
- *             and ipc_reply_recv, nothing else. No two threads share any
- *             object, yet under the BKL they share the lock;
+ *             and ipc_reply_recv, each call with a request of
+ *             IPC_REQUEST_BYTES in a buffer, which the kernel copies into
+ *             the server's. No two threads share any object, yet under the
+ *             BKL they share the lock;
  *   futex     each thread makes futex calls on a word of its own that
  *             nobody waits on: a wake that finds no waiter and a wait whose
  *             value has changed, the two calls a user-space lock makes
@@ -80,10 +84,11 @@
 #define BLOCKING_SLEEP_MS 2
 #define IPC_UNITS 840
 #define IPC_CALLS_PER_UNIT 8 /* call + reply_recv round trips */
+#define IPC_REQUEST_BYTES 64 /* each call's request, in a buffer */
 #define FUTEX_UNITS 840
 #define FUTEX_CALLS_PER_UNIT 16 /* half wakes, half waits that do not sleep */
-#define FUTEX_SLEEPERS 16      /* asleep on words in each worker's bucket */
-#define FUTEX_BUCKET_STRIDE 64 /* ints: the kernel's table has 64 buckets */
+#define FUTEX_SLEEPERS 16       /* asleep on words in each worker's bucket */
+#define FUTEX_BUCKET_STRIDE 64  /* ints: the kernel's table has 64 buckets */
 #define DEFAULT_REPEAT 3
 #define IPC_STOP 1 /* the label that ends a server */
 
@@ -100,8 +105,8 @@ enum workload { COMPUTE, KERNEL, BLOCKING, IPC, FUTEX, WORKLOADS };
 
 static const char *const workload_names[WORKLOADS] = { "compute", "kernel", "blocking", "ipc",
 						       "futex" };
-static const char *const workload_titles[WORKLOADS] = { "compute-only", "kernel-bound",
-							"blocking", "ipc-bound", "futex-bound" };
+static const char *const workload_titles[WORKLOADS] = { "compute-only", "kernel-bound", "blocking",
+							"ipc-bound", "futex-bound" };
 static const long workload_units[WORKLOADS] = { COMPUTE_UNITS, KERNEL_UNITS, BLOCKING_UNITS,
 						IPC_UNITS, FUTEX_UNITS };
 
@@ -110,8 +115,10 @@ struct worker {
 	long units;
 	int cpu; /* pinned here */
 	struct barrier *start;
-	int endpoint;     /* ipc: its server's endpoint */
-	int *futex_words; /* futex: its own word, then its sleepers' */
+	int endpoint;                     /* ipc: its server's endpoint */
+	char request[IPC_REQUEST_BYTES];  /* ipc: what each call sends */
+	char received[IPC_REQUEST_BYTES]; /* ipc: where its server receives it */
+	int *futex_words;                 /* futex: its own word, then its sleepers' */
 };
 
 /* Worker i's futex words: [i][0][i] is its own, [i][j][i] sleeper j's.
@@ -135,34 +142,49 @@ static unsigned long lcg_step(unsigned long x)
 	return x * 6364136223846793005ul + 1442695040888963407ul;
 }
 
-/* An ipc worker's server: answers every call with the label plus one,
- * until a call labelled IPC_STOP. */
+/* An ipc worker's server: answers every call with the label plus the
+ * length of the request it received, until a call labelled IPC_STOP. */
 static long server_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct ipc_msg m;
+	struct ipc_ext ext = { .send_handle = IPC_NO_HANDLE,
+			       .recv_buf = wk->received,
+			       .recv_cap = sizeof(wk->received) };
 	long err;
 
 	cpu_pin(wk->cpu);
-	err = ipc_recv(wk->endpoint, &m, NULL);
+	err = ipc_recv(wk->endpoint, &m, &ext);
 	while (!err && m.label != IPC_STOP) {
-		m.label++;
-		err = ipc_reply_recv(wk->endpoint, &m, NULL);
+		m.label += ext.recv_len;
+		err = ipc_reply_recv(wk->endpoint, &m, &ext);
 	}
 	if (!err)
 		err = ipc_reply(&m, NULL);
 	return err;
 }
 
-static unsigned long ipc_unit(const struct worker *wk)
+static unsigned long ipc_unit(struct worker *wk)
 {
 	struct ipc_msg m = { 0 };
+	struct ipc_ext ext = { .send_buf = wk->request,
+			       .send_len = sizeof(wk->request),
+			       .send_handle = IPC_NO_HANDLE };
 	unsigned long x = 0;
 
 	for (int i = 0; i < IPC_CALLS_PER_UNIT; i++) {
-		m.label = 2 + (unsigned long)i;
-		if (ipc_call(wk->endpoint, &m, NULL) == 0)
-			x += m.label;
+		unsigned long label = 2 + (unsigned long)i;
+		long err;
+
+		m.label = label;
+		err = ipc_call(wk->endpoint, &m, &ext);
+		if (err || m.label != label + IPC_REQUEST_BYTES) {
+			printf("gil: a call came back wrong (%s, label %lu for %lu)\n",
+			       err ? error_name((int)err) : "no error", m.label,
+			       label + IPC_REQUEST_BYTES);
+			exit(1);
+		}
+		x += m.label;
 	}
 	return x;
 }
@@ -287,14 +309,19 @@ static int run_workload(enum workload w, long total, int threads, struct run *r)
 
 	barrier_init(&start, threads + 1);
 	for (int i = 0; i < threads; i++) {
-		workers[i] = (struct worker){ w, total / threads + (i < total % threads),
-					      i % online_cpus, &start, -1, &futex_area[i][0][i] };
+		workers[i] = (struct worker){ .workload = w,
+					      .units = total / threads + (i < total % threads),
+					      .cpu = i % online_cpus,
+					      .start = &start,
+					      .endpoint = -1,
+					      .futex_words = &futex_area[i][0][i] };
 		if (w == FUTEX)
 			futex_sleepers(i, false);
 		if (w == IPC) {
 			workers[i].endpoint = endpoint_create();
-			servers[i] = workers[i].endpoint < 0 ? workers[i].endpoint
-							     : thread_spawn(server_main, &workers[i]);
+			servers[i] = workers[i].endpoint < 0
+					     ? workers[i].endpoint
+					     : thread_spawn(server_main, &workers[i]);
 			if (servers[i] < 0) {
 				printf("gil: cannot start a server (%s)\n", error_name(servers[i]));
 				exit(1);
@@ -313,13 +340,17 @@ static int run_workload(enum workload w, long total, int threads, struct run *r)
 		thread_join(tids[i], NULL);
 	r->start_ns = t0;
 	r->elapsed_ns = clock_ns() - t0;
+	/* Counted before the servers and sleepers are stopped: their ending
+	 * takes the lock too, after the measured time. */
+	if (!err)
+		err = lock_totals(&after);
 	for (int i = 0; i < threads && w == IPC; i++) {
 		thread_join(servers[i], NULL);
 		handle_close(workers[i].endpoint);
 	}
 	for (int i = 0; i < threads && w == FUTEX; i++)
 		futex_sleepers(i, true);
-	if (err || (err = lock_totals(&after)))
+	if (err)
 		return err;
 	r->threads = threads;
 	r->lock.acquired = after.acquired - before.acquired;

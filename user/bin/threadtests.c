@@ -1503,6 +1503,74 @@ static void case_mmap_munmap(void)
 		      "process writing to munmapped memory");
 }
 
+/* ---- munmap while other threads run ---------------------------------------- */
+
+#define SHOOTDOWN_ROUNDS 20
+#define SHOOTDOWN_WORDS (PAGE_BYTES / sizeof(int))
+
+static int shootdown_round; /* 0: not started; -1: stop */
+static int *shootdown_page; /* the page of the current round */
+static int shootdown_seen;  /* rounds * readers that checked their page */
+static int shootdown_ready; /* readers pinned and spinning */
+
+static long shootdown_reader(void *arg)
+{
+	int cpu = (int)(long)arg, last = 0;
+
+	if (cpu_pin(cpu))
+		return -1;
+	atomic_add(&shootdown_ready, 1);
+	for (;;) {
+		int r = atomic_read(&shootdown_round);
+		if (r < 0)
+			return 0;
+		if (r == last) {
+			cpu_relax();
+			continue;
+		}
+		/* Each word of this round's page holds r: read all of them, so
+		 * this CPU's TLB holds the page, and give the page up. */
+		int *page = atomic_read(&shootdown_page);
+		for (size_t i = 0; i < SHOOTDOWN_WORDS; i++)
+			if (page[i] != r)
+				return 1;
+		last = r;
+		atomic_add(&shootdown_seen, 1);
+	}
+}
+
+/* Threads pinned to every other CPU read a page, each round a new one,
+ * while this thread unmaps the last: the flush of each munmap must reach
+ * the CPUs running them (the kernel option tlbcheck=1 checks that it did:
+ * scripts/test.py). */
+static void case_munmap_while_threads_run(void)
+{
+	int n = online_cpus(), tids[16];
+
+	CHECK(n >= 1 && n <= 16, "cpu_info says %d CPUs are online", n);
+	test_expect(cpu_pin(0), 0, "cpu_pin(0)");
+	for (int i = 1; i < n; i++)
+		tids[i] = spawn(shootdown_reader, (void *)(long)i);
+	while (atomic_read(&shootdown_ready) < n - 1)
+		sleep_ms(1);
+	for (int r = 1; r <= SHOOTDOWN_ROUNDS; r++) {
+		long a = mmap(PAGE_BYTES);
+		CHECK(a > 0, "mmap returned %s", test_result_text(a));
+		int *page = (int *)a;
+		for (size_t i = 0; i < SHOOTDOWN_WORDS; i++)
+			page[i] = r;
+		atomic_write(&shootdown_page, page);
+		atomic_write(&shootdown_round, r);
+		while (atomic_read(&shootdown_seen) < r * (n - 1))
+			cpu_relax();
+		test_expect(munmap(page, PAGE_BYTES), 0, "munmap");
+	}
+	atomic_write(&shootdown_round, -1);
+	for (int i = 1; i < n; i++)
+		test_expect(join(tids[i]), 0, "a reader's result (1: wrong data)");
+	test_expect(cpu_pin(-1), 0, "cpu_pin(-1)");
+}
+
 /* ---- demand-zero mmap ------------------------------------------------------ */
 
 #define DEMAND_PAGES 8
@@ -2250,6 +2318,7 @@ static const struct test_case cases[] = {
 	{ "mmap_fork", case_mmap_fork },
 	{ "mmap_promise_kept", case_mmap_promise_kept },
 	{ "mmap_first_touch_race", case_mmap_first_touch_race },
+	{ "munmap_while_threads_run", case_munmap_while_threads_run },
 	{ "fork_one_thread", case_fork_one_thread },
 	{ "exec_failure_keeps_threads", case_exec_failure_keeps_threads },
 	{ "exec_races_thread_create", case_exec_races_thread_create },

@@ -1624,8 +1624,42 @@ static const struct test_case cases[] = {
 	{ "progname_list", case_progname_list },
 };
 
+/*
+ * `usertests --watchdog`: the test runner's own check. Both cases hang,
+ * one with a child that hangs too; the runner must end each after its
+ * time and report "timed out", and no_leaks must then find every page
+ * back (the hung child killed as well). So this suite fails two cases by
+ * design; scripts/test.py checks that it fails exactly so.
+ */
+#define WATCHDOG_SELFTEST_MS 1000
+
+static void case_hang(void)
+{
+	for (;;)
+		sleep_ms(60000);
+}
+
+static void case_hang_with_child(void)
+{
+	int pid = fork();
+
+	CHECK(pid >= 0, "fork returned %s", test_result_text(pid));
+	case_hang();
+}
+
+static const struct test_case watchdog_cases[] = {
+	{ "hang", case_hang },
+	{ "hang_with_child", case_hang_with_child },
+};
+
 int main(int argc, char **argv)
 {
+	static const struct test_suite watchdog_suite = {
+		.name = "usertests",
+		.cases = watchdog_cases,
+		.count = sizeof(watchdog_cases) / sizeof(watchdog_cases[0]),
+		.timeout_ms = WATCHDOG_SELFTEST_MS,
+	};
 	static const struct test_suite suite = {
 		.name = "usertests",
 		.cases = cases,
@@ -1635,5 +1669,7 @@ int main(int argc, char **argv)
 
 	if (argc >= 3 && strcmp(argv[1], "--helper") == 0)
 		return helper(argc, argv);
+	if (argc == 2 && strcmp(argv[1], "--watchdog") == 0)
+		return test_main(&watchdog_suite, 1, argv);
 	return test_main(&suite, argc, argv);
 }

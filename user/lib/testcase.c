@@ -3,8 +3,11 @@
  *
  * Each case runs in its own forked child, so a case that crashes, hangs or
  * corrupts its memory cannot take the runner down. A watchdog process,
- * forked just before the case, kills the case and every process it made
- * once the case's time is up. A case reports its own failure (its FAIL
+ * forked just before the case, ends when the case's time is up, and the
+ * runner, which waits for whichever ends first, then kills the case and
+ * every process it made. (The runner kills, not the watchdog: a process
+ * may kill only its own descendants, and the watchdog is the case's
+ * sibling.) A case reports its own failure (its FAIL
  * line, then exit with CASE_REPORTED); the runner reports every other way
  * a case can end. The last case, no_leaks, runs in the runner itself:
  * every page the cases took must be free again.
@@ -29,6 +32,13 @@
 /* Room for a result in words ("-4095 (ENAME)") and a wait status. */
 #define RESULT_TEXT_BYTES 48
 #define STATUS_TEXT_BYTES 64
+/* The main thread's stack (docs/processes.md). */
+#define MAIN_STACK_TOP 0x3fff000000ul
+#define MAIN_STACK_BYTES (64 * 1024ul)
+#define PAGE_BYTES 4096ul
+
+/* The first byte of the data segment (linker/user.ld). */
+extern char __preinit_array_start[];
 
 const char *test_case_name;
 const char *test_helper_role;
@@ -115,24 +125,31 @@ static bool descends_from(const struct proc_info *procs, int n, int pid, int anc
 }
 
 /* Forked before the case, so its own pages are taken before the case
- * counts any: when time is up, kills the runner's other descendants. */
-static _Noreturn void watchdog(int runner, unsigned long timeout_ms)
+ * counts any: sleeps for the case's time, then ends. */
+static _Noreturn void watchdog(unsigned long timeout_ms)
 {
-	static struct proc_info procs[PS_MAX];
-
 	sleep_ms(timeout_ms);
-	int n = ps(procs, PS_MAX);
-	for (int i = 0; i < n; i++)
-		if (procs[i].pid != getpid() && procs[i].pid != runner &&
-		    descends_from(procs, n, procs[i].pid, runner))
-			kill(procs[i].pid);
 	_exit(0);
 }
 
-/* Kills what a failed case left behind: processes it did not wait for
- * went to init when it ended, and one blocked for good would hold its
- * pages and fail no_leaks as well. They are orphans with our name. */
-static void reap_orphans(void)
+/* Time is up: kills the case and every process it made, while they are
+ * still the runner's descendants (one whose parent ended belongs to
+ * init, and the runner may no longer kill it). */
+static void kill_case(int runner)
+{
+	static struct proc_info procs[PS_MAX];
+	int n = ps(procs, PS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (procs[i].pid != runner && descends_from(procs, n, procs[i].pid, runner))
+			kill(procs[i].pid);
+}
+
+/* Names what a failed case left behind: processes it did not wait for
+ * went to init when it ended, so the runner may not kill them, and one
+ * blocked for good holds its pages and fails no_leaks as well. They are
+ * orphans with our name. */
+static void report_orphans(void)
 {
 	static struct proc_info procs[PS_MAX];
 	char me[PROC_NAME_MAX] = "";
@@ -144,7 +161,8 @@ static void reap_orphans(void)
 	for (int i = 0; i < n; i++)
 		if (procs[i].ppid == 1 && procs[i].pid != getpid() &&
 		    strncmp(procs[i].name, me, sizeof(me)) == 0 && procs[i].state != PROC_ZOMBIE)
-			kill(procs[i].pid);
+			printf("%s: pid %d, left by a failed case, still runs\n", suite_name,
+			       procs[i].pid);
 }
 
 /* The FAIL line for a case that did not report its own failure. */
@@ -170,7 +188,7 @@ static int run_case(const struct test_suite *suite, const struct test_case *t)
 	fflush(stdout);
 	int guard = fork();
 	if (guard == 0)
-		watchdog(runner, timeout_ms);
+		watchdog(timeout_ms);
 	int pid = fork();
 	if (pid == 0) {
 		test_case_name = t->name;
@@ -179,8 +197,17 @@ static int run_case(const struct test_suite *suite, const struct test_case *t)
 	}
 	if (pid < 0)
 		printf("FAIL %s: fork returned %d (%s)\n", t->name, pid, error_name(pid));
-	else if (wait(pid, &status) != pid) {
-		printf("FAIL %s: lost its process\n", t->name);
+	/* The case and the watchdog are the runner's only children. */
+	while (pid > 0) {
+		int who = wait(-1, &status);
+		if (who == pid)
+			break;
+		if (who == guard && guard > 0) {
+			guard = -1;
+			kill_case(runner);
+			continue;
+		}
+		printf("FAIL %s: lost its process (wait returned %d)\n", t->name, who);
 		pid = -1;
 	}
 	if (guard > 0) {
@@ -193,10 +220,36 @@ static int run_case(const struct test_suite *suite, const struct test_case *t)
 		printf("PASS %s\n", t->name);
 		return 1;
 	}
-	reap_orphans();
+	report_orphans();
 	if (status != WAIT_STATUS(WAIT_EXITED, CASE_REPORTED))
 		report_end(t->name, status, (clock_ns() - started) / NS_PER_MS, timeout_ms);
 	return 0;
+}
+
+/* Write (without changing) one word of every page in [start, end). */
+static void touch_pages(uintptr_t start, uintptr_t end)
+{
+	for (uintptr_t p = start & ~(PAGE_BYTES - 1); p < end; p += PAGE_BYTES)
+		__atomic_fetch_or((volatile unsigned long *)p, 0ul, __ATOMIC_RELAXED);
+}
+
+/*
+ * Make this process's data, heap and main stack pages its own. A kernel
+ * whose fork shares pages until one side writes (copy-on-write) gives a
+ * process a page of its own at its first write to a page it shares with
+ * its parent; counted between two readings, that page would look like a
+ * leak of the code under test. Written once here, before the reading,
+ * the pages cost nothing later. With a fork that copies, nothing changes.
+ * Reserved stack pages it touches were promised already: the free count
+ * stays. The atomic OR of 0 keeps any other thread's write to the word.
+ */
+static void own_pages(void)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+
+	touch_pages((uintptr_t)__preinit_array_start, (uintptr_t)sbrk(0));
+	if (sp < MAIN_STACK_TOP && sp >= MAIN_STACK_TOP - MAIN_STACK_BYTES)
+		touch_pages(MAIN_STACK_TOP - MAIN_STACK_BYTES, MAIN_STACK_TOP);
 }
 
 /* The counts now; with must_work, a failed meminfo fails the case. The
@@ -204,6 +257,8 @@ static int run_case(const struct test_suite *suite, const struct test_case *t)
 static struct mem_info mem_now(bool must_work)
 {
 	struct mem_info info = { 0 };
+
+	own_pages();
 	long err = meminfo(&info);
 
 	if (must_work)

@@ -223,15 +223,63 @@ static void case_cpus_and_clock(void)
 	      s.uptime_ns, t0, t1);
 }
 
+static long pinned_calls(void *arg)
+{
+	int cpu = (int)(long)arg;
+
+	if (cpu_pin(cpu) < 0 || cpu_info() >> 16 != cpu)
+		return -1;
+	for (int i = 0; i < LOCK_CALLS; i++)
+		getpid();
+	return 0;
+}
+
+/* The lock's counts: every CPU's added up, since the last lockstat reset. */
 static void case_lock_counts(void)
 {
+	static struct lock_cpu_stats st[MAX_CPUS];
 	unsigned long a0, c0, a1, c1;
 
-	lock_sums(&a0, &c0);
+	/* After a reset (lockstat -r) the figures start again from zero. */
+	long n = syscall6(SYS_lockstat, (long)st, MAX_CPUS, LOCKSTAT_RESET, 0, 0, 0);
+	CHECK(n > 0, "lockstat with LOCKSTAT_RESET returned %ld", n);
+	struct lab_sys_info s0 = sysinfo_ok();
+	lock_sums(&a1, &c1);
+	CHECK(s0.bkl_acquired >= 1 && s0.bkl_acquired < a1,
+	      "bkl_acquired %lu just after lockstat's reset; lockstat counts %lu since",
+	      s0.bkl_acquired, a1);
+	CHECK(s0.bkl_contended <= c1,
+	      "bkl_contended %lu just after lockstat's reset; lockstat "
+	      "counts %lu since",
+	      s0.bkl_contended, c1);
+
+	/* LOCK_CALLS calls on each CPU: the figure is the sum over CPUs. */
+	int cpus = CPU_INFO_ONLINE(cpu_info());
+	int tids[MAX_CPUS];
+	CHECK(cpus >= 2 && cpus <= MAX_CPUS, "cpu_info says %d CPUs", cpus);
+	for (int i = 0; i < cpus; i++) {
+		tids[i] = thread_spawn(pinned_calls, (void *)(long)i);
+		CHECK(tids[i] > 0, "thread_spawn returned %d", tids[i]);
+	}
+	for (int i = 0; i < cpus; i++) {
+		long value = -1;
+		thread_join(tids[i], &value);
+		CHECK(value == 0, "a thread could not run on CPU %d", i);
+	}
+	n = syscall6(SYS_lockstat, (long)st, MAX_CPUS, 0, 0, 0, 0);
+	CHECK(n == cpus, "lockstat returned %ld for %d CPUs", n, cpus);
+	a0 = c0 = 0;
+	for (long i = 0; i < n; i++) {
+		CHECK(st[i].acquired >= LOCK_CALLS, "CPU %ld took the lock %lu times for %d calls",
+		      i, st[i].acquired, LOCK_CALLS);
+		a0 += st[i].acquired;
+		c0 += st[i].contended;
+	}
 	struct lab_sys_info s = sysinfo_ok();
 	lock_sums(&a1, &c1);
 	CHECK(s.bkl_acquired > a0 && s.bkl_acquired < a1,
-	      "bkl_acquired %lu, lockstat says %lu before and %lu after", s.bkl_acquired, a0, a1);
+	      "bkl_acquired %lu, lockstat says %lu (CPUs added up) before and %lu after",
+	      s.bkl_acquired, a0, a1);
 	CHECK(s.bkl_contended >= c0 && s.bkl_contended <= c1,
 	      "bkl_contended %lu, lockstat says %lu before and %lu after", s.bkl_contended, c0, c1);
 	for (int i = 0; i < LOCK_CALLS; i++)
