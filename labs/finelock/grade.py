@@ -7,7 +7,8 @@ lock. Four parts an architecture, all by behaviour:
   mid-call, many clients, wakes across CPUs), and the lab's own flipctests
   (IPC between threads of one process, which a kernel may do without the
   BKL: echo pairs, kills mid-call, a server exiting mid-call, handles
-  changing under the calls), on 4 CPUs with the lock-order checker on
+  changing under the calls, buffers echoed both ways, a sibling unmapping
+  the pages a server receives into while calls run), on 4 CPUs with the lock-order checker on
   (lockcheck=on): every case passes, no checker report, nothing leaked.
 - ipc-counts and futex-counts: `gil -v -r 1 -w kernel -w ipc -w futex 2` on
   2 CPUs, checker on, read from the gil-raw lines (SYS_lockstat's BKL
@@ -25,8 +26,13 @@ lock. Four parts an architecture, all by behaviour:
   to 2.3x (less: the virtual CPUs did not each have a core; more: the
   host paused the one-thread run), and the kernel-bound control must not
   (under 1.3x). With at least 3 such runs, the median speedup with 2
-  threads over them must reach 1.6x for ipc and for futex. With fewer,
-  the part fails and says the host was too busy.
+  threads over them must reach 1.6x for ipc. With fewer, the part fails
+  and says the host was too busy. Only ipc is graded: each of its calls
+  (with a 64-byte buffer) holds the BKL 75-85% of the time in a kernel
+  that takes it, so 2 threads cannot beat about 1/0.8 = 1.25x there; a
+  futex call holds it 40-50%, so 2 threads taking turns reach nearly 2x
+  even under the BKL and the wall clock cannot tell the kernels apart
+  (docs/gil.md). The futex medians are printed for information.
 """
 
 import re
@@ -42,7 +48,7 @@ THREAD_CASES = ["futex_timeout", "futex_wake_count", "kill_futex_waiters", "faul
                 "kill_races_syscalls", "kill_races_fork", "spawn_join_cycle",
                 "mmap_first_touch_race"]
 FLIPC_CASES = ["pairs_echo", "kill_mid_pingpong", "server_exits_mid_call", "handles_churn",
-               "no_leaks"]
+               "buffers_echo", "unmap_under_copy", "no_leaks"]
 IPC_CASES = ["label_and_words_intact", "handle_transfer", "last_close_frees",
              "try_meets_blocked_peer", "server_death_during_call", "client_death_mid_call",
              "second_call_ends_first", "many_clients_in_order", "cross_cpu_wake"]
@@ -63,6 +69,7 @@ MIN_SPEEDUP = 1.6
 MAX_CONTROL_SPEEDUP = 1.3
 WORKLOADS = ("kernel", "ipc", "futex")
 SPEEDUP_WORKLOADS = ("compute",) + WORKLOADS
+GRADED_SPEEDUP = "ipc"  # futex: printed only (the module's docstring says why)
 
 _count_runs = {}
 
@@ -147,10 +154,10 @@ def check_speedup(arch):
                       "virtual CPUs did not each have a core; grade on a quiet host", run.tail())
     med = {w: statistics.median(t[w] for t in clean) for w in ("ipc", "futex")}
     numbers += (f"; medians of the {len(clean)} runs with the controls right: "
-                f"ipc {med['ipc']:.2f}x, futex {med['futex']:.2f}x")
-    slow = [w for w in ("ipc", "futex") if med[w] < MIN_SPEEDUP]
-    if slow:
-        raise Failure(f"{numbers}: {' and '.join(slow)} on 2 CPUs must be at least "
+                f"ipc {med['ipc']:.2f}x (graded), futex {med['futex']:.2f}x (not graded: "
+                "its calls are short enough to take turns at the BKL)")
+    if med[GRADED_SPEEDUP] < MIN_SPEEDUP:
+        raise Failure(f"{numbers}: {GRADED_SPEEDUP} on 2 CPUs must be at least "
                       f"{MIN_SPEEDUP}x as fast as on one", run.tail())
     return numbers
 
