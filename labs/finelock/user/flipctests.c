@@ -449,7 +449,9 @@ static long unmap_server_main(void *arg)
 	struct pair *p = arg;
 	struct ipc_msg m;
 	char *in = atomic_read(&cur[p->index]) + PAGE - 300;
-	struct ipc_ext ext = { .send_handle = IPC_NO_HANDLE, .recv_buf = in, .recv_cap = UNMAP_LEN };
+	struct ipc_ext ext = { .send_handle = IPC_NO_HANDLE,
+			       .recv_buf = in,
+			       .recv_cap = UNMAP_LEN };
 	long err;
 
 	pin(p->cpu);
@@ -502,8 +504,8 @@ static long unmap_client_main(void *arg)
 		int end = atomic_read(&gen);
 		bool still = before == end && !(end & 1);
 		bool ok = err ? err == -EFAULT && !still
-			      : m.label == 3 + k && (m.w[1] ? !still : m.w[0] == len &&
-									   ext.recv_len == len);
+			      : m.label == 3 + k &&
+					  (m.w[1] ? !still : m.w[0] == len && ext.recv_len == len);
 		for (size_t j = 0; ok && !err && !m.w[1] && j < UNMAP_LEN; j++)
 			ok = j < len ? in[j] == out[j] || (!still && !in[j]) : !in[j];
 		changed[p->index] += !still;
@@ -511,8 +513,9 @@ static long unmap_client_main(void *arg)
 		if (!ok && !p->bad++)
 			printf("%s: pair %d call %lu (%s): %s, label %lu, w %lu %lu, recv_len %lu "
 			       "for %zu\n",
-			       test_case_name, p->index, k, still ? "no page changed" : "pages changed",
-			       test_result_text(err), m.label, m.w[0], m.w[1], ext.recv_len, len);
+			       test_case_name, p->index, k,
+			       still ? "no page changed" : "pages changed", test_result_text(err),
+			       m.label, m.w[0], m.w[1], ext.recv_len, len);
 		before = start;
 	}
 	struct ipc_msg stop = { .label = LABEL_STOP };
