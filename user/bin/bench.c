@@ -31,6 +31,7 @@
 #define FORK_DIVISOR 50         /* fork, exec, thread creation are costly: fewer rounds */
 #define COMPUTE_WORK 40000000ul /* loop iterations shared by the threads */
 #define MAX_SPEEDUP_THREADS 4
+#define SPEEDUP_TRIES 3 /* the fastest is kept */
 #define PAGE_BYTES 4096ul
 #define NO_PIN (-1)
 #define EXEC_FAILED 127
@@ -281,20 +282,35 @@ static long compute(void *arg)
 	return (long)(x & 1);
 }
 
+/* One try of the compute-only work split between k threads: its time. */
+static unsigned long speedup_try(int k)
+{
+	int tids[MAX_SPEEDUP_THREADS];
+	unsigned long start = clock_ns();
+
+	for (int t = 0; t < k; t++)
+		tids[t] = thread_spawn(compute, (void *)(COMPUTE_WORK / k));
+	for (int t = 0; t < k; t++)
+		thread_join(tids[t], NULL);
+	return clock_ns() - start;
+}
+
 /* 1, 2 and 4 threads, whatever the CPUs: more threads than CPUs show
- * where the speedup stops. */
+ * where the speedup stops. Each count keeps the fastest of a few tries:
+ * under QEMU the host only ever adds time to a try (on AArch64 a try
+ * sometimes takes several times as long, with the same instructions
+ * executed), so the fastest is the least disturbed. */
 static void bench_speedup(void)
 {
 	unsigned long one = 0;
 
 	for (int k = 1; k <= MAX_SPEEDUP_THREADS; k *= 2) {
-		int tids[MAX_SPEEDUP_THREADS];
-		unsigned long start = clock_ns();
-		for (int t = 0; t < k; t++)
-			tids[t] = thread_spawn(compute, (void *)(COMPUTE_WORK / k));
-		for (int t = 0; t < k; t++)
-			thread_join(tids[t], NULL);
-		unsigned long ns = clock_ns() - start;
+		unsigned long ns = speedup_try(k);
+		for (int i = 1; i < SPEEDUP_TRIES; i++) {
+			unsigned long again = speedup_try(k);
+			if (again < ns)
+				ns = again;
+		}
 		if (k == 1)
 			one = ns;
 		printf("speedup: %d threads %lu.%02lu\n", k, one / ns, one * 100 / ns % 100);
