@@ -1406,7 +1406,7 @@ static void case_second_call_ends_first(void)
 /* ---- many clients -------------------------------------------------------- */
 
 #define STRESS_CLIENTS 8
-#define STRESS_CALLS 5000
+#define STRESS_CALLS 2500
 #define STRESS_BUF_EVERY 8
 #define STRESS_BUF_LEN 64
 #define LABEL_WORK 0x57
