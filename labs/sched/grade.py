@@ -42,9 +42,11 @@ SPREAD_MIN_OF_EVEN = 0.5
 
 # gil's compute-only speedup with 2 threads on 2 CPUs (docs/gil.md: 1.96x
 # on a quiet host). Wall-clock: a busy host only ever lowers it, so the
-# best of GIL_TRIES boots counts.
+# best of up to GIL_TRIES boots counts (the first that reaches the bar
+# ends the part). A scheduler that keeps both threads on one CPU stays
+# near 1.0x in every boot.
 GIL_MIN_SPEEDUP = 1.7
-GIL_TRIES = 3
+GIL_TRIES = 5
 GIL_ROW = re.compile(r"^\s*(?:compute-only)?\s+2\s+[\d.]+\s+([\d.]+)x")
 
 SHARE_LINE = re.compile(r"^share: nice (-?\d+) rounds (\d+)$")
