@@ -41,9 +41,15 @@ USER_LIB_SRCS := $(wildcard user/lib/*.c) $(wildcard user/lib/$(ARCH)/*.S)
 USER_LIB_OBJS := $(patsubst user/%,$(USER_BUILD)/obj/%.o,$(USER_LIB_SRCS))
 LAB_PROG_SRCS := $(wildcard labs/*/user/*.c)
 LAB_PROGS := $(sort $(basename $(notdir $(LAB_PROG_SRCS))))
-USER_PROGS := $(sort $(basename $(notdir $(wildcard user/bin/*.c))) $(LAB_PROGS))
+BIN_PROGS := $(sort $(basename $(notdir $(wildcard user/bin/*.c))))
+USER_PROGS := $(sort $(BIN_PROGS) $(LAB_PROGS))
+BIN_PROG_ELFS := $(addprefix $(USER_BUILD)/,$(BIN_PROGS))
 USER_PROG_ELFS := $(addprefix $(USER_BUILD)/,$(USER_PROGS))
-USER_PROG_OBJS := $(patsubst %,$(USER_BUILD)/obj/bin/%.c.o,$(USER_PROGS))
+# A lab's program has its object under obj/labs/, by the source's path: a
+# program moved to another lab, or gone, leaves no stale dependency on
+# its old source behind.
+USER_PROG_OBJS := $(patsubst %,$(USER_BUILD)/obj/bin/%.c.o,$(BIN_PROGS)) \
+	$(patsubst %,$(USER_BUILD)/obj/%.o,$(LAB_PROG_SRCS))
 USER_STRIPPED := $(addprefix $(USER_INITRD_DIR)/,$(USER_PROGS))
 
 .PHONY: user
@@ -53,10 +59,9 @@ $(USER_BUILD)/obj/%.c.o: user/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
-# A lab's test program is built as if it were in user/bin/.
-$(foreach src,$(LAB_PROG_SRCS),$(eval \
-$(USER_BUILD)/obj/bin/$(notdir $(src)).o: $(src) ; \
-	@mkdir -p $$(dir $$@) && $$(CC) $$(USER_CFLAGS) -c -o $$@ $$<))
+$(USER_BUILD)/obj/labs/%.c.o: labs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
 $(USER_BUILD)/obj/%.S.o: user/%.S
 	@mkdir -p $(dir $@)
@@ -66,8 +71,14 @@ $(USER_BUILD)/obj/%.S.o: user/%.S
 # malloc must find libweft's sbrk, and the stdio functions its stdin,
 # stdout and stderr, wherever they come in the link order. --gc-sections
 # drops what a program does not use.
-$(USER_PROG_ELFS): $(USER_BUILD)/%: $(USER_BUILD)/obj/bin/%.c.o $(USER_LIB_OBJS) linker/user.ld
+$(BIN_PROG_ELFS): $(USER_BUILD)/%: $(USER_BUILD)/obj/bin/%.c.o $(USER_LIB_OBJS) linker/user.ld
 	$(CC) $(USER_LDFLAGS) -o $@ $< $(USER_LIB_OBJS)
+
+# A lab's test program is linked as if it were in user/bin/.
+$(foreach src,$(LAB_PROG_SRCS),$(eval \
+$(USER_BUILD)/$(basename $(notdir $(src))): $(USER_BUILD)/obj/$(src).o $(USER_LIB_OBJS) \
+		linker/user.ld ; \
+	$$(CC) $$(USER_LDFLAGS) -o $$@ $$< $$(USER_LIB_OBJS)))
 
 $(USER_STRIPPED): $(USER_INITRD_DIR)/%: $(USER_BUILD)/%
 	@mkdir -p $(dir $@)
