@@ -16,6 +16,7 @@
  * one: the case's child, or a helper it forked.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
