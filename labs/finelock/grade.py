@@ -8,8 +8,9 @@ lock. Four parts an architecture, all by behaviour:
   (IPC between threads of one process, which a kernel may do without the
   BKL: echo pairs, kills mid-call, a server exiting mid-call, handles
   changing under the calls, buffers echoed both ways, a sibling unmapping
-  the pages a server receives into while calls run), on 4 CPUs with the lock-order checker on
-  (lockcheck=on): every case passes, no checker report, nothing leaked.
+  the pages a server receives into while calls run), on 4 CPUs with the
+  lock-order checker on (lockcheck=on): every case passes, no checker
+  report, nothing leaked.
 - ipc-counts and futex-counts: `gil -v -r 1 -w kernel -w ipc -w futex 2` on
   2 CPUs, checker on, read from the gil-raw lines (SYS_lockstat's BKL
   counters). With 2 threads, the ipc run must take the BKL fewer than once
@@ -21,8 +22,9 @@ lock. Four parts an architecture, all by behaviour:
   acquisition per kwork call (else the counters say nothing). These counts
   hardly depend on the host: they are the main signal.
 - speedup (wall clock: make test's quick check leaves it out): `flrepeat 7
-  gil -v -r 2 -w compute -w kernel -w ipc -w futex 2` on 2 CPUs, one boot. Two controls in each run say whether the host let
-  it measure: compute-only threads (no kernel, no lock) must scale, 1.7x
+  gil -v -r 2 -w compute -w kernel -w ipc -w futex 2` on 2 CPUs, one boot.
+  Two controls in each run say whether the host let it measure:
+  compute-only threads (no kernel, no lock) must scale, 1.7x
   to 2.3x (less: the virtual CPUs did not each have a core; more: the
   host paused the one-thread run), and the kernel-bound control must not
   (under 1.3x). With at least 3 such runs, the median speedup with 2
@@ -35,14 +37,11 @@ lock. Four parts an architecture, all by behaviour:
   (docs/gil.md). The futex medians are printed for information.
 """
 
-import re
 import statistics
 
+from giltests import GIL_RAW
 from labgrade import Failure, Part, boot, passed_all
 
-GIL_RAW = re.compile(r"^gil-raw (\w+) threads=(\d+) cpus=(\d+) start_ns=(\d+) "
-                     r"elapsed_ns=(\d+) acquired=(\d+) contended=(\d+) spin_ns=(\d+) "
-                     r"held_ns=(\d+)$")
 THREAD_CASES = ["futex_timeout", "futex_wake_count", "kill_futex_waiters", "fault_kills_all",
                 "exit_from_thread", "last_thread_exit", "condvar", "semaphore", "barrier",
                 "kill_races_syscalls", "kill_races_fork", "spawn_join_cycle",
